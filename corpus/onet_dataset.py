@@ -1,0 +1,143 @@
+"""Builds the default O*NET job-search dataset in the BEIR layout.
+
+Documents are job-posting-like texts (title, description, some task statements as responsibilities).
+Queries are the *other* task statements of an occupation, relevant to that occupation only.
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+
+from corpus.beir import Dataset, Document
+from corpus.errors import RagtuneError
+from corpus.sources.onet import Occupation, Task
+from corpus.splits import normalise, stable_order
+
+SPLIT_BY = ("task", "occupation")
+
+
+@dataclass
+class OnetConfig:
+    seed: int = 13
+    doc_tasks: int = 5             # task statements shown in each document's responsibilities
+    test_occupations: int = 400    # bounds the relevant documents of the test split (pool of 800 stays possible)
+    test_queries: int = 500
+    dev_occupations: int = 250
+    dev_queries: int = 300
+    min_query_words: int = 4       # "Recruit staff members." fits many occupations: too vague to label
+    split_by: str = "task"         # "occupation": test occupations never seen in training
+
+
+@dataclass
+class OnetStats:
+    occupations: int = 0
+    occupations_with_tasks: int = 0
+    tasks: int = 0
+    in_documents: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+    queries: dict[str, int] = field(default_factory=dict)
+    relevant_documents: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _document(occ: Occupation, tasks: list[Task]) -> Document:
+    text = occ.description
+    if tasks:
+        text += "\n\nResponsibilities:\n" + "\n".join(f"- {t.text}" for t in tasks)
+    return Document(occ.code, occ.title, text)
+
+
+def _sample(candidates: dict[str, list[Task]], n_occ: int, n_queries: int, seed: str) -> dict[str, list[Task]]:
+    """One query from each of n_occ occupations, then a second from the first ones that have one, up to n_queries."""
+    occs = stable_order([c for c in candidates if candidates[c]], seed, key=str)[:n_occ]
+    chosen = {c: [candidates[c][0]] for c in occs}
+    extra = n_queries - len(chosen)
+    for c in occs:
+        if extra <= 0:
+            break
+        if len(candidates[c]) > 1:
+            chosen[c].append(candidates[c][1])
+            extra -= 1
+    return chosen
+
+
+def build_onet_dataset(occupations: list[Occupation], tasks: list[Task], cfg: OnetConfig,
+                       path=None) -> tuple[Dataset, OnetStats]:
+    if cfg.split_by not in SPLIT_BY:
+        raise RagtuneError(f"--split-by must be one of {', '.join(SPLIT_BY)}, got '{cfg.split_by}'")
+    stats = OnetStats(occupations=len(occupations), tasks=len(tasks))
+    by_occ: dict[str, list[Task]] = defaultdict(list)
+    for t in tasks:
+        by_occ[t.code].append(t)
+    owners: dict[str, set[str]] = defaultdict(set)
+    for t in tasks:
+        owners[normalise(t.text)].add(t.code)
+
+    corpus: dict[str, Document] = {}
+    doc_texts: set[str] = set()
+    candidates: dict[str, list[Task]] = {}
+    drops: Counter = Counter()
+    for occ in sorted(occupations, key=lambda o: o.code):
+        ordered = stable_order(by_occ.get(occ.code, []), cfg.seed, key=lambda t: f"{t.code}/{t.task_id}")
+        shown, rest = ordered[: cfg.doc_tasks], ordered[cfg.doc_tasks:]
+        corpus[occ.code] = _document(occ, shown)
+        doc_texts.update(normalise(t.text) for t in shown)
+        doc_texts.update(normalise(s) for s in occ.description.split(". "))
+        candidates[occ.code] = rest
+        stats.in_documents += len(shown)
+    stats.occupations_with_tasks = sum(1 for c in by_occ if c in corpus)
+    unknown = sum(len(v) for c, v in by_occ.items() if c not in corpus)
+    if unknown:
+        drops["occupation_not_in_catalogue"] += unknown
+
+    seen_texts: set[str] = set()
+    for code in candidates:
+        kept = []
+        for t in candidates[code]:
+            norm = normalise(t.text)
+            if len(owners[norm]) > 1:
+                drops["text_of_several_occupations"] += 1
+            elif norm in doc_texts:
+                drops["text_in_a_document"] += 1
+            elif len(norm.split()) < cfg.min_query_words:
+                drops[f"shorter_than_{cfg.min_query_words}_words"] += 1
+            elif norm in seen_texts:
+                drops["repeated_within_occupation"] += 1
+            else:
+                kept.append(t)
+            seen_texts.add(norm)
+        candidates[code] = kept
+
+    test = _sample(candidates, cfg.test_occupations, cfg.test_queries, f"{cfg.seed}/test")
+    if cfg.split_by == "occupation":
+        for code in test:
+            drops["unused_in_test_occupations"] += len(candidates[code]) - len(test[code])
+            candidates[code] = []
+    else:
+        for code, chosen in test.items():
+            candidates[code] = [t for t in candidates[code] if t not in chosen]
+    dev = _sample(candidates, cfg.dev_occupations, cfg.dev_queries, f"{cfg.seed}/dev")
+    if cfg.split_by == "occupation":
+        for code in dev:
+            drops["unused_in_dev_occupations"] += len(candidates[code]) - len(dev[code])
+            candidates[code] = []
+    else:
+        for code, chosen in dev.items():
+            candidates[code] = [t for t in candidates[code] if t not in chosen]
+    train = {c: ts for c, ts in candidates.items() if ts}
+
+    queries: dict[str, str] = {}
+    qrels: dict[str, dict[str, dict[str, int]]] = {}
+    for split, chosen in (("train", train), ("dev", dev), ("test", test)):
+        qrels[split] = {}
+        for code in sorted(chosen):
+            for t in chosen[code]:
+                qid = f"{code}#{t.task_id}"
+                queries[qid] = t.text
+                qrels[split][qid] = {code: 1}
+        stats.queries[split] = len(qrels[split])
+        stats.relevant_documents[split] = len({d for docs in qrels[split].values() for d in docs})
+    stats.dropped = dict(sorted(drops.items()))
+    return Dataset(path, corpus, queries, qrels), stats

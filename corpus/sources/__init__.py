@@ -1,0 +1,1 @@
+"""One module per raw data source; each turns registry files into plain records."""

@@ -1,0 +1,128 @@
+"""Hard-negative mining over the whole corpus with a false-negative filter.
+
+Same rule as sentence_transformers.util.mine_hard_negatives (top-scoring non-positives, a candidate kept only if
+score <= positive_score * (1 - relative_margin) and <= max_score), but it searches every document (a small
+range_max silently drops the queries whose positive ranks low, the hardest ones), keeps document ids, and
+counts what the filter removed.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+
+from pathlib import Path
+
+import numpy as np
+
+from corpus.errors import DataError
+from corpus.jsonl import iter_jsonl, require_str
+
+TRAIN_FILE = "train.jsonl"
+DEV_FILE = "dev.jsonl"
+CARD_FILE = "card.json"
+
+
+@dataclass
+class MiningConfig:
+    num_negatives: int = 3
+    relative_margin: float = 0.05
+    max_score: float | None = None
+    seed: int = 13
+
+    def __post_init__(self):
+        if self.num_negatives < 1:
+            raise ValueError("num_negatives must be at least 1")
+
+
+@dataclass
+class MiningStats:
+    queries: int = 0
+    triplets: int = 0
+    filtered_candidates: int = 0
+    queries_short_of_negatives: int = 0
+    given_negatives_used: int = 0
+    negatives_per_query: dict[int, int] = field(default_factory=dict)
+    positive_rank_median: float = 0.0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def mine(query_emb: np.ndarray, doc_emb: np.ndarray, positives: list[list[int]], cfg: MiningConfig,
+         given: list[list[int]] | None = None, chunk: int = 2048) -> tuple[list[list[int]], MiningStats]:
+    """For each query (row), indices of hard negatives into doc_emb; the anchor positive is positives[i][0]."""
+    n = query_emb.shape[0]
+    stats = MiningStats(queries=n)
+    negatives: list[list[int]] = []
+    per_query: Counter = Counter()
+    pos_ranks = []
+    for start in range(0, n, chunk):
+        scores = query_emb[start:start + chunk] @ doc_emb.T
+        order = np.argsort(-scores, axis=1, kind="stable")
+        for row in range(scores.shape[0]):
+            i = start + row
+            pos = set(positives[i])
+            anchor = positives[i][0]
+            pos_score = float(scores[row, anchor])
+            pos_ranks.append(int(np.count_nonzero(scores[row] > pos_score)) + 1)
+            limit = pos_score * (1.0 - cfg.relative_margin)
+            chosen = [d for d in (given[i] if given else []) if d not in pos][: cfg.num_negatives]
+            stats.given_negatives_used += len(chosen)
+            for d in order[row]:
+                if len(chosen) >= cfg.num_negatives:
+                    break
+                d = int(d)
+                if d in pos or d in chosen:
+                    continue
+                s = float(scores[row, d])
+                if s > limit or (cfg.max_score is not None and s > cfg.max_score):
+                    stats.filtered_candidates += 1
+                    continue
+                chosen.append(d)
+            if len(chosen) < cfg.num_negatives:
+                stats.queries_short_of_negatives += 1
+            per_query[len(chosen)] += 1
+            negatives.append(chosen)
+    stats.triplets = sum(1 for c in negatives if c)
+    stats.negatives_per_query = dict(sorted(per_query.items()))
+    stats.positive_rank_median = float(np.median(pos_ranks)) if pos_ranks else 0.0
+    return negatives, stats
+
+
+@dataclass
+class Triplet:
+    query_id: str
+    query: str
+    positive_id: str
+    positive: str
+    negative_ids: list[str]
+    negatives: list[str]
+
+
+def read_triplets(path: Path) -> list[Triplet]:
+    path = Path(path)
+    if path.is_dir():
+        path = path / TRAIN_FILE
+    out = []
+    for lineno, obj in iter_jsonl(path):
+        negs, neg_ids = obj.get("negatives", []), obj.get("negative_ids", [])
+        if not isinstance(negs, list) or not all(isinstance(n, str) and n.strip() for n in negs):
+            raise DataError(path, "expected a list of non-empty strings", line=lineno, field="negatives")
+        out.append(Triplet(require_str(path, lineno, obj, "query_id"), require_str(path, lineno, obj, "query"),
+                           require_str(path, lineno, obj, "positive_id"), require_str(path, lineno, obj, "positive"),
+                           [str(n) for n in neg_ids], list(negs)))
+    return out
+
+
+def training_negative_ids(triplet_folder: Path) -> set[str]:
+    """Document ids used as training negatives: never to be distractors in an evaluation pool."""
+    path = Path(triplet_folder) / TRAIN_FILE
+    if not path.exists():
+        return set()
+    ids: set[str] = set()
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                ids.update(json.loads(line).get("negative_ids", []))
+    return ids

@@ -1,0 +1,59 @@
+"""Embeddings on disk, keyed by content fingerprints (model, texts, prompt), never by names or times.
+
+Overwrite policy is explicit: 'reuse' (default) loads a stored array; 'recompute' encodes again and replaces it.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+
+from corpus.paths import EMBEDDING_CACHE_DIR
+
+POLICIES = ("reuse", "recompute")
+
+
+def texts_fingerprint(texts: list[str]) -> str:
+    h = hashlib.sha256()
+    for t in texts:
+        h.update(t.encode("utf-8"))
+        h.update(b"\x00")
+    return h.hexdigest()[:16]
+
+
+class EmbeddingCache:
+    def __init__(self, folder: Path = EMBEDDING_CACHE_DIR, policy: str = "reuse"):
+        if policy not in POLICIES:
+            raise ValueError(f"policy must be one of {POLICIES}")
+        self.folder = Path(folder)
+        self.policy = policy
+        self.hits = 0
+        self.misses = 0
+
+    @staticmethod
+    def key(model_fp: str, texts_fp: str, prompt: str, max_seq_length: int | None = None) -> str:
+        raw = f"{model_fp}|{texts_fp}|{prompt}|{max_seq_length}".encode()
+        return hashlib.sha256(raw).hexdigest()[:24]
+
+    def path(self, key: str) -> Path:
+        return self.folder / f"{key}.npy"
+
+    def get(self, key: str, n: int) -> np.ndarray | None:
+        p = self.path(key)
+        if self.policy == "recompute" or not p.exists():
+            self.misses += 1
+            return None
+        arr = np.load(p, mmap_mode=None)
+        if arr.shape[0] != n:  # a truncated or foreign file is treated as absent
+            self.misses += 1
+            return None
+        self.hits += 1
+        return arr
+
+    def put(self, key: str, arr: np.ndarray) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.folder / f"{key}.{os.getpid()}.tmp.npy"
+        np.save(tmp, np.ascontiguousarray(arr, dtype=np.float32))
+        os.replace(tmp, self.path(key))

@@ -1,0 +1,50 @@
+"""Encoding queries and documents with the model's stored prompts, normalised, through the embedding cache."""
+from __future__ import annotations
+
+import numpy as np
+
+from corpus.console import progress
+from corpus.models import prompt_for
+from harness.embedding_cache import EmbeddingCache, texts_fingerprint
+
+KINDS = ("query", "document")
+# texts per encode() call: large enough to keep the model busy, small enough for a live progress bar
+CHUNK = 512
+
+
+def encode(model, texts: list[str], kind: str, cache: EmbeddingCache | None = None, batch_size: int = 64,
+           show_progress: bool = False, label: str | None = None) -> np.ndarray:
+    """Unit-length float32 embeddings, one row per text, in input order."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}")
+    prompt = prompt_for(model, kind)
+    key = None
+    if cache is not None:
+        key = cache.key(getattr(model, "ragtune_fingerprint", "unknown"), texts_fingerprint(texts), prompt,
+                        getattr(model, "max_seq_length", None))
+        hit = cache.get(key, len(texts))
+        if hit is not None:
+            return hit
+    dim = model.get_embedding_dimension()
+    out = np.zeros((len(texts), dim), dtype=np.float32)
+    # longest first over the whole list, so every batch pads to similar lengths and the first batch shows
+    # the worst-case memory at once
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    bar = progress() if show_progress and len(texts) > CHUNK else None
+    task = bar.add_task(label or f"encoding {kind}s", total=len(texts)) if bar else None
+    if bar:
+        bar.start()
+    try:
+        for start in range(0, len(order), CHUNK):
+            idx = order[start:start + CHUNK]
+            emb = model.encode([texts[i] for i in idx], prompt=prompt or None, batch_size=batch_size,
+                               normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+            out[idx] = emb
+            if bar:
+                bar.update(task, advance=len(idx))
+    finally:
+        if bar:
+            bar.stop()
+    if cache is not None and key is not None:
+        cache.put(key, out)
+    return out

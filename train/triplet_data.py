@@ -1,0 +1,69 @@
+"""Training triplets (query, positive, hard negatives) and the dev set, written under <dataset>/triplets/."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from corpus.beir import Dataset, document_text
+from corpus.console import console
+from corpus.errors import DataError, RagtuneError
+from corpus.flat import read_given_negatives
+from corpus.jsonl import write_json, write_jsonl
+from corpus.paths import triplets_dir
+from corpus.triplets import CARD_FILE, DEV_FILE, TRAIN_FILE, MiningConfig, MiningStats, mine
+from harness.embedding_cache import EmbeddingCache
+from harness.encoding import encode
+
+
+
+@dataclass
+class TripletConfig:
+    data: str = ""
+    model: str = "base"
+    out: str = ""
+    mining: MiningConfig = field(default_factory=MiningConfig)
+    batch_size: int = 64
+    recompute: bool = False
+
+
+def build_triplets(ds: Dataset, model, cfg: TripletConfig) -> tuple[Path, MiningStats, dict]:
+    out = Path(cfg.out) if cfg.out else triplets_dir(ds.path)
+    relevant = ds.relevant("train")
+    doc_ids = list(ds.corpus)
+    index = {d: i for i, d in enumerate(doc_ids)}
+    # one row per (query, positive): a query with two relevant documents trains on both
+    rows = [(q, d) for q in sorted(relevant) for d in sorted(relevant[q])]
+    if not rows:
+        raise RagtuneError(f"{ds.path}/qrels/train.tsv: no relevant pairs to train on")
+    given_ids = read_given_negatives(ds.path)
+    unknown = [d for ds_ in given_ids.values() for d in ds_ if d not in index]
+    if unknown:
+        raise DataError(Path(ds.path) / "negatives.jsonl", f"unknown document '{unknown[0]}'", field="corpus-id")
+    cache = EmbeddingCache(policy="recompute" if cfg.recompute else "reuse")
+    with console.status("encoding corpus and training queries (cached by content)"):
+        doc_emb = encode(model, [document_text(ds.corpus[d]) for d in doc_ids], "document", cache, cfg.batch_size,
+                         show_progress=True)
+        q_texts = [ds.queries[q] for q, _ in rows]
+        q_emb = encode(model, q_texts, "query", cache, cfg.batch_size, show_progress=True)
+    positives = [[index[d]] + sorted(index[x] for x in relevant[q] if x != d) for q, d in rows]
+    given = [[index[x] for x in given_ids.get(q, [])] for q, _ in rows] if given_ids else None
+    negatives, stats = mine(q_emb, doc_emb, positives, cfg.mining, given=given)
+    records = []
+    for (q, d), negs in zip(rows, negatives):
+        if not negs:
+            continue
+        records.append({"query_id": q, "query": ds.queries[q], "positive_id": d,
+                        "positive": document_text(ds.corpus[d]),
+                        "negative_ids": [doc_ids[i] for i in negs],
+                        "negatives": [document_text(ds.corpus[doc_ids[i]]) for i in negs]})
+    write_jsonl(out / TRAIN_FILE, records)
+    dev = ds.relevant("dev") if "dev" in ds.qrels else {}
+    write_jsonl(out / DEV_FILE, ({"query_id": q, "query": ds.queries[q], "relevant_ids": sorted(dev[q])}
+                                 for q in sorted(dev)))
+    card = {"dataset": str(ds.path), "dataset_fingerprint": ds.fingerprint(),
+            "model": getattr(model, "ragtune_path", cfg.model),
+            "model_fingerprint": getattr(model, "ragtune_fingerprint", ""),
+            "mining": asdict(cfg.mining), "stats": stats.as_dict(), "dev_queries": len(dev),
+            "embedding_cache": {"hits": cache.hits, "misses": cache.misses}}
+    write_json(out / CARD_FILE, card)
+    return out, stats, card
