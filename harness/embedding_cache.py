@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from corpus.paths import EMBEDDING_CACHE_DIR
+import corpus.paths
 
 POLICIES = ("reuse", "recompute")
 
@@ -24,10 +24,11 @@ def texts_fingerprint(texts: list[str]) -> str:
 
 
 class EmbeddingCache:
-    def __init__(self, folder: Path = EMBEDDING_CACHE_DIR, policy: str = "reuse"):
+    def __init__(self, folder: Path | None = None, policy: str = "reuse"):
         if policy not in POLICIES:
             raise ValueError(f"policy must be one of {POLICIES}")
-        self.folder = Path(folder)
+        # looked up at call time so tests (and --cache-dir) can redirect it
+        self.folder = Path(folder) if folder is not None else corpus.paths.EMBEDDING_CACHE_DIR
         self.policy = policy
         self.hits = 0
         self.misses = 0
