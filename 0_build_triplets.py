@@ -20,6 +20,8 @@ def parse_args(argv):
     p.add_argument("--relative-margin", type=float, default=m.relative_margin,
                    help="false-negative filter: drop candidates scoring above positive*(1-margin)")
     p.add_argument("--max-score", type=float, default=None, help="also drop candidates scoring above this")
+    p.add_argument("--reserve-distractors", type=int, default=m.reserve_distractors,
+                   help="documents relevant to no dev/test query kept out of mining, for evaluation pools")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--split-by", choices=["task", "occupation"], default=d.split_by,
                    help="O*NET only: hold out tasks (default) or whole occupations")
@@ -54,7 +56,8 @@ def main(argv=None):
     model = load_embedder(args.model)
     cfg = TripletConfig(data=str(path), model=args.model, out=args.out or "", batch_size=args.batch_size,
                         recompute=args.recompute,
-                        mining=MiningConfig(args.num_negatives, args.relative_margin, args.max_score, args.seed))
+                        mining=MiningConfig(args.num_negatives, args.reserve_distractors, args.relative_margin,
+                                              args.max_score, args.seed))
     out, stats, card = build_triplets(ds, model, cfg)
     console.print(mining_table(stats, card))
     console.print(f"[green]triplets written to[/] {out}")

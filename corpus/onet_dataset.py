@@ -5,6 +5,7 @@ Queries are the *other* task statements of an occupation, relevant to that occup
 """
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 
@@ -42,6 +43,32 @@ class OnetStats:
         return asdict(self)
 
 
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+class PhraseIndex:
+    """Finds whether a word sequence occurs anywhere in a set of texts (case and punctuation ignored)."""
+
+    def __init__(self):
+        self.words: list[str] = []
+        self.starts: dict[str, list[int]] = defaultdict(list)
+
+    def add(self, text: str) -> None:
+        words = _WORD.findall(text.lower())
+        base = len(self.words)
+        self.words.extend(words)
+        self.words.append("\x00")  # never matches: phrases do not run across two texts
+        for i, w in enumerate(words):
+            self.starts[w].append(base + i)
+
+    def __contains__(self, phrase: str) -> bool:
+        words = _WORD.findall(phrase.lower())
+        if not words:
+            return False
+        n = len(words)
+        return any(self.words[i:i + n] == words for i in self.starts.get(words[0], ()))
+
+
 def _document(occ: Occupation, tasks: list[Task]) -> Document:
     text = occ.description
     if tasks:
@@ -76,15 +103,14 @@ def build_onet_dataset(occupations: list[Occupation], tasks: list[Task], cfg: On
         owners[normalise(t.text)].add(t.code)
 
     corpus: dict[str, Document] = {}
-    doc_texts: set[str] = set()
+    doc_texts = PhraseIndex()
     candidates: dict[str, list[Task]] = {}
     drops: Counter = Counter()
     for occ in sorted(occupations, key=lambda o: o.code):
         ordered = stable_order(by_occ.get(occ.code, []), cfg.seed, key=lambda t: f"{t.code}/{t.task_id}")
         shown, rest = ordered[: cfg.doc_tasks], ordered[cfg.doc_tasks:]
         corpus[occ.code] = _document(occ, shown)
-        doc_texts.update(normalise(t.text) for t in shown)
-        doc_texts.update(normalise(s) for s in occ.description.split(". "))
+        doc_texts.add(corpus[occ.code].title + "\n" + corpus[occ.code].text)
         candidates[occ.code] = rest
         stats.in_documents += len(shown)
     stats.occupations_with_tasks = sum(1 for c in by_occ if c in corpus)
@@ -99,7 +125,7 @@ def build_onet_dataset(occupations: list[Occupation], tasks: list[Task], cfg: On
             norm = normalise(t.text)
             if len(owners[norm]) > 1:
                 drops["text_of_several_occupations"] += 1
-            elif norm in doc_texts:
+            elif t.text in doc_texts:
                 drops["text_in_a_document"] += 1
             elif len(norm.split()) < cfg.min_query_words:
                 drops[f"shorter_than_{cfg.min_query_words}_words"] += 1

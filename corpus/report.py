@@ -33,6 +33,7 @@ def mining_table(stats, card: dict) -> Table:
     t.add_row("candidates removed by false-negative filter", f"{stats.filtered_candidates:,}")
     t.add_row("given negatives used (flat file)", f"{stats.given_negatives_used:,}")
     t.add_row("median rank of the positive (base model)", f"{stats.positive_rank_median:g}")
+    t.add_row("documents kept back as evaluation distractors", f"{card['reserved_distractors']:,}")
     t.add_row("dev queries", f"{card['dev_queries']:,}")
     cache = card["embedding_cache"]
     t.add_row("embedding cache hits / misses", f"{cache['hits']} / {cache['misses']}")

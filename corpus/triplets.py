@@ -26,6 +26,9 @@ CARD_FILE = "card.json"
 @dataclass
 class MiningConfig:
     num_negatives: int = 3
+    # documents relevant to no dev/test query, kept out of mining so evaluation pools can use them as
+    # distractors without handing the fine-tuned model documents it was trained to push away
+    reserve_distractors: int = 400
     relative_margin: float = 0.05
     max_score: float | None = None
     seed: int = 13
@@ -50,8 +53,12 @@ class MiningStats:
 
 
 def mine(query_emb: np.ndarray, doc_emb: np.ndarray, positives: list[list[int]], cfg: MiningConfig,
-         given: list[list[int]] | None = None, chunk: int = 2048) -> tuple[list[list[int]], MiningStats]:
-    """For each query (row), indices of hard negatives into doc_emb; the anchor positive is positives[i][0]."""
+         given: list[list[int]] | None = None, excluded: set[int] | frozenset = frozenset(),
+         chunk: int = 2048) -> tuple[list[list[int]], MiningStats]:
+    """For each query (row), indices of hard negatives into doc_emb; the anchor positive is positives[i][0].
+
+    Documents in `excluded` are never negatives (they are kept back as evaluation distractors).
+    """
     n = query_emb.shape[0]
     stats = MiningStats(queries=n)
     negatives: list[list[int]] = []
@@ -73,7 +80,7 @@ def mine(query_emb: np.ndarray, doc_emb: np.ndarray, positives: list[list[int]],
                 if len(chosen) >= cfg.num_negatives:
                     break
                 d = int(d)
-                if d in pos or d in chosen:
+                if d in pos or d in chosen or d in excluded:
                     continue
                 s = float(scores[row, d])
                 if s > limit or (cfg.max_score is not None and s > cfg.max_score):

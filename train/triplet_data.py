@@ -10,6 +10,7 @@ from corpus.errors import DataError, RagtuneError
 from corpus.flat import read_given_negatives
 from corpus.jsonl import write_json, write_jsonl
 from corpus.paths import triplets_dir
+from corpus.splits import stable_order
 from corpus.triplets import CARD_FILE, DEV_FILE, TRAIN_FILE, MiningConfig, MiningStats, mine
 from harness.embedding_cache import EmbeddingCache
 from harness.encoding import encode
@@ -24,6 +25,14 @@ class TripletConfig:
     mining: MiningConfig = field(default_factory=MiningConfig)
     batch_size: int = 64
     recompute: bool = False
+
+
+def reserve_distractors(ds: Dataset, cfg: MiningConfig) -> list[str]:
+    """A seeded set of documents relevant to no evaluation query; never mined as negatives."""
+    evaluated = {d for split in ("dev", "test") if split in ds.qrels for docs in ds.relevant(split).values()
+                 for d in docs}
+    free = [d for d in ds.corpus if d not in evaluated]
+    return stable_order(free, f"{cfg.seed}/reserve", key=str)[: cfg.reserve_distractors]
 
 
 def build_triplets(ds: Dataset, model, cfg: TripletConfig) -> tuple[Path, MiningStats, dict]:
@@ -47,7 +56,9 @@ def build_triplets(ds: Dataset, model, cfg: TripletConfig) -> tuple[Path, Mining
         q_emb = encode(model, q_texts, "query", cache, cfg.batch_size, show_progress=True)
     positives = [[index[d]] + sorted(index[x] for x in relevant[q] if x != d) for q, d in rows]
     given = [[index[x] for x in given_ids.get(q, [])] for q, _ in rows] if given_ids else None
-    negatives, stats = mine(q_emb, doc_emb, positives, cfg.mining, given=given)
+    reserved = reserve_distractors(ds, cfg.mining)
+    negatives, stats = mine(q_emb, doc_emb, positives, cfg.mining, given=given,
+                            excluded={index[d] for d in reserved})
     records = []
     for (q, d), negs in zip(rows, negatives):
         if not negs:
@@ -64,6 +75,7 @@ def build_triplets(ds: Dataset, model, cfg: TripletConfig) -> tuple[Path, Mining
             "model": getattr(model, "ragtune_path", cfg.model),
             "model_fingerprint": getattr(model, "ragtune_fingerprint", ""),
             "mining": asdict(cfg.mining), "stats": stats.as_dict(), "dev_queries": len(dev),
+            "reserved_distractors": len(reserved),
             "embedding_cache": {"hits": cache.hits, "misses": cache.misses}}
     write_json(out / CARD_FILE, card)
     return out, stats, card

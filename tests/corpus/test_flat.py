@@ -1,0 +1,64 @@
+"""The flat seed format (query, positive[, negative]) converts once to a valid BEIR folder."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from corpus.beir import load_dataset
+from corpus.errors import DataError
+from corpus.flat import convert_flat, read_given_negatives
+from tests.helpers import assert_one_line_error, run_script
+
+ROWS = [("How do I file expense reports?", "Accountants prepare and review expense reports.", "Chefs plan menus."),
+        ("Who repairs car brakes?", "Automotive technicians repair brakes and engines.", ""),
+        ("Who repairs car brakes?", "Brake specialists replace pads and rotors.", ""),
+        ("teach algebra to teenagers", "Secondary school teachers instruct students in mathematics.", "")]
+
+
+def write_csv(path, rows=ROWS, header="query,positive,negative"):
+    import csv
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(header.split(","))
+        w.writerows(rows)
+    return path
+
+
+def test_csv_converts_to_beir_with_grouped_queries_and_negatives(tmp_path):
+    out = convert_flat(write_csv(tmp_path / "seed.csv"), tmp_path / "beir")
+    ds = load_dataset(out)
+    assert len(ds.queries) == 3 and len(ds.corpus) == 5
+    allq = {q: d for split in ds.qrels.values() for q, d in split.items()}
+    brakes = next(q for q, t in ds.queries.items() if t == "Who repairs car brakes?")
+    assert len(allq[brakes]) == 2
+    negs = read_given_negatives(out)
+    assert [ds.corpus[d].text for ds_ in negs.values() for d in ds_] == ["Chefs plan menus."]
+
+
+def test_jsonl_converts_and_conversion_is_reused_until_the_file_changes(tmp_path):
+    src = tmp_path / "seed.jsonl"
+    src.write_text("".join(json.dumps({"query": q, "positive": p}) + "\n" for q, p, _ in ROWS), encoding="utf-8")
+    out = convert_flat(src, tmp_path / "beir")
+    stamp = (out / "corpus.jsonl").stat().st_mtime_ns
+    assert convert_flat(src, tmp_path / "beir") == out and (out / "corpus.jsonl").stat().st_mtime_ns == stamp
+    src.write_text(src.read_text() + json.dumps({"query": "new q", "positive": "new doc"}) + "\n", encoding="utf-8")
+    convert_flat(src, tmp_path / "beir")
+    assert "new doc" in (out / "corpus.jsonl").read_text()
+
+
+def test_missing_column_and_empty_cell_name_file_line_field(tmp_path):
+    with pytest.raises(DataError, match=r"seed.csv:1: field 'positive': missing column"):
+        convert_flat(write_csv(tmp_path / "seed.csv", [("q", "p")], header="query,answer"), tmp_path / "o1")
+    with pytest.raises(DataError, match=r"bad.csv:3: field 'query': is empty"):
+        convert_flat(write_csv(tmp_path / "bad.csv", [("q", "p", ""), ("", "p2", "")]), tmp_path / "o2")
+    src = tmp_path / "bad.jsonl"
+    src.write_text('{"query": "q", "positive": "p"}\n{"query": "q2"}\n', encoding="utf-8")
+    with pytest.raises(DataError, match=r"bad.jsonl:2: field 'positive': missing"):
+        convert_flat(src, tmp_path / "o3")
+
+
+def test_script_accepts_a_flat_file_as_data(tmp_path, monkeypatch):
+    src = write_csv(tmp_path / "bad.csv", [("q", "p", ""), ("", "p2", "")])
+    proc = run_script("1_build_corpus.py", "--data", src, "--size", "3", "--no-external")
+    assert_one_line_error(proc, "bad.csv:3", "field 'query'")

@@ -1,0 +1,65 @@
+"""The candidate pool: exact size, relevant documents first, no training negatives, byte-identical output."""
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from corpus.beir import Document, load_dataset
+from corpus.errors import RagtuneError
+from corpus.pool import PoolConfig, build_pool
+from tests.helpers import assert_one_line_error, run_script
+
+
+def external():
+    return [Document(f"wiki:T{i}", f"Topic {i}", f"General text number {i}.") for i in range(50)]
+
+
+def test_pool_has_all_relevant_documents_and_exact_size(tiny_dataset):
+    ds = load_dataset(tiny_dataset)
+    relevant = {d for docs in ds.relevant("test").values() for d in docs}
+    excluded = {d for d in ds.corpus if d not in relevant}
+    excluded = set(sorted(excluded)[:5])
+    pool, counts = build_pool(ds, PoolConfig(size=30), excluded, [("external", external)])
+    ids = [d.id for _, d in pool]
+    assert len(ids) == len(set(ids)) == 30
+    assert relevant <= set(ids)
+    assert not excluded & set(ids)
+    assert counts["relevant"] == len(relevant)
+    assert counts["dataset"] == len(ds.corpus) - len(relevant) - 5
+    assert counts["wiki"] == 30 - counts["relevant"] - counts["dataset"]
+
+
+def test_size_limits_are_clear_errors(tiny_dataset):
+    ds = load_dataset(tiny_dataset)
+    with pytest.raises(RagtuneError, match="smaller than the 8 documents relevant"):
+        build_pool(ds, PoolConfig(size=5), set(), [])
+    with pytest.raises(RagtuneError, match="larger than the 70 documents available"):
+        build_pool(ds, PoolConfig(size=71), set(), [("external", external)])
+
+
+def digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_script_output_is_byte_identical_across_hash_seeds(tiny_dataset, tmp_path):
+    outs = []
+    for seed in ("0", "12345"):
+        out = tmp_path / f"pool_{seed}.jsonl"
+        proc = run_script("1_build_corpus.py", "--data", tiny_dataset, "--size", "600", "--out", out,
+                          env={"PYTHONHASHSEED": seed})
+        assert proc.returncode == 0, proc.stderr
+        outs.append(out)
+    assert digest(outs[0]) == digest(outs[1])
+    rows = [json.loads(x) for x in outs[0].read_text().splitlines()]
+    sources = {r["source"] for r in rows}
+    assert len(rows) == 600 and {"relevant", "dataset"} <= sources and sources & {"wiki", "esco-skill", "isco"}
+    assert not any(r["_id"].startswith("esco-occupation") for r in rows)
+
+
+def test_script_rejects_impossible_sizes(tiny_dataset):
+    proc = run_script("1_build_corpus.py", "--data", tiny_dataset, "--size", "3", "--no-external")
+    assert_one_line_error(proc, "--size 3 is smaller than the 8 documents relevant")
+    proc = run_script("1_build_corpus.py", "--data", tiny_dataset, "--size", "25", "--no-external")
+    assert_one_line_error(proc, "--size 25 is larger than the 20 documents available")
