@@ -1,0 +1,191 @@
+"""The side-by-side comparison: per test query, what each retriever arm put in the context, the answer an LLM
+wrote from it, and measured verdicts.
+
+Arms are named 'base' and 'finetuned' (the report's column prefixes); their models are any embedder spec.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from corpus.beir import Document, document_text, read_corpus
+from corpus.console import console, progress
+from corpus.errors import RagtuneError
+from corpus.paths import DEFAULT_FINETUNED, REPORTS_DIR
+from rag.cached_llm import CachedLLM
+from rag.judge import Judgement, judge
+from rag.prompts import PromptTemplate, format_context
+
+ARMS = ("base", "finetuned")
+VERDICTS = ("fixed", "regressed", "both_hit", "both_miss")
+# how deep to look for the first relevant document: beyond top-k, so a move from rank 7 to 2 is visible
+RANK_DEPTH = 100
+
+
+@dataclass
+class RunConfig:
+    data: str | None = None
+    split: str = "test"
+    pool: str | None = None
+    limit: int = 5                    # 0 = every query of the split
+    top_k: int = 3
+    base: str = "base"
+    finetuned: str = str(DEFAULT_FINETUNED)
+    max_tokens: int = 128
+    temperature: float = 0.0
+    prompt: str = "built-in"          # template source
+    prompt_fingerprint: str = ""
+    workers: int = 1
+    judge: bool = False
+    judge_max_tokens: int = 200
+    llm: dict = field(default_factory=dict)        # endpoint description (never the key)
+    judge_llm: dict = field(default_factory=dict)
+    cache_policy: str = "reuse"
+    out_dir: str = str(REPORTS_DIR)
+
+    def card(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class ArmContext:
+    ids: list[str]
+    rank: int | None            # rank of the first relevant document within RANK_DEPTH, None if deeper
+    hit: bool                   # a relevant document is among the top-k passages
+
+
+@dataclass
+class Query:
+    id: str
+    text: str
+    relevant: set[str]
+
+
+def select_queries(ds, split: str, limit: int) -> list[Query]:
+    """The first `limit` queries of the split in id order: deterministic, and a larger --limit extends a
+    smaller one, so a rerun with more queries reuses every cached answer."""
+    relevant = ds.relevant(split)
+    qids = sorted(q for q, docs in relevant.items() if docs)
+    if limit:
+        qids = qids[:limit]
+    return [Query(q, ds.queries[q], relevant[q]) for q in qids]
+
+
+def load_pool(pool: str | None, ds) -> tuple[dict[str, Document], str]:
+    if pool is None:
+        return ds.corpus, str(ds.path / "corpus.jsonl")
+    return read_corpus(Path(pool)), str(pool)
+
+
+def retrieve_arm(spec: str, name: str, queries: list[Query], docs: dict[str, Document], top_k: int,
+                 cache=None) -> list[ArmContext]:
+    from corpus.models import load_embedder
+    from harness.retrieval import Retriever
+
+    model = load_embedder(spec)
+    retriever = Retriever(model, docs, cache, show_progress=True, name=name)
+    depth = max(top_k, min(RANK_DEPTH, len(docs)))
+    out = []
+    for q, hits in zip(queries, retriever.search([q.text for q in queries], depth)):
+        rank = next((h.rank for h in hits if h.doc_id in q.relevant), None)
+        ids = [h.doc_id for h in hits[:top_k]]
+        out.append(ArmContext(ids, rank, any(d in q.relevant for d in ids)))
+    return out
+
+
+def verdict(base_hit: bool, tuned_hit: bool) -> str:
+    if tuned_hit and not base_hit:
+        return "fixed"
+    if base_hit and not tuned_hit:
+        return "regressed"
+    return "both_hit" if base_hit else "both_miss"
+
+
+def _answer_one(llm: CachedLLM, judge_llm: CachedLLM | None, cfg: RunConfig, template: PromptTemplate,
+                q: Query, ctx: ArmContext, docs: dict[str, Document]) -> dict:
+    passages = [docs[d] for d in ctx.ids]
+    done, cached = llm.complete(template.messages(q.text, passages), cfg.max_tokens, cfg.temperature)
+    out = {"answer": done.text, "prompt_tokens": done.prompt_tokens, "answer_tokens": done.completion_tokens,
+           "context_chars": len(format_context(passages)), "latency_s": round(done.latency_s, 3),
+           "finish_reason": done.finish_reason, "cached": cached}
+    if judge_llm is not None:
+        reference = "\n\n".join(document_text(docs[d]) for d in sorted(q.relevant) if d in docs)
+        j: Judgement = judge(judge_llm, q.text, format_context(passages), reference, done.text, cfg.judge_max_tokens)
+        out.update({"faithfulness": j.faithfulness, "faithfulness_reason": j.faithfulness_reason,
+                    "correctness": j.correctness, "correctness_reason": j.correctness_reason,
+                    "judge_status": j.status, "judge_raw": j.raw})
+    return out
+
+
+def generate(llm: CachedLLM, judge_llm: CachedLLM | None, cfg: RunConfig, template: PromptTemplate,
+             queries: list[Query], contexts: dict[str, list[ArmContext]], docs: dict[str, Document]) -> dict:
+    """{(query index, arm): answer fields}; every finished answer is in the cache before the next one starts
+    waiting, so an endpoint failure or Ctrl-C loses nothing finished."""
+    jobs = [(i, arm) for i in range(len(queries)) for arm in ARMS]
+    results: dict[tuple[int, str], dict] = {}
+    pool = cf.ThreadPoolExecutor(max_workers=cfg.workers, thread_name_prefix="rag-llm")
+    try:
+        with progress() as bar:
+            task = bar.add_task("answering" + (" and judging" if judge_llm else ""), total=len(jobs))
+            futures = {pool.submit(_answer_one, llm, judge_llm, cfg, template, queries[i], contexts[arm][i], docs):
+                       (i, arm) for i, arm in jobs}
+            for fut in cf.as_completed(futures):
+                try:
+                    results[futures[fut]] = fut.result()
+                except RagtuneError as exc:
+                    raise RagtuneError(f"{exc} — {len(results)} of {len(jobs)} answers finished and cached; "
+                                       "rerun the same command to resume") from None
+                bar.advance(task)
+    finally:
+        # do not wait for queued work after a failure or Ctrl-C; running requests end with the server
+        pool.shutdown(wait=False, cancel_futures=True)
+    return results
+
+
+def build_rows(queries: list[Query], contexts: dict[str, list[ArmContext]], answers: dict,
+               judged: bool) -> list[dict]:
+    rows = []
+    for i, q in enumerate(queries):
+        row = {"query_id": q.id, "query": q.text, "relevant_ids": ";".join(sorted(q.relevant))}
+        ctx = {arm: contexts[arm][i] for arm in ARMS}
+        ans = {arm: answers[(i, arm)] for arm in ARMS}
+        for arm in ARMS:
+            row[f"{arm}_rank"] = ctx[arm].rank
+        for arm in ARMS:
+            row[f"{arm}_context_ids"] = ";".join(ctx[arm].ids)
+        for arm in ARMS:
+            row[f"{arm}_answer"] = ans[arm]["answer"]
+        for arm in ARMS:
+            row[f"{arm}_context_hit"] = ctx[arm].hit
+        row["verdict"] = verdict(ctx["base"].hit, ctx["finetuned"].hit)
+        for metric in ANSWER_METRICS + (JUDGE_FIELDS if judged else ()):
+            for arm in ARMS:
+                row[f"{arm}_{metric}"] = ans[arm][metric]
+        rows.append(row)
+    return rows
+
+
+ANSWER_METRICS = ("prompt_tokens", "context_chars", "answer_tokens", "latency_s", "finish_reason", "cached")
+JUDGE_FIELDS = ("faithfulness", "correctness", "faithfulness_reason", "correctness_reason", "judge_status",
+                "judge_raw")
+
+
+def report_columns(judged: bool) -> list[str]:
+    cols = ["query_id", "query", "relevant_ids"]
+    for group in ("rank", "context_ids", "answer", "context_hit"):
+        cols += [f"{arm}_{group}" for arm in ARMS]
+    cols.append("verdict")
+    for metric in ANSWER_METRICS + (JUDGE_FIELDS if judged else ()):
+        cols += [f"{arm}_{metric}" for arm in ARMS]
+    return cols
+
+
+def check_pool(queries: list[Query], docs: dict[str, Document], source: str) -> None:
+    missing = sum(1 for q in queries if not (q.relevant & docs.keys()))
+    if missing == len(queries):
+        raise RagtuneError(f"{source}: none of the selected queries has a relevant document in this pool "
+                           "(was the pool built from the same dataset and split?)")
+    if missing:
+        console.print(f"[yellow]note:[/] {missing} of {len(queries)} queries have no relevant document in "
+                      f"{source}: they can only be 'both_miss'")

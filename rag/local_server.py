@@ -1,0 +1,91 @@
+"""ragtune's own OpenAI-compatible server: llama.cpp (xllamacpp) in-process on 127.0.0.1, on a free port.
+
+Used as a context manager so the server stops on success, errors and Ctrl-C alike; xllamacpp stops the
+server when its Server object is released.
+"""
+from __future__ import annotations
+
+import gc
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+from corpus.errors import RagtuneError
+from rag.local_model import LocalModel
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    threads: int = 1          # on a busy 2-core machine 1 thread can be far faster than 2
+    ctx_per_slot: int = 4096  # prompt (template + top-k passages) plus the answer
+    slots: int = 1            # parallel requests the server decodes together (= --workers)
+    startup_timeout_s: float = 300.0
+
+
+class LocalServer:
+    def __init__(self, model: LocalModel, cfg: ServerConfig = ServerConfig()):
+        self.model = model
+        self.cfg = cfg
+        self._server = None
+        self.address: str | None = None
+
+    @property
+    def base_url(self) -> str:
+        if self.address is None:
+            raise RuntimeError("server not started")
+        return f"{self.address}/v1"
+
+    def start(self) -> "LocalServer":
+        try:
+            import xllamacpp
+        except ImportError:
+            raise RagtuneError("the local LLM runtime is missing: pip install xllamacpp==2026.10.11549") from None
+        p = xllamacpp.CommonParams()
+        p.model.path = str(self.model.path)
+        p.hostnames = ["127.0.0.1"]  # never reachable from outside this machine
+        p.port = 0                   # the OS picks a free port: no race between choosing and binding
+        p.model_alias = {self.model.name}
+        p.verbosity = -1             # llama.cpp's per-request logs would drown the progress bar
+        p.cpuparams.n_threads = self.cfg.threads
+        p.cpuparams_batch.n_threads = self.cfg.threads
+        p.n_parallel = self.cfg.slots
+        p.n_ctx = self.cfg.ctx_per_slot * self.cfg.slots
+        try:
+            self._server = xllamacpp.Server(p)
+        except RuntimeError as exc:
+            raise RagtuneError(f"local LLM server failed to start with {self.model.path}: {exc}") from None
+        self.address = self._server.listening_address.rstrip("/")
+        self._wait_healthy()
+        return self
+
+    def _wait_healthy(self) -> None:
+        # /health answers 503 while the model loads
+        deadline = time.monotonic() + self.cfg.startup_timeout_s
+        last = "no answer"
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.address}/health", timeout=5) as r:
+                    if r.status == 200:
+                        return
+                    last = f"HTTP {r.status}"
+            except urllib.error.HTTPError as exc:
+                last = f"HTTP {exc.code}"
+            except (urllib.error.URLError, OSError) as exc:
+                last = str(getattr(exc, "reason", exc))
+            time.sleep(0.2)
+        self.stop()
+        raise RagtuneError(f"local LLM server at {self.address} not healthy after "
+                           f"{self.cfg.startup_timeout_s:.0f} s ({last})")
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server = None
+            gc.collect()  # the release is what stops it; do not wait for a later collection
+        self.address = None
+
+    def __enter__(self) -> "LocalServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,162 @@
+"""The comparison's outputs: the per-query report CSV, a tidy summary (CSV + Markdown) with 95% CIs, a picture."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from rag.compare import ARMS, VERDICTS, report_columns
+
+REPORT_CSV = "rag_compare_report.csv"
+SUMMARY_CSV = "rag_compare_summary.csv"
+SUMMARY_MD = "rag_compare_summary.md"
+PLOT_PNG = "rag_compare.png"
+CARD_JSON = "rag_compare_card.json"
+SUMMARY_COLUMNS = ["arm", "metric", "n", "value", "ci_low", "ci_high", "missing"]
+
+
+def write_report(rows: list[dict], judged: bool, out_dir: Path) -> tuple[Path, pd.DataFrame]:
+    df = pd.DataFrame(rows, columns=report_columns(judged))
+    # ranks are integers with gaps (not found within the search depth): keep them integers, not floats
+    for arm in ARMS:
+        df[f"{arm}_rank"] = df[f"{arm}_rank"].astype("Int64")
+    path = Path(out_dir) / REPORT_CSV
+    path.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(path, index=False)
+    return path, df
+
+
+def _mean_ci(values: pd.Series) -> tuple[int, float, float, float]:
+    """(n, mean, low, high) over the non-missing values, Student-t 95% interval; no CI below two values."""
+    from scipy import stats
+
+    v = pd.to_numeric(values, errors="coerce").dropna().astype(float)
+    n = len(v)
+    if n == 0:
+        return 0, math.nan, math.nan, math.nan
+    mean = float(v.mean())
+    if n < 2 or float(v.std(ddof=1)) == 0.0:
+        return n, mean, (mean if n >= 2 else math.nan), (mean if n >= 2 else math.nan)
+    lo, hi = stats.t.interval(0.95, n - 1, loc=mean, scale=float(v.std(ddof=1)) / math.sqrt(n))
+    return n, mean, float(lo), float(hi)
+
+
+def _wilson(successes: int, n: int) -> tuple[float, float]:
+    """95% Wilson interval: honest for proportions near 0 or 1 and for few queries."""
+    if n == 0:
+        return math.nan, math.nan
+    z = 1.959963984540054
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+def summarise(df: pd.DataFrame, judged: bool) -> pd.DataFrame:
+    """One tidy table: per arm averages with their counts and 95% CIs, paired verdict counts and differences."""
+    out = []
+
+    def add(arm, metric, n, value, lo=math.nan, hi=math.nan, missing=0):
+        out.append({"arm": arm, "metric": metric, "n": n, "value": value, "ci_low": lo, "ci_high": hi,
+                    "missing": missing})
+
+    total = len(df)
+    for arm in ARMS:
+        hits = int(df[f"{arm}_context_hit"].astype(bool).sum())
+        add(arm, "context_hit_rate", total, hits / total if total else math.nan, *_wilson(hits, total))
+        ranks = df[f"{arm}_rank"]
+        rr = 1.0 / pd.to_numeric(ranks, errors="coerce").astype(float)
+        add(arm, "mrr", total, *_mean_ci(rr.fillna(0.0))[1:])
+        n, m, lo, hi = _mean_ci(ranks)
+        add(arm, "first_relevant_rank", n, m, lo, hi, missing=total - n)
+        for metric in ("prompt_tokens", "answer_tokens", "latency_s"):
+            n, m, lo, hi = _mean_ci(df[f"{arm}_{metric}"])
+            add(arm, metric, n, m, lo, hi, missing=total - n)
+        if judged:
+            for metric in ("faithfulness", "correctness"):
+                n, m, lo, hi = _mean_ci(df[f"{arm}_{metric}"])
+                add(arm, metric, n, m, lo, hi, missing=total - n)
+    counts = df["verdict"].value_counts()
+    for v in VERDICTS:
+        add("paired", f"verdict_{v}", total, int(counts.get(v, 0)))
+    if judged:
+        for metric in ("faithfulness", "correctness"):
+            diff = (pd.to_numeric(df[f"finetuned_{metric}"], errors="coerce")
+                    - pd.to_numeric(df[f"base_{metric}"], errors="coerce"))
+            n, m, lo, hi = _mean_ci(diff)
+            add("finetuned-base", f"{metric}_diff", n, m, lo, hi, missing=total - n)
+    return pd.DataFrame(out, columns=SUMMARY_COLUMNS)
+
+
+def _fmt(x) -> str:
+    if isinstance(x, float):
+        return "" if math.isnan(x) else f"{x:.3g}"
+    return str(x)
+
+
+def summary_markdown(summary: pd.DataFrame, card: dict) -> str:
+    lines = ["# RAG comparison: base vs fine-tuned retriever", "",
+             f"LLM: `{card['llm'].get('model', '')}` at `{card['llm'].get('base_url', '')}`; "
+             f"top-k {card['top_k']}, max tokens {card['max_tokens']}, queries: {card.get('queries', '')} "
+             f"({card['split']} split).", "",
+             "Means with Student-t 95% intervals (context hit rate: Wilson); `n` counts the values averaged, "
+             "`missing` those left out (not found within the search depth, or not scored by the judge).", "",
+             "| " + " | ".join(SUMMARY_COLUMNS) + " |", "|" + "---|" * len(SUMMARY_COLUMNS)]
+    for rec in summary.to_dict("records"):
+        lines.append("| " + " | ".join(_fmt(rec[c]) for c in SUMMARY_COLUMNS) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(df: pd.DataFrame, judged: bool, path: Path) -> Path:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = 3 if judged else 2
+    fig, axes = plt.subplots(1, panels, figsize=(5 * panels, 4))
+    counts = df["verdict"].value_counts().reindex(VERDICTS, fill_value=0)
+    axes[0].bar(counts.index, counts.values, color=["tab:green", "tab:red", "tab:blue", "tab:gray"])
+    axes[0].set_title(f"verdicts over {len(df)} queries (context hit)")
+    axes[0].set_ylabel("queries")
+    depth_bins = [1, 2, 3, 4, 6, 11, 21, 101]
+    for arm in ARMS:
+        ranks = pd.to_numeric(df[f"{arm}_rank"], errors="coerce").fillna(101)
+        axes[1].hist(ranks, bins=depth_bins + [102], alpha=0.5, label=arm)
+    axes[1].set_xscale("log")
+    axes[1].set_title("rank of the first relevant document (>100 at right)")
+    axes[1].legend()
+    if judged:
+        scores = range(1, 6)
+        width = 0.2
+        for j, metric in enumerate(("faithfulness", "correctness")):
+            for a, arm in enumerate(ARMS):
+                s = pd.to_numeric(df[f"{arm}_{metric}"], errors="coerce").dropna()
+                vc = s.value_counts().reindex(scores, fill_value=0)
+                axes[2].bar([x + (2 * j + a - 1.5) * width for x in scores], vc.values, width,
+                            label=f"{arm} {metric}")
+        axes[2].set_xticks(list(scores))
+        axes[2].set_title("judge scores (1–5)")
+        axes[2].legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def summary_table(summary: pd.DataFrame):
+    from rich.table import Table
+
+    t = Table(title="RAG comparison (95% CI)")
+    for c in ("metric", *ARMS, "finetuned-base / paired"):
+        t.add_column(c, justify="left" if c == "metric" else "right")
+    rows: dict[str, dict[str, str]] = {}
+    for rec in summary.to_dict("records"):
+        ci = "" if math.isnan(rec["ci_low"]) else f" [{rec['ci_low']:.2f}, {rec['ci_high']:.2f}]"
+        value = _fmt(rec["value"]) if not isinstance(rec["value"], float) else f"{rec['value']:.3g}"
+        col = rec["arm"] if rec["arm"] in ARMS else "finetuned-base / paired"
+        rows.setdefault(rec["metric"].replace("_diff", ""), {})[col] = f"{value}{ci} (n={rec['n']})"
+    for metric, cells in rows.items():
+        t.add_row(metric, *(cells.get(c, "") for c in (*ARMS, "finetuned-base / paired")))
+    return t
