@@ -90,6 +90,20 @@ def _sample(candidates: dict[str, list[Task]], n_occ: int, n_queries: int, seed:
     return chosen
 
 
+def _hold_out(candidates: dict[str, list[Task]], cfg: OnetConfig, split: str, n_occ: int, n_queries: int,
+              drops: Counter) -> dict[str, list[Task]]:
+    """Sample a held-out split and remove it from the candidates; by occupation, the rest of a held-out
+    occupation's tasks are dropped too, so training never sees that occupation."""
+    chosen = _sample(candidates, n_occ, n_queries, f"{cfg.seed}/{split}")
+    for code, tasks in chosen.items():
+        if cfg.split_by == "occupation":
+            drops[f"unused_in_{split}_occupations"] += len(candidates[code]) - len(tasks)
+            candidates[code] = []
+        else:
+            candidates[code] = [t for t in candidates[code] if t not in tasks]
+    return chosen
+
+
 def build_onet_dataset(occupations: list[Occupation], tasks: list[Task], cfg: OnetConfig,
                        path=None) -> tuple[Dataset, OnetStats]:
     if cfg.split_by not in SPLIT_BY:
@@ -136,22 +150,8 @@ def build_onet_dataset(occupations: list[Occupation], tasks: list[Task], cfg: On
             seen_texts.add(norm)
         candidates[code] = kept
 
-    test = _sample(candidates, cfg.test_occupations, cfg.test_queries, f"{cfg.seed}/test")
-    if cfg.split_by == "occupation":
-        for code in test:
-            drops["unused_in_test_occupations"] += len(candidates[code]) - len(test[code])
-            candidates[code] = []
-    else:
-        for code, chosen in test.items():
-            candidates[code] = [t for t in candidates[code] if t not in chosen]
-    dev = _sample(candidates, cfg.dev_occupations, cfg.dev_queries, f"{cfg.seed}/dev")
-    if cfg.split_by == "occupation":
-        for code in dev:
-            drops["unused_in_dev_occupations"] += len(candidates[code]) - len(dev[code])
-            candidates[code] = []
-    else:
-        for code, chosen in dev.items():
-            candidates[code] = [t for t in candidates[code] if t not in chosen]
+    test = _hold_out(candidates, cfg, "test", cfg.test_occupations, cfg.test_queries, drops)
+    dev = _hold_out(candidates, cfg, "dev", cfg.dev_occupations, cfg.dev_queries, drops)
     train = {c: ts for c, ts in candidates.items() if ts}
 
     queries: dict[str, str] = {}
