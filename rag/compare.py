@@ -134,6 +134,9 @@ def generate(llm: CachedLLM, judge_llm: CachedLLM | None, cfg: RunConfig, templa
                 try:
                     results[futures[fut]] = fut.result()
                 except RagtuneError as exc:
+                    # requests already in flight fail fast too (same endpoint); let them settle so nothing
+                    # writes to the cache after this run has reported
+                    pool.shutdown(wait=True, cancel_futures=True)
                     raise RagtuneError(f"{exc} — {len(results)} of {len(jobs)} answers finished and cached; "
                                        "rerun the same command to resume") from None
                 bar.advance(task)

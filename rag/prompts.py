@@ -46,7 +46,11 @@ class PromptTemplate:
 
 def format_context(passages: list[Document]) -> str:
     """Passages numbered from 1 in rank order, each the same text the embedders saw."""
-    return "\n\n".join(f"[{i}] {document_text(doc)}" for i, doc in enumerate(passages, start=1))
+    return number_passages([document_text(doc) for doc in passages])
+
+
+def number_passages(texts: list[str]) -> str:
+    return "\n\n".join(f"[{i}] {text}" for i, text in enumerate(texts, start=1))
 
 
 def validate_template(text: str, source: str) -> PromptTemplate:

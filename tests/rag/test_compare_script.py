@@ -1,0 +1,114 @@
+"""4_rag_compare.py end to end against a stub endpoint: report schema, resume after a dead server, judge
+replies that are junk, and one-line errors."""
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pandas as pd
+import pytest
+
+from corpus.cli import run_cli
+from rag.compare import report_columns
+from rag.reports import CARD_JSON, PLOT_PNG, REPORT_CSV, SUMMARY_CSV, SUMMARY_MD
+from tests.helpers import ROOT, assert_one_line_error, run_script
+from tests.rag.conftest import LONG_ANSWER, closed_port_url
+
+SCRIPT = "4_rag_compare.py"
+
+
+@pytest.fixture(scope="module")
+def script():
+    spec = importlib.util.spec_from_file_location("rag_compare_script", ROOT / SCRIPT)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def args(stub, tiny_dataset, out, *extra):
+    return ["--llm-base-url", stub.base_url, "--llm-model", "stub", "--data", str(tiny_dataset),
+            "--finetuned", "base", "--limit", "3", "--retries", "0", "--out-dir", str(out), *extra]
+
+
+def card(out):
+    return json.loads((out / CARD_JSON).read_text())
+
+
+def test_report_schema_and_outputs(script, stub_llm, tiny_dataset, rag_caches, tmp_path, capsys):
+    out = tmp_path / "reports"
+    assert run_cli(script.main, args(stub_llm, tiny_dataset, out, "--workers", "2")) == 0
+    df = pd.read_csv(out / REPORT_CSV)
+    assert list(df.columns) == report_columns(judged=False)
+    assert len(df) == 3 and df["query_id"].is_unique
+    assert (df["base_answer"] == LONG_ANSWER).all()  # full text, not a cut
+    assert df["base_context_ids"].str.count(";").eq(2).all()  # top-3
+    assert set(df["verdict"]) <= {"both_hit", "both_miss"}  # the same embedder in both arms
+    assert (df["base_context_hit"] == df["base_rank"].le(3)).all()
+    summary = pd.read_csv(out / SUMMARY_CSV)
+    assert {"arm", "metric", "n", "value", "ci_low", "ci_high"} <= set(summary.columns)
+    assert summary.loc[summary.metric.str.startswith("verdict_"), "value"].sum() == 3
+    assert (out / SUMMARY_MD).read_text().startswith("# RAG comparison")
+    assert (out / PLOT_PNG).stat().st_size > 1000
+    c = card(out)
+    assert c["top_k"] == 3 and c["llm"]["model"] == "stub" and c["prompt"] == "built-in"
+
+
+def test_dead_server_mid_run_then_resume_recomputes_nothing(script, stub_llm, tiny_dataset, rag_caches, tmp_path,
+                                                            capsys):
+    out = tmp_path / "reports"
+    stub_llm.fail_after = 2  # the third distinct prompt finds the server gone
+    assert run_cli(script.main, args(stub_llm, tiny_dataset, out)) == 2
+    err = capsys.readouterr().err
+    assert stub_llm.base_url in err and "rerun the same command to resume" in err
+    assert not (out / REPORT_CSV).exists()
+    asked_before = len(stub_llm.chat_requests)
+
+    stub_llm.fail_after = None
+    assert run_cli(script.main, args(stub_llm, tiny_dataset, out)) == 0
+    # both arms share prompts here (same embedder): 3 distinct prompts, 2 finished before the failure
+    assert len(stub_llm.chat_requests) - asked_before == 1
+    assert card(out)["answer_cache"] == {**card(out)["answer_cache"], "hits": 5, "misses": 1}
+
+    assert run_cli(script.main, args(stub_llm, tiny_dataset, out)) == 0  # a finished run asks nothing again
+    assert len(stub_llm.chat_requests) - asked_before == 1
+    assert pd.read_csv(out / REPORT_CSV)["base_cached"].all()
+
+
+def test_judge_junk_is_missing_not_nan(script, stub_llm, tiny_dataset, rag_caches, tmp_path, capsys):
+    from tests.rag.conftest import default_reply
+    first_query = {}
+
+    def reply(messages):
+        content = messages[0]["content"]
+        if "Reply with only this JSON object" in content:
+            first_query.setdefault("q", content.split("Question: ")[1].split("\n")[0])
+            if first_query["q"] in content:
+                return "Faithful, I'd say 4 out of 5."
+        return default_reply(messages)
+
+    stub_llm.reply = reply
+    out = tmp_path / "reports"
+    assert run_cli(script.main, args(stub_llm, tiny_dataset, out, "--judge")) == 0
+    df = pd.read_csv(out / REPORT_CSV)
+    assert list(df.columns) == report_columns(judged=True)
+    assert (df["base_judge_status"] == "missing").sum() == 1
+    missing = df[df["base_judge_status"] == "missing"].iloc[0]
+    assert missing["base_judge_raw"] == "Faithful, I'd say 4 out of 5." and pd.isna(missing["base_faithfulness"])
+    s = pd.read_csv(out / SUMMARY_CSV).set_index(["arm", "metric"])
+    assert s.loc[("base", "faithfulness"), "n"] == 2 and s.loc[("base", "faithfulness"), "missing"] == 1
+    assert s.loc[("base", "faithfulness"), "value"] == 4.0
+
+
+def test_bad_prompt_file_is_one_line(tmp_path):
+    bad = tmp_path / "prompt.txt"
+    bad.write_text("Answer {question} please")
+    proc = run_script(SCRIPT, "--prompt", bad, "--llm-base-url", "http://127.0.0.1:9/v1", "--llm-model", "m")
+    assert_one_line_error(proc, str(bad), "{context}")
+
+
+@pytest.mark.parametrize("url, fragment", [("ftp://example.org/v1", "must start with http"),
+                                           (None, "connection failed")])
+def test_bad_or_unreachable_url_is_one_line(url, fragment):
+    url = url or closed_port_url()
+    proc = run_script(SCRIPT, "--llm-base-url", url, "--llm-model", "m", "--finetuned", "base")
+    assert_one_line_error(proc, url, fragment)
