@@ -1,0 +1,243 @@
+"""One evaluation run: arms (embedding models, optionally BM25) over one or more candidate pools, scored per
+query on one split's qrels, then compared with paired statistics.
+
+Queries whose relevant documents are all missing from a pool are kept and count as misses (they could not
+be found), with their number reported; dropping them would flatter every arm on small pools.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from corpus.beir import Dataset, Document, corpus_fingerprint
+from corpus.console import console
+from corpus.errors import RagtuneError
+from harness.ann import IndexConfig, build_index, recall_vs_exact, search
+from harness.compare import compare_arms
+from harness.embedding_cache import EmbeddingCache
+from harness.metrics import DEFAULT_KS, first_relevant_rank, judge, per_query
+
+BM25 = "bm25"
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@dataclass
+class EvalConfig:
+    data: str = ""
+    corpus: str = ""                    # pool file ('' = the dataset's whole corpus, or --sizes pools)
+    split: str = "test"
+    models: list[list[str]] = field(default_factory=list)   # [[name, path], ...] in comparison order
+    bm25: bool = False
+    ks: list[int] = field(default_factory=lambda: list(DEFAULT_KS))
+    depth: int = 100                    # ranks kept per query (TREC runs, first-relevant rank)
+    index: IndexConfig = field(default_factory=IndexConfig)
+    batch_size: int = 64
+    recompute: bool = False
+    bootstrap_samples: int = 10_000
+    confidence: float = 0.95
+    seed: int = 13
+    fix_k: int = 10
+    latency_queries: int = 100          # single-query encode+search timings, on a seeded sample
+    sizes: list[int] = field(default_factory=list)
+    external: bool = True               # --sizes pools may draw outside distractors
+    out: str = ""
+
+    def __post_init__(self):
+        self.ks = sorted(set(int(k) for k in self.ks))
+        if not self.ks or self.ks[0] < 1:
+            raise RagtuneError("--k values must be positive integers")
+        self.depth = max(self.depth, self.ks[-1])
+        names = [n for n, _ in self.models] + ([BM25] if self.bm25 else [])
+        for n in names:
+            if not NAME_RE.match(n):
+                raise RagtuneError(f"arm name '{n}' must be letters, digits, '_', '.' or '-'")
+        if len(set(names)) != len(names):
+            raise RagtuneError(f"arm names must be unique, got {', '.join(names)}"
+                               + (" ('bm25' is taken by --bm25)" if self.bm25 else ""))
+        if not names:
+            raise RagtuneError("nothing to evaluate: give --models or --bm25")
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Pool:
+    size: int
+    doc_ids: list[str]
+    fingerprint: str
+
+
+@dataclass
+class ArmRun:
+    name: str
+    kind: str                   # 'dense' or 'bm25'
+    scores: np.ndarray          # (n_queries, depth') float32
+    ranked: np.ndarray          # (n_queries, depth') indices into the evaluation's doc_ids, -1 = empty slot
+    values: dict[str, np.ndarray]   # metric -> (n_queries, n_ks)
+    first_rank: np.ndarray      # (n_queries,) 0 = no relevant document within depth
+    encode_seconds: float = float("nan")
+    docs_per_second: float = float("nan")
+    cached: bool = False
+    latency_ms: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    ann_recall: float = float("nan")   # recall@10 of the approximate index against exact search
+
+
+@dataclass
+class PoolResult:
+    pool: Pool
+    arms: list[ArmRun]
+    metric_rows: list[dict]
+    outcome_rows: list[dict]
+    unreachable: int            # queries with no relevant document in the pool
+    partial: int                # queries with some but not all relevant documents in the pool
+
+
+@dataclass
+class EvalResult:
+    config: EvalConfig
+    dataset_fingerprint: str
+    query_ids: list[str]
+    query_texts: list[str]
+    qrels: dict[str, dict[str, int]]
+    doc_ids: list[str]          # union of all pools; rankings index into it
+    pools: list[PoolResult]
+    models: dict[str, dict]     # name -> path, fingerprint
+    cache: dict
+
+
+def split_queries(ds: Dataset, split: str) -> tuple[list[str], list[str], dict[str, dict[str, int]]]:
+    """Queries of the split that have at least one relevant (grade > 0) document."""
+    qrels = ds.split(split)
+    ids = [q for q, docs in qrels.items() if any(g > 0 for g in docs.values())]
+    if not ids:
+        raise RagtuneError(f"{ds.path}: split '{split}' has no query with a relevant (score > 0) document")
+    return ids, [ds.queries[q] for q in ids], {q: qrels[q] for q in ids}
+
+
+def union_pool(pools: list[dict[str, Document]]) -> dict[str, Document]:
+    union: dict[str, Document] = {}
+    for docs in pools:
+        for d, doc in docs.items():
+            union.setdefault(d, doc)
+    return union
+
+
+def _latency(one_query, texts: list[str], n: int, seed: int) -> np.ndarray:
+    """Milliseconds per single-query call over a seeded sample of queries (a warm-up call is not counted)."""
+    if n <= 0 or not texts:
+        return np.zeros(0)
+    sample = np.random.default_rng(seed).permutation(len(texts))[:n]
+    one_query(texts[sample[0]])
+    out = np.empty(len(sample))
+    for i, j in enumerate(sample):
+        t0 = time.perf_counter()
+        one_query(texts[j])
+        out[i] = (time.perf_counter() - t0) * 1000.0
+    return out
+
+
+def _score(name, kind, scores, ranked, doc_ids, cfg, query_ids, qrels) -> ArmRun:
+    judged = judge(ranked, doc_ids, query_ids, qrels)
+    return ArmRun(name, kind, scores, ranked, per_query(judged, cfg.ks), first_relevant_rank(judged))
+
+
+def _dense_arm(name, path, union, pools_rows, cfg, query_ids, query_texts, qrels, cache, doc_ids, models_info):
+    from corpus.models import load_embedder, prompt_for
+    from harness.retrieval import Retriever
+
+    model = load_embedder(path)
+    models_info[name] = {"path": model.ragtune_path, "fingerprint": model.ragtune_fingerprint}
+    hits_before = cache.hits
+    t0 = time.perf_counter()
+    retriever = Retriever(model, union, cache=cache, batch_size=cfg.batch_size, show_progress=True, name=name)
+    encode_s = time.perf_counter() - t0
+    cached = cache.hits > hits_before
+    q_emb = retriever.encode_queries(query_texts, show_progress=True)
+    query_prompt = prompt_for(model, "query")
+    runs = []
+    for rows in pools_rows:
+        whole = len(rows) == len(doc_ids) and bool((rows == np.arange(len(rows))).all())
+        if whole and cfg.index.kind == "exact":
+            index = retriever.index  # the retriever's own exact index: no copy of the embeddings
+        else:
+            index = build_index(retriever.doc_emb if whole else retriever.doc_emb[rows], cfg.index)
+        scores, idx = search(index, q_emb, cfg.depth)
+        ann = float("nan")
+        if cfg.index.kind != "exact":
+            exact = build_index(retriever.doc_emb[rows], IndexConfig("exact"))
+            ann = recall_vs_exact(idx, search(exact, q_emb, 10)[1], 10)
+        ranked = np.where(idx >= 0, rows[np.clip(idx, 0, None)], -1)
+        run = _score(name, "dense", scores, ranked, doc_ids, cfg, query_ids, qrels)
+        run.encode_seconds = encode_s
+        run.docs_per_second = len(union) / encode_s if not cached and encode_s > 0 else float("nan")
+        run.cached = cached
+        run.ann_recall = ann
+
+        def one_query(text, index=index):
+            # what a RAG system pays per question: encode one query, no cache, then search
+            emb = model.encode([text], prompt=query_prompt or None, normalize_embeddings=True,
+                               convert_to_numpy=True, show_progress_bar=False)
+            search(index, emb, cfg.depth)
+
+        run.latency_ms = _latency(one_query, query_texts, cfg.latency_queries, cfg.seed)
+        runs.append(run)
+    return runs
+
+
+def _bm25_arm(union, pools_rows, cfg, query_ids, query_texts, qrels, doc_ids):
+    from harness.bm25 import BM25Arm
+
+    runs = []
+    for rows in pools_rows:
+        t0 = time.perf_counter()
+        arm = BM25Arm({doc_ids[r]: union[doc_ids[r]] for r in rows})
+        index_s = time.perf_counter() - t0
+        scores, idx = arm.search(query_texts, cfg.depth)
+        ranked = np.where(idx >= 0, rows[np.clip(idx, 0, None)], -1)
+        run = _score(BM25, "bm25", scores, ranked, doc_ids, cfg, query_ids, qrels)
+        run.encode_seconds = index_s
+        run.docs_per_second = len(rows) / index_s if index_s > 0 else float("nan")
+        run.latency_ms = _latency(lambda t: arm.search([t], cfg.depth), query_texts, cfg.latency_queries, cfg.seed)
+        runs.append(run)
+    return runs
+
+
+def evaluate(ds: Dataset, pools: list[tuple[int, dict[str, Document]]], cfg: EvalConfig,
+             cache: EmbeddingCache | None = None) -> EvalResult:
+    """Score every arm on every pool; each model is loaded and its documents encoded once for all pools."""
+    query_ids, query_texts, qrels = split_queries(ds, cfg.split)
+    # largest pool first: with nested pools its rows are 0..N-1 and its exact index is the retriever's own
+    union = union_pool(sorted((docs for _, docs in pools), key=len, reverse=True))
+    doc_ids = list(union)
+    position = {d: i for i, d in enumerate(doc_ids)}
+    pools_rows = [np.fromiter((position[d] for d in docs), dtype=np.int64, count=len(docs)) for _, docs in pools]
+    cache = cache or EmbeddingCache(policy="recompute" if cfg.recompute else "reuse")
+    models_info: dict[str, dict] = {}
+
+    runs_by_pool: list[list[ArmRun]] = [[] for _ in pools]
+    for name, path in cfg.models:
+        console.print(f"[bold]{name}[/]: {path}")
+        for i, run in enumerate(_dense_arm(name, path, union, pools_rows, cfg, query_ids, query_texts, qrels,
+                                           cache, doc_ids, models_info)):
+            runs_by_pool[i].append(run)
+    if cfg.bm25:
+        with console.status("BM25: indexing and searching"):
+            for i, run in enumerate(_bm25_arm(union, pools_rows, cfg, query_ids, query_texts, qrels, doc_ids)):
+                runs_by_pool[i].append(run)
+
+    results = []
+    for (size, docs), runs in zip(pools, runs_by_pool):
+        in_pool = [sum(d in docs for d, g in qrels[q].items() if g > 0) for q in query_ids]
+        n_rel = [sum(g > 0 for g in qrels[q].values()) for q in query_ids]
+        metric_rows, outcome_rows = compare_arms({r.name: r.values for r in runs},
+                                                 {r.name: r.first_rank for r in runs}, cfg.ks, cfg.fix_k,
+                                                 cfg.bootstrap_samples, cfg.confidence, cfg.seed)
+        results.append(PoolResult(Pool(size, list(docs), corpus_fingerprint(docs.values())), runs, metric_rows,
+                                  outcome_rows, unreachable=sum(i == 0 for i in in_pool),
+                                  partial=sum(0 < i < n for i, n in zip(in_pool, n_rel))))
+    return EvalResult(cfg, ds.fingerprint(), query_ids, query_texts, qrels, doc_ids, results, models_info,
+                      {"hits": cache.hits, "misses": cache.misses, "policy": cache.policy})
