@@ -6,6 +6,7 @@ server when its Server object is released.
 from __future__ import annotations
 
 import gc
+import os
 import time
 import urllib.error
 import urllib.request
@@ -13,6 +14,12 @@ from dataclasses import dataclass
 
 from corpus.errors import RagtuneError
 from rag.local_model import LocalModel
+
+
+def default_threads() -> int:
+    # llama.cpp spins every thread it has; on 2 shared cores a second thread fights the rest of the machine
+    cores = os.cpu_count() or 1
+    return 1 if cores <= 2 else cores - 1
 
 
 @dataclass(frozen=True)
