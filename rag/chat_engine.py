@@ -142,3 +142,17 @@ class ChatEngine:
                 else:
                     a.seconds = value
             yield answers
+
+
+def load_retrievers(arms: dict[str, str], docs: dict[str, Document], cache=None) -> dict[str, Retriever]:
+    """One Retriever per arm; documents go through the embedding cache, live questions do not."""
+    from corpus.models import load_embedder
+
+    out = {}
+    for arm, spec in arms.items():
+        r = Retriever(load_embedder(spec), docs, cache, show_progress=True, name=arm)
+        # a file per chat question would grow the cache without end, and two sessions asking the same
+        # question at once would race on its temporary file
+        r.cache = None
+        out[arm] = r
+    return out
