@@ -1,0 +1,154 @@
+"""End to end in a real browser: 5_chatbot.py on a free port (tiny corpus, MiniLM as both arms, the tiny SmolLM2
+as the local LLM), headless Debian Chromium driven by Playwright asks a question and waits for both answers.
+
+Needs /usr/bin/chromium (`apt-get install -y chromium`; never `playwright install`). Without it the test is
+skipped, unless RAGTUNE_REQUIRE_BROWSER=1 (set by CI) turns the skip into a failure.
+Set RAGTUNE_SCREENSHOT_DIR to keep the screenshot (e.g. docs/ for the README's picture).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import corpus.paths
+
+CHROMIUM = os.environ.get("RAGTUNE_CHROMIUM", "/usr/bin/chromium")
+# from shared/README: no sandbox in containers, nothing that calls home
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+START_TIMEOUT_S = 150
+ANSWER_TIMEOUT_MS = 120_000
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_up(proc: subprocess.Popen, url: str, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"5_chatbot.py exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"5_chatbot.py not answering on {url} after {START_TIMEOUT_S} s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def chatbot(tiny_dataset, tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("RAGTUNE_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{CHROMIUM} missing: apt-get install -y chromium")
+        pytest.skip(f"{CHROMIUM} missing: apt-get install -y chromium")
+    from corpus.beir import load_dataset
+    from corpus.models import resolve_model_path
+    from rag.compare import report_columns
+
+    tmp = tmp_path_factory.mktemp("chatbot")
+    # the 'fine-tuned' arm is a second path to the shipped MiniLM: CI has no runs/ folder
+    tuned = tmp / "finetuned"
+    tuned.symlink_to(resolve_model_path("base"), target_is_directory=True)
+    ds = load_dataset(tiny_dataset)
+    ids = list(ds.corpus)
+    reports = tmp / "reports"
+    reports.mkdir()
+    row = {c: None for c in report_columns(False)}
+    row.update(query_id="q1", query="Who plans budgets?", relevant_ids=ids[0], verdict="fixed", base_rank=5,
+               finetuned_rank=1, base_context_ids=ids[3], finetuned_context_ids=ids[0],
+               base_answer="The passages do not say.", finetuned_answer="A manager plans budgets [1].")
+    pd.DataFrame([row]).to_csv(reports / "rag_compare_report.csv", index=False)
+
+    port = free_port()
+    log = tmp / "chatbot.log"
+    cmd = [sys.executable, str(corpus.paths.ROOT / "5_chatbot.py"), "--data", str(tiny_dataset),
+           "--finetuned", str(tuned), "--local-model", "smollm2", "--ctx", "1024", "--max-tokens", "24",
+           "--threads", "1", "--port", str(port), "--reports-dir", str(reports),
+           "--cache-dir", str(tmp / "emb_cache")]
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=corpus.paths.ROOT,
+                                env={**os.environ, "COLUMNS": "160"})
+    try:
+        wait_until_up(proc, f"http://127.0.0.1:{port}/", log)
+        yield {"url": f"http://127.0.0.1:{port}/", "question": ds.queries[sorted(ds.relevant("test"))[0]],
+               "log": log, "tmp": tmp}
+    finally:
+        proc.send_signal(signal.SIGINT)  # Ctrl-C: gradio closes, the local LLM server stops with the script
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture()
+def page(chatbot):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+            # networkidle never settles on a Gradio page (the queue keeps a connection open)
+            pg.goto(chatbot["url"], wait_until="load")
+            pg.locator("#question textarea").wait_for(timeout=60_000)
+            yield pg
+        finally:
+            browser.close()
+
+
+def wait_status(page, *words: str) -> str:
+    page.wait_for_function(
+        "words => { const s = document.querySelector('#status'); "
+        "return s && words.some(w => s.innerText.includes(w)); }", arg=list(words), timeout=ANSWER_TIMEOUT_MS)
+    return page.locator("#status").inner_text()
+
+
+def test_ask_in_the_browser(chatbot, page):
+    question = chatbot["question"]
+    page.locator("#ask").click()
+    assert "type a question" in wait_status(page, "type a question")
+
+    page.locator("#question textarea").fill(question)
+    page.locator("#ask").click()
+    status = wait_status(page, "Done:", "Problem:")
+    assert "Done:" in status, f"{status}\n{chatbot['log'].read_text()[-2000:]}"
+    for arm in ("base", "finetuned"):
+        hits = page.locator(f"#passages-{arm} .rt-hit")
+        assert hits.count() == 3
+        assert "#1" in hits.first.inner_text() and "score" in hits.first.inner_text()
+        assert page.locator(f"#chat-{arm} [data-testid=user]").last.inner_text().strip() == question
+        answer = page.locator(f"#chat-{arm} [data-testid=bot]").last.inner_text().strip()
+        assert answer and "could not be written" not in answer
+    shot = chatbot["tmp"] / "chatbot.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    if os.environ.get("RAGTUNE_SCREENSHOT_DIR"):
+        target = Path(os.environ["RAGTUNE_SCREENSHOT_DIR"])
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, target / "chatbot.png")
+
+    page.get_by_role("tab", name="Reports").click()
+    page.locator("#report-info", has_text="1 rows").wait_for(timeout=30_000)
+    page.locator("#report-table [data-testid=cell-0-1]").click()
+    page.locator("#report-detail", has_text="A manager plans budgets [1].").wait_for(timeout=30_000)
+
+    page.get_by_role("tab", name="Embedding map").click()
+    page.get_by_role("button", name="Draw map").click()
+    page.locator("#embedding-map img").wait_for(timeout=60_000)
