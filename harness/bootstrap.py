@@ -32,8 +32,9 @@ def _resampled_means(x: np.ndarray, samples: int, rng: np.random.Generator) -> n
     out = np.empty((samples, x.shape[1]))
     for start in range(0, samples, CHUNK):
         b = min(CHUNK, samples - start)
-        # counts of each query in each resample: the same draw as sampling row indices with replacement
-        counts = rng.multinomial(n, np.full(n, 1.0 / n), size=b).astype(np.float64)
+        # how often each query appears in each resample (rows drawn with replacement), counted in one pass
+        draws = rng.integers(0, n, size=(b, n)) + (np.arange(b) * n)[:, None]
+        counts = np.bincount(draws.ravel(), minlength=b * n).reshape(b, n).astype(np.float64)
         out[start:start + b] = counts @ x / n
     return out
 

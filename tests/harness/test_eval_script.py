@@ -6,7 +6,6 @@ import importlib.util
 import json
 import shutil
 
-import numpy as np
 import pandas as pd
 import pytest
 import pytrec_eval
