@@ -137,3 +137,12 @@ def closed_port_url() -> str:
     port = s.getsockname()[1]
     s.close()  # nothing listens here any more
     return f"http://127.0.0.1:{port}/v1"
+
+
+@pytest.fixture(scope="session")
+def smollm2_server():
+    """The real tiny SmolLM2 GGUF behind ragtune's own local server, started once for the whole session."""
+    from rag.local_model import smollm2
+    from rag.local_server import LocalServer, ServerConfig
+    with LocalServer(smollm2(), ServerConfig(threads=1, ctx_per_slot=2048)) as server:
+        yield server

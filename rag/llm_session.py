@@ -1,0 +1,44 @@
+"""Opening the LLM a stage talks to: an explicit OpenAI-compatible endpoint, or ragtune's own local server,
+behind the answer cache, with the description that goes into the stage's card.
+"""
+from __future__ import annotations
+
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+from corpus.console import console
+from rag.answer_cache import AnswerCache
+from rag.cached_llm import CachedLLM
+from rag.llm_client import EndpointConfig, LLMClient
+
+
+@dataclass(frozen=True)
+class LocalOptions:
+    model: str | None = None     # resolve_local_model spec: default Qwen, 'smollm2' or a .gguf path
+    threads: int | None = None   # None: rag.local_server.default_threads()
+    ctx_per_slot: int = 4096
+    slots: int = 1               # requests decoded together; match the stage's worker count
+
+
+def open_llm(stack: ExitStack, endpoint: EndpointConfig | None, local: LocalOptions, cache: AnswerCache,
+             timeout_s: float = 600.0, max_retries: int = 3) -> tuple[CachedLLM, dict]:
+    """(cached LLM, card entry). A local server lives as long as `stack`; an endpoint is checked at once so an
+    unreachable one fails before any slow work."""
+    if endpoint is not None:
+        client = LLMClient(endpoint)
+        client.check()
+        return CachedLLM(client, cache, f"{endpoint.base_url}|{endpoint.model}"), endpoint.describe()
+    from rag.local_model import resolve_local_model
+    from rag.local_server import LocalServer, ServerConfig, default_threads
+
+    with console.status("preparing the local LLM"):
+        model = resolve_local_model(local.model)
+    threads = local.threads or default_threads()
+    with console.status(f"starting the local LLM server ({model.name}, {threads} thread(s))"):
+        server = stack.enter_context(LocalServer(model, ServerConfig(threads, local.ctx_per_slot, local.slots)))
+    endpoint = EndpointConfig(server.base_url, model.name, timeout_s=timeout_s, max_retries=max_retries)
+    # the key names the weights, not the port: a rerun on a fresh port still finds its cached replies
+    model_key = f"local:{model.name}:{model.sha256[:16]}"
+    card = {**endpoint.describe(), "base_url": "local (127.0.0.1, free port)", "gguf": str(model.path),
+            "sha256": model.sha256, "threads": threads}
+    return CachedLLM(LLMClient(endpoint), cache, model_key), card
