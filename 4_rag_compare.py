@@ -9,7 +9,6 @@ The LLM is ragtune's own local server (Qwen2.5-Coder-1.5B GGUF via llama.cpp, no
 from __future__ import annotations
 
 import argparse
-import os
 
 import corpus  # noqa: F401
 from corpus.cli import exit_with
@@ -60,12 +59,6 @@ def parse_args(argv):
     if args.threads is not None and args.threads < 1:
         p.error("--threads must be positive")
     return args
-
-
-def default_threads() -> int:
-    # llama.cpp spins every thread it has; on 2 shared cores a second thread fights the rest of the machine
-    cores = os.cpu_count() or 1
-    return 1 if cores <= 2 else cores - 1
 
 
 def main(argv=None):
@@ -138,14 +131,15 @@ def main(argv=None):
     with ExitStack() as stack:
         if endpoint is None:
             from rag.local_model import resolve_local_model
-            from rag.local_server import LocalServer, ServerConfig
+            from rag.local_server import LocalServer, ServerConfig, default_threads
 
             with console.status("preparing the local LLM"):
                 model = resolve_local_model(args.local_model)
             threads = args.threads or default_threads()
             with console.status(f"starting the local LLM server ({model.name}, {threads} thread(s))"):
                 server = stack.enter_context(LocalServer(model, ServerConfig(threads, args.ctx, args.workers)))
-            endpoint = EndpointConfig(server.base_url, model.name, timeout_s=args.timeout, max_retries=args.retries)
+            endpoint = EndpointConfig(server.base_url, model.name, api_key_env="", timeout_s=args.timeout,
+                                      max_retries=args.retries)
             clients["answer"] = LLMClient(endpoint)
             model_key = f"local:{model.name}:{model.sha256[:16]}"
             cfg.llm = {**endpoint.describe(), "base_url": "local (127.0.0.1, free port)", "gguf": str(model.path),

@@ -23,14 +23,14 @@ Passages the assistant was given:
 Reference document that truly answers the question:
 {reference}
 
-Question: {question}
+The user searched for: "{question}"
 
 Assistant's answer:
 {answer}
 
 Grade on two integer scales from 1 (worst) to 5 (best):
 - faithfulness: is every claim in the answer supported by the passages the assistant was given?
-- correctness: does the answer agree with the reference document?
+- correctness: does the answer point the user to what the reference document says (and agree with it)?
 
 Reply with only this JSON object and nothing else:
 {{"faithfulness": <1-5>, "faithfulness_reason": "<one sentence>", "correctness": <1-5>, "correctness_reason": "<one sentence>"}}"""

@@ -41,7 +41,7 @@ def chat_model(endpoint: EndpointConfig, max_tokens: int, temperature: float = 0
     from langchain_openai import ChatOpenAI
 
     return ChatOpenAI(base_url=endpoint.base_url, model=endpoint.model,
-                      api_key=os.environ.get(endpoint.api_key_env) or NO_KEY, timeout=endpoint.timeout_s,
+                      api_key=(os.environ.get(endpoint.api_key_env) if endpoint.api_key_env else None) or NO_KEY, timeout=endpoint.timeout_s,
                       max_retries=endpoint.max_retries, max_tokens=max_tokens, temperature=temperature)
 
 

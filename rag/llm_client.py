@@ -26,13 +26,14 @@ class EndpointError(RagtuneError):
 class EndpointConfig:
     base_url: str
     model: str
-    api_key_env: str = "OPENAI_API_KEY"  # the key itself is read at connect time and never stored in cards
+    # the key itself is read at connect time and never stored in cards; "" = no key (ragtune's local server)
+    api_key_env: str = "OPENAI_API_KEY"
     timeout_s: float = 600.0
     max_retries: int = 3
 
     def describe(self) -> dict:
         return {"base_url": self.base_url, "model": self.model, "api_key_env": self.api_key_env,
-                "api_key_set": bool(os.environ.get(self.api_key_env)), "timeout_s": self.timeout_s,
+                "api_key_set": bool(self.api_key_env and os.environ.get(self.api_key_env)), "timeout_s": self.timeout_s,
                 "max_retries": self.max_retries}
 
 
@@ -52,7 +53,7 @@ class LLMClient:
         if not cfg.base_url.startswith(("http://", "https://")):
             raise RagtuneError(f"LLM base URL '{cfg.base_url}' must start with http:// or https://")
         self.cfg = cfg
-        self._key = os.environ.get(cfg.api_key_env) or NO_KEY
+        self._key = (os.environ.get(cfg.api_key_env) if cfg.api_key_env else None) or NO_KEY
         self._client = OpenAI(base_url=cfg.base_url, api_key=self._key, timeout=cfg.timeout_s,
                               max_retries=cfg.max_retries)
 

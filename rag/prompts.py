@@ -16,16 +16,16 @@ from corpus.jsonl import read_text
 
 PLACEHOLDERS = ("question", "context")
 
-DEFAULT_TEMPLATE = """You answer questions using only the numbered passages below.
-Cite the passages you use by their number in square brackets, like [1] or [2].
-If the passages do not contain the answer, say that they do not.
-
-Passages:
+# Queries may be questions or, as in O*NET, descriptions of work: "a user searched for" fits both. Asking for
+# the model's own words stops small models from replying with a bare "[1]" or a copied passage.
+DEFAULT_TEMPLATE = """Numbered passages:
 {context}
 
-Question: {question}
+A user searched for: "{question}"
 
-Answer in at most three sentences."""
+Using only the passages above, reply to the user in one to three complete sentences of your own words: \
+say which passage best matches the search and what it is about (for example, the occupation that does this \
+work), citing it by number in square brackets like [2]. If no passage matches, say so."""
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,13 @@ def summarise(df: pd.DataFrame, judged: bool) -> pd.DataFrame:
     out = []
 
     def add(arm, metric, n, value, lo=math.nan, hi=math.nan, missing=0):
+        # a t-interval on few values can cross a bound the quantity cannot: clip to the possible range
+        if not metric.endswith("_diff") and not math.isnan(lo):
+            lo = max(lo, 1.0 if metric in ("first_relevant_rank", "faithfulness", "correctness") else 0.0)
+        if metric in ("mrr", "context_hit_rate") and not math.isnan(hi):
+            hi = min(hi, 1.0)
+        if metric in ("faithfulness", "correctness") and not math.isnan(hi):
+            hi = min(hi, 5.0)
         out.append({"arm": arm, "metric": metric, "n": n, "value": value, "ci_low": lo, "ci_high": hi,
                     "missing": missing})
 
@@ -153,7 +160,7 @@ def summary_table(summary: pd.DataFrame):
         t.add_column(c, justify="left" if c == "metric" else "right")
     rows: dict[str, dict[str, str]] = {}
     for rec in summary.to_dict("records"):
-        ci = "" if math.isnan(rec["ci_low"]) else f" [{rec['ci_low']:.2f}, {rec['ci_high']:.2f}]"
+        ci = "" if math.isnan(rec["ci_low"]) else f" [{_fmt(rec['ci_low'])}, {_fmt(rec['ci_high'])}]"
         value = _fmt(rec["value"]) if not isinstance(rec["value"], float) else f"{rec['value']:.3g}"
         col = rec["arm"] if rec["arm"] in ARMS else "finetuned-base / paired"
         rows.setdefault(rec["metric"].replace("_diff", ""), {})[col] = f"{value}{ci} (n={rec['n']})"

@@ -81,7 +81,7 @@ def test_judge_junk_is_missing_not_nan(script, stub_llm, tiny_dataset, rag_cache
     def reply(messages):
         content = messages[0]["content"]
         if "Reply with only this JSON object" in content:
-            first_query.setdefault("q", content.split("Question: ")[1].split("\n")[0])
+            first_query.setdefault("q", content.split("The user searched for: ")[1].split("\n")[0])
             if first_query["q"] in content:
                 return "Faithful, I'd say 4 out of 5."
         return default_reply(messages)

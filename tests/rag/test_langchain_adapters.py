@@ -22,4 +22,4 @@ def test_arm_retriever_and_chain(minilm, tiny_dataset, isolated_cache, stub_llm)
     sent = stub_llm.chat_requests[0]
     assert sent["model"] == "stub" and sent.get("max_tokens", sent.get("max_completion_tokens")) == 32 and sent["temperature"] == 0
     prompt = sent["messages"][0]["content"]
-    assert f"[1] {docs[0].page_content}" in prompt and f"Question: {ds.queries[qid]}" in prompt
+    assert f"[1] {docs[0].page_content}" in prompt and f"searched for: \"{ds.queries[qid]}\"" in prompt

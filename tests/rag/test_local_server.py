@@ -10,22 +10,31 @@ from rag.llm_client import EndpointConfig, LLMClient
 from rag.local_model import smollm2
 from rag.local_server import LocalServer, ServerConfig
 
+MSG = [{"role": "user", "content": "Passage [1]: Chefs cook food.\nWho cooks food? Cite the passage."}]
 
-def test_start_answer_stream_stop():
-    model = smollm2()
-    with LocalServer(model, ServerConfig(threads=1, ctx_per_slot=1024)) as server:
-        address = server.address
-        assert address.startswith("http://127.0.0.1:")
-        client = LLMClient(EndpointConfig(server.base_url, model.name, max_retries=0, timeout_s=120))
-        client.check()
-        msg = [{"role": "user", "content": "Passage [1]: Chefs cook food.\nWho cooks food? Cite the passage."}]
-        done = client.complete(msg, max_tokens=12)
-        assert done.text.strip() and done.prompt_tokens > 10 and 0 < done.completion_tokens <= 12
-        assert done.latency_s > 0
-        again = client.complete(msg, max_tokens=12)
-        assert again.text == done.text  # temperature 0: the same prompt gives the same answer
-        pieces = list(client.stream(msg, max_tokens=12))
-        assert len(pieces) > 1 and "".join(pieces) == done.text
+
+def test_answers_and_streams(smollm2_server):
+    assert smollm2_server.address.startswith("http://127.0.0.1:")
+    client = LLMClient(EndpointConfig(smollm2_server.base_url, "smollm2", api_key_env="", max_retries=0,
+                                      timeout_s=120))
+    client.check()
+    done = client.complete(MSG, max_tokens=12)
+    assert done.text.strip() and done.prompt_tokens > 10 and 0 < done.completion_tokens <= 12
+    assert done.latency_s > 0
+    assert client.complete(MSG, max_tokens=12).text == done.text  # temperature 0: same prompt, same answer
+    pieces = list(client.stream(MSG, max_tokens=12))
+    assert len(pieces) > 1 and "".join(pieces) == done.text
+
+
+def test_stops_on_error():
+    # the one extra start in the session (≈ 0.5 s for this model): stopping must be observed from outside
+    server = LocalServer(smollm2(), ServerConfig(threads=1, ctx_per_slot=512))
+    with pytest.raises(KeyboardInterrupt):
+        with server:
+            address = server.address
+            with urllib.request.urlopen(f"{address}/health", timeout=5) as r:
+                assert r.status == 200
+            raise KeyboardInterrupt  # as Ctrl-C in the middle of a run
     assert server.address is None
     with pytest.raises((urllib.error.URLError, ConnectionError, OSError)):
         urllib.request.urlopen(f"{address}/health", timeout=2)

@@ -14,7 +14,7 @@ def test_default_template_numbers_passages_in_rank_order():
     t = load_template(None)
     text = t.render("Who cooks?", DOCS)
     assert "[1] Chefs\nCook food." in text and "[2] Wash dishes." in text
-    assert text.index("[1]") < text.index("[2]") and "Question: Who cooks?" in text
+    assert text.index("[1]") < text.index("[2]") and "A user searched for: \"Who cooks?\"" in text
     assert t.messages("q", DOCS)[0]["role"] == "user"
     assert t.fingerprint == load_template(None).fingerprint and t.text == DEFAULT_TEMPLATE
 
