@@ -82,8 +82,8 @@ def choose_arms(args) -> tuple[dict[str, str], list[str]]:
     arms = {"base": str(resolve_model_path(args.base))}
     notes = []
     if args.finetuned == str(DEFAULT_FINETUNED) and not DEFAULT_FINETUNED.exists():
-        notes.append(f"No fine-tuned model at `{DEFAULT_FINETUNED}` yet (run `2_train_embedder.py`): showing the "
-                     "base model only.")
+        notes.append(f"No fine-tuned model at `{DEFAULT_FINETUNED}` yet (run `2_train_embedder.py`): the "
+                     "fine-tuned column is left out.")
     else:
         arms["finetuned"] = str(resolve_model_path(args.finetuned))
     for name, spec in args.arm:

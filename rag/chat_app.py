@@ -235,7 +235,11 @@ def build_app(engine: ChatEngine, cfg: ChatConfig):
 def serve(app, cfg: ChatConfig, block: bool = True):
     """Queue on (several users at once), bound to cfg.host; returns after Ctrl-C when blocking."""
     app.queue(default_concurrency_limit=cfg.concurrency)
-    return app.launch(server_name=cfg.host, server_port=cfg.port, ssr_mode=False, show_error=False,
-                      allowed_paths=[str(Path(cfg.reports_dir).resolve())], prevent_thread_lock=not block,
-                      quiet=True, inbrowser=False)
+    try:
+        return app.launch(server_name=cfg.host, server_port=cfg.port, ssr_mode=False, show_error=False,
+                          allowed_paths=[str(Path(cfg.reports_dir).resolve())], prevent_thread_lock=not block,
+                          quiet=True, inbrowser=False)
+    except OSError as exc:  # gradio says so when the port is taken
+        raise RagtuneError(f"cannot serve on {cfg.host}:{cfg.port}: {str(exc).splitlines()[0]} "
+                           "(pick another with --port)") from None
 
