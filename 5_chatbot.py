@@ -144,7 +144,8 @@ def main(argv=None):
                 slots = args.slots or len(arms)
                 with console.status(f"starting the local LLM server ({model.name}, {threads} thread(s))"):
                     server = stack.enter_context(LocalServer(model, ServerConfig(threads, args.ctx, slots)))
-                endpoint = EndpointConfig(server.base_url, model.name, timeout_s=args.timeout,
+                # api_key_env "": a user's OPENAI_API_KEY is never sent to ragtune's own server
+                endpoint = EndpointConfig(server.base_url, model.name, api_key_env="", timeout_s=args.timeout,
                                           max_retries=args.retries)
                 cfg.llm = {**endpoint.describe(), "base_url": "local (127.0.0.1, free port)", "gguf": str(model.path),
                            "sha256": model.sha256, "threads": threads, "slots": slots}
