@@ -20,7 +20,7 @@ def parse_args(argv):
     a = p.add_argument_group("documents")
     a.add_argument("--from-docs", required=True, metavar="PATH",
                    help="folder of .txt/.md files, a CSV or JSONL file, or a BEIR corpus.jsonl")
-    a.add_argument("--data", help="output dataset folder (default: data/<name of PATH>)")
+    a.add_argument("--data", help="output dataset folder (default: data/<name of PATH>, data/<name>_generated for a BEIR corpus)")
     a.add_argument("--text-column", default="text", help="CSV/JSONL: column with the text (default: text)")
     a.add_argument("--title-column", help="CSV/JSONL: column with a title (default: 'title' if present)")
     a.add_argument("--id-column", help="CSV/JSONL: column with a document id (default: '_id' or 'id' if present, "
@@ -67,6 +67,8 @@ def parse_args(argv):
             p.error(f"--{name.replace('_', '-')} must be positive")
     if args.workers < 1 or args.max_tokens < 8:
         p.error("--workers must be positive and --max-tokens at least 8")
+    if min(args.max_per_doc, args.round_trip_k, args.min_words) < 0 or args.max_words < max(args.min_words, 1):
+        p.error("--max-per-doc, --round-trip-k and --min-words must be ≥ 0, --max-words ≥ --min-words")
     return args
 
 
@@ -75,8 +77,11 @@ def default_out(source) -> "Path":
 
     from corpus.paths import DATA_DIR
     source = Path(source)
-    name = source.parent.name if source.name == "corpus.jsonl" else source.stem if source.is_file() else source.name
-    return DATA_DIR / name
+    if source.name == "corpus.jsonl" or (source / "corpus.jsonl").is_file():
+        # the folder around a BEIR corpus is that dataset itself: never write into it
+        folder = source.parent if source.name == "corpus.jsonl" else source
+        return DATA_DIR / f"{folder.resolve().name}_generated"
+    return DATA_DIR / (source.stem if source.is_file() else source.resolve().name)
 
 
 def main(argv=None):
@@ -139,7 +144,7 @@ def main(argv=None):
     calls = card["llm_calls"]
     t.add_row("LLM replies cached / new", f"{calls['cached']} / {calls['asked']}")
     if calls["asked"]:
-        t.add_row("generation speed", f"{calls['completion_tokens'] / max(calls['seconds'], 1e-9):.1f} tok/s")
+        t.add_row("seconds per new reply", f"{calls['seconds'] / calls['asked']:.1f}")
     console.print(t)
     stale = [p.name for p in (*out.glob("corpus_*.jsonl"), out / "triplets") if p.exists()]
     if stale and before != card["fingerprint"]:

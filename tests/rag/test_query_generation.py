@@ -126,3 +126,11 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, name, content, extra, fragme
     proc = run_script("0a_generate_queries.py", "--from-docs", source, "--data", tmp_path / "out", *extra,
                       "--llm-base-url", "http://127.0.0.1:9/v1", "--llm-model", "never-called")
     assert_one_line_error(proc, *fragments)
+
+
+def test_default_output_never_lands_in_the_source_dataset(script, tiny_dataset):
+    from corpus.paths import DATA_DIR
+    assert script.default_out(OWN_DOCS) == DATA_DIR / "own_docs"
+    assert script.default_out(tiny_dataset / "corpus.jsonl") == DATA_DIR / f"{tiny_dataset.name}_generated"
+    assert script.default_out(tiny_dataset) == DATA_DIR / f"{tiny_dataset.name}_generated"
+    assert script.default_out(OWN_DOCS / "chef.txt") == DATA_DIR / "chef"
