@@ -126,12 +126,14 @@ def plot(df: pd.DataFrame, judged: bool, path: Path) -> Path:
     axes[0].bar(counts.index, counts.values, color=["tab:green", "tab:red", "tab:blue", "tab:gray"])
     axes[0].set_title(f"verdicts over {len(df)} queries (context hit)")
     axes[0].set_ylabel("queries")
-    depth_bins = [1, 2, 3, 4, 6, 11, 21, 101]
-    for arm in ARMS:
-        ranks = pd.to_numeric(df[f"{arm}_rank"], errors="coerce").fillna(101)
-        axes[1].hist(ranks, bins=depth_bins + [102], alpha=0.5, label=arm)
-    axes[1].set_xscale("log")
-    axes[1].set_title("rank of the first relevant document (>100 at right)")
+    buckets = ["1", "2", "3", "4–10", "11–100", "not in top 100"]
+    for a, arm in enumerate(ARMS):
+        ranks = pd.to_numeric(df[f"{arm}_rank"], errors="coerce")
+        cut = pd.cut(ranks.fillna(1000), [0, 1, 2, 3, 10, 100, float("inf")], labels=buckets)
+        vc = cut.value_counts().reindex(buckets, fill_value=0)
+        axes[1].bar([x + (a - 0.5) * 0.4 for x in range(len(buckets))], vc.values, 0.4, label=arm)
+    axes[1].set_xticks(range(len(buckets)), buckets, fontsize=8)
+    axes[1].set_title("rank of the first relevant document")
     axes[1].legend()
     if judged:
         scores = range(1, 6)
@@ -145,6 +147,8 @@ def plot(df: pd.DataFrame, judged: bool, path: Path) -> Path:
         axes[2].set_xticks(list(scores))
         axes[2].set_title("judge scores (1–5)")
         axes[2].legend(fontsize=7)
+    for ax in axes:
+        ax.yaxis.get_major_locator().set_params(integer=True)  # counts of queries
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

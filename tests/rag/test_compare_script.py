@@ -112,3 +112,11 @@ def test_bad_or_unreachable_url_is_one_line(url, fragment):
     url = url or closed_port_url()
     proc = run_script(SCRIPT, "--llm-base-url", url, "--llm-model", "m", "--finetuned", "base")
     assert_one_line_error(proc, url, fragment)
+
+
+def test_missing_finetuned_model_says_run_step_2(stub_llm):
+    from corpus.paths import DEFAULT_FINETUNED
+    if DEFAULT_FINETUNED.exists():
+        pytest.skip("a fine-tuned model exists in this checkout")
+    proc = run_script(SCRIPT, "--llm-base-url", stub_llm.base_url, "--llm-model", "stub")
+    assert_one_line_error(proc, "2_train_embedder.py", "--finetuned base")
