@@ -1,2 +1,7 @@
 """Fine-tuning on top of corpus' formats: training data, the trainer, its card."""
 import corpus  # noqa: F401  (switches off every call home before models load)
+
+import os
+
+# rich draws ragtune's progress; tqdm bars inside the trainer and model-card code would interleave with it
+os.environ.setdefault("TQDM_DISABLE", "1")

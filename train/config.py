@@ -1,0 +1,94 @@
+"""The one run configuration of the fine-tuning stage, and the fingerprint that decides whether a run may resume."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, fields
+
+from corpus.errors import RagtuneError
+
+# CLI name -> what it trains with; both use in-batch negatives plus the mined hard negatives
+LOSSES = ("mnrl", "cached-mnrl")
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+# dev metrics the evaluator reports (InformationRetrievalEvaluator names, without the "dev_cosine_" prefix)
+METRICS = ("mrr@10", "ndcg@10", "accuracy@1", "accuracy@3", "accuracy@5", "accuracy@10", "map@100")
+
+
+@dataclass
+class TrainConfig:
+    triplets: str = ""
+    base_model: str = "base"
+    out: str = ""
+    loss: str = "mnrl"
+    # defaults measured on the O*NET data (notes/readme_train.md): in-batch negatives only, a hot learning rate and
+    # 100 steps lifted test MRR@10 most for the compute a 2-core CPU has in 10 minutes; the mined hard negatives
+    # (--num-negatives 1..3) cost a document each per row and lifted less there
+    num_negatives: int = 0
+    batch_size: int = 32
+    mini_batch_size: int = 16
+    learning_rate: float = 2e-4
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    epochs: float = 1.0
+    max_steps: int = 100
+    # the median O*NET document is 138 tokens: 160 keeps most of them whole, 128 truncated most
+    max_seq_length: int = 160
+    # None: keep the prompts stored with the base model (e5/bge folders carry theirs)
+    query_prompt: str | None = None
+    doc_prompt: str | None = None
+    lora: bool = False
+    lora_rank: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.1
+    eval_steps: int = 50
+    metric: str = "mrr@10"
+    early_stopping_patience: int = 0
+    seed: int = 13
+    # how the run executes, not what it learns: left out of the fingerprint so a resume may change them
+    threads: int = 0
+    precision: str = "auto"
+    device: str = ""
+    eval_batch_size: int = 64
+    keep_checkpoints: bool = False
+
+    def __post_init__(self):
+        if self.loss not in LOSSES:
+            raise RagtuneError(f"unknown loss '{self.loss}' (choose one of: {', '.join(LOSSES)})")
+        if self.precision not in PRECISIONS:
+            raise RagtuneError(f"unknown precision '{self.precision}' (choose one of: {', '.join(PRECISIONS)})")
+        if self.metric not in METRICS:
+            raise RagtuneError(f"unknown metric '{self.metric}' (choose one of: {', '.join(METRICS)})")
+        positive = {"batch size": self.batch_size, "mini batch size": self.mini_batch_size,
+                    "max sequence length": self.max_seq_length, "eval steps": self.eval_steps,
+                    "LoRA rank": self.lora_rank}
+        for name, value in positive.items():
+            if value < 1:
+                raise RagtuneError(f"{name} must be at least 1, got {value}")
+        if self.num_negatives < 0:
+            raise RagtuneError(f"number of negatives must be 0 or more, got {self.num_negatives}")
+        if self.batch_size < 2:
+            raise RagtuneError("batch size must be at least 2: in-batch negatives need other rows in the batch")
+        if not 0 < self.learning_rate < 1:
+            raise RagtuneError(f"learning rate must be in (0, 1), got {self.learning_rate}")
+        if not 0 <= self.warmup_ratio < 1:
+            raise RagtuneError(f"warmup ratio must be in [0, 1), got {self.warmup_ratio}")
+        if self.max_steps < 0 or self.epochs <= 0:
+            raise RagtuneError("max steps must be >= 0 (0 = whole epochs) and epochs > 0")
+
+    # fields that change what the model learns; the rest only change how fast or where
+    RUNTIME_ONLY = ("out", "threads", "precision", "device", "eval_batch_size", "keep_checkpoints")
+
+    def learning_settings(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in self.RUNTIME_ONLY}
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def run_fingerprint(cfg: TrainConfig, data_fingerprint: str, base_fingerprint: str) -> str:
+    """Same fingerprint = same training run: only then may checkpoints be resumed or a finished model reused."""
+    settings = cfg.learning_settings()
+    settings.pop("triplets")  # the data is identified by content, not by where it lies
+    settings.pop("base_model")
+    blob = json.dumps({"settings": settings, "data": data_fingerprint, "base": base_fingerprint}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]

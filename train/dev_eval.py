@@ -1,0 +1,36 @@
+"""Dev-split retrieval metrics during training: sentence-transformers' InformationRetrievalEvaluator over the whole corpus."""
+from __future__ import annotations
+
+from train.examples import TrainingData
+
+NAME = "dev"
+SCORE = "cosine"
+# metric name in the evaluator's output -> the label shown in tables and cards
+SHOWN = {"mrr@10": "MRR@10", "ndcg@10": "nDCG@10", "accuracy@1": "Hit@1", "accuracy@3": "Hit@3",
+         "accuracy@5": "Hit@5", "accuracy@10": "Hit@10", "map@100": "MAP@100"}
+
+
+def metric_key(metric: str) -> str:
+    """The evaluator's key for a metric, e.g. 'mrr@10' -> 'dev_cosine_mrr@10' (the trainer adds 'eval_')."""
+    return f"{NAME}_{SCORE}_{metric}"
+
+
+def build_evaluator(data: TrainingData, query_prompt: str, doc_prompt: str, batch_size: int = 64):
+    from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator
+    from sentence_transformers.util import cos_sim
+
+    return InformationRetrievalEvaluator(
+        queries=data.dev_queries, corpus=data.corpus, relevant_docs=data.dev_relevant, name=NAME,
+        mrr_at_k=[10], ndcg_at_k=[10], accuracy_at_k=[1, 3, 5, 10], precision_recall_at_k=[10], map_at_k=[100],
+        batch_size=batch_size, score_functions={SCORE: cos_sim}, main_score_function=SCORE,
+        query_prompt=query_prompt or None, corpus_prompt=doc_prompt or None, write_csv=False)
+
+
+def shown_metrics(raw: dict) -> dict[str, float]:
+    """Evaluator/trainer output -> {'MRR@10': ..., 'Hit@1': ...} (trainer keys carry an extra 'eval_' prefix)."""
+    out = {}
+    for metric, label in SHOWN.items():
+        for key in (metric_key(metric), "eval_" + metric_key(metric)):
+            if key in raw:
+                out[label] = float(raw[key])
+    return out

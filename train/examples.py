@@ -1,0 +1,103 @@
+"""What the trainer consumes: triplet rows as a column dataset, the dev queries, the corpus they search, one fingerprint."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from corpus.beir import document_text, load_dataset
+from corpus.errors import DataError, RagtuneError
+from corpus.jsonl import iter_jsonl, require_str
+from corpus.triplets import CARD_FILE, DEV_FILE, TRAIN_FILE, Triplet, read_triplets
+
+ANCHOR, POSITIVE = "anchor", "positive"
+
+
+@dataclass
+class TrainingData:
+    folder: Path
+    triplets: list[Triplet]
+    dev_queries: dict[str, str]
+    dev_relevant: dict[str, set[str]]
+    corpus: dict[str, str]  # document id -> the text a model sees
+    dataset_path: str
+    fingerprint: str
+
+
+def _file_digest(h, path: Path) -> None:
+    h.update(path.name.encode())
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+
+
+def load_training_data(path: str | Path) -> TrainingData:
+    """A triplet folder from 0_build_triplets.py (or its train.jsonl): triplets, dev set and the dataset's corpus."""
+    path = Path(path)
+    if not path.exists():
+        raise RagtuneError(f"triplets not found: {path} (run 0_build_triplets.py first, or pass --triplets)")
+    folder = path if path.is_dir() else path.parent
+    train_file = path / TRAIN_FILE if path.is_dir() else path
+    if not train_file.exists():
+        raise RagtuneError(f"triplets not found: {train_file} (run 0_build_triplets.py first, or pass --triplets)")
+    triplets = read_triplets(train_file)
+    dev_file, card_file = folder / DEV_FILE, folder / CARD_FILE
+    for needed, why in ((dev_file, "the dev queries"), (card_file, "which dataset the triplets came from")):
+        if not needed.exists():
+            raise RagtuneError(f"{needed}: missing ({why}); rebuild the triplets with 0_build_triplets.py")
+    try:
+        card = json.loads(card_file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataError(card_file, f"invalid JSON ({exc.msg})", line=exc.lineno) from None
+    if not card.get("dataset"):
+        raise DataError(card_file, "missing", field="dataset")
+    ds = load_dataset(Path(card["dataset"]))
+    corpus = {d: document_text(doc) for d, doc in ds.corpus.items()}
+    dev_queries, dev_relevant = {}, {}
+    for lineno, obj in iter_jsonl(dev_file):
+        qid = require_str(dev_file, lineno, obj, "query_id")
+        ids = obj.get("relevant_ids")
+        if not isinstance(ids, list) or not ids:
+            raise DataError(dev_file, "expected a non-empty list of document ids", line=lineno, field="relevant_ids")
+        unknown = [str(d) for d in ids if str(d) not in corpus]
+        if unknown:
+            raise DataError(dev_file, f"unknown document '{unknown[0]}' (not in {ds.path}/corpus.jsonl)",
+                            line=lineno, field="relevant_ids")
+        dev_queries[qid] = require_str(dev_file, lineno, obj, "query")
+        dev_relevant[qid] = {str(d) for d in ids}
+    h = hashlib.sha256()
+    _file_digest(h, train_file)
+    _file_digest(h, dev_file)
+    h.update(ds.fingerprint().encode())
+    return TrainingData(folder, triplets, dev_queries, dev_relevant, corpus, str(ds.path), h.hexdigest()[:16])
+
+
+def negative_columns(num_negatives: int) -> list[str]:
+    return [f"negative_{i + 1}" for i in range(num_negatives)]
+
+
+def to_dataset(triplets: list[Triplet], num_negatives: int):
+    """(anchor, positive, negative_1..k) columns, text only: every column is fed to the loss and the sampler.
+
+    Rows with fewer mined negatives than asked are left out (their count is returned) rather than padded with
+    a repeated negative, which would be a duplicate text inside the batch.
+    """
+    from datasets import Dataset
+
+    kept = [t for t in triplets if len(t.negatives) >= num_negatives]
+    if not kept:
+        raise RagtuneError(f"no triplet has {num_negatives} negatives; lower --num-negatives")
+    columns = {ANCHOR: [t.query for t in kept], POSITIVE: [t.positive for t in kept]}
+    for i, name in enumerate(negative_columns(num_negatives)):
+        columns[name] = [t.negatives[i] for t in kept]
+    return Dataset.from_dict(columns), len(triplets) - len(kept)
+
+
+def column_prompts(query_prompt: str, doc_prompt: str, num_negatives: int) -> dict[str, str] | None:
+    """The trainer's per-column prompts: queries get the query prompt, every document column the document one."""
+    if not query_prompt and not doc_prompt:
+        return None
+    prompts = {ANCHOR: query_prompt, POSITIVE: doc_prompt}
+    prompts.update({name: doc_prompt for name in negative_columns(num_negatives)})
+    return prompts

@@ -1,0 +1,193 @@
+"""Contrastive fine-tuning with SentenceTransformerTrainer: resumable, evaluated on dev, saved with its prompts and card."""
+from __future__ import annotations
+
+import dataclasses
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from corpus.console import console
+from corpus.errors import RagtuneError
+from corpus.jsonl import write_json
+from corpus.models import load_embedder, pick_device, prompt_for
+from train.callbacks import CheckpointAtEnd, RecordElapsed, RichProgress
+from train.config import TrainConfig, run_fingerprint
+from train.dev_eval import SHOWN, build_evaluator, metric_key, shown_metrics
+from train.examples import TrainingData, column_prompts, load_training_data, to_dataset
+from train.lora import add_lora, merge_lora, trainable_share
+from train.run_state import CARD_FILE, RunPlan, checkpoints_dir, finish_run, plan_run, record_run
+
+
+@dataclass
+class TrainResult:
+    out: Path
+    card: dict
+    action: str  # "trained", "resumed" or "reused" (a finished run with the same settings was found)
+
+
+def resolve_precision(precision: str, device: str) -> str:
+    import torch
+
+    on_cuda = device.startswith("cuda")
+    if precision == "auto":
+        if not on_cuda:
+            return "fp32"
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if precision != "fp32" and not on_cuda:
+        raise RagtuneError(f"--precision {precision} needs a CUDA device; on {device} training runs in fp32")
+    return precision
+
+
+def prepare_model(cfg: TrainConfig):
+    """The base model with this run's sequence length and prompts; cfg comes back with the prompts resolved."""
+    model = load_embedder(cfg.base_model, device=pick_device(cfg.device or None))
+    cfg = dataclasses.replace(
+        cfg, query_prompt=prompt_for(model, "query") if cfg.query_prompt is None else cfg.query_prompt,
+        doc_prompt=prompt_for(model, "document") if cfg.doc_prompt is None else cfg.doc_prompt)
+    model.max_seq_length = cfg.max_seq_length
+    # stored with the model: scripts 3-5 read them back through corpus.models.prompt_for
+    model.prompts = {**(model.prompts or {}), "query": cfg.query_prompt, "document": cfg.doc_prompt}
+    return model, cfg
+
+
+def build_loss(model, cfg: TrainConfig):
+    from sentence_transformers.sentence_transformer.losses import (CachedMultipleNegativesRankingLoss,
+                                                                  MultipleNegativesRankingLoss)
+
+    if cfg.loss == "cached-mnrl":
+        return CachedMultipleNegativesRankingLoss(model, mini_batch_size=cfg.mini_batch_size)
+    return MultipleNegativesRankingLoss(model)
+
+
+def build_trainer(model, data: TrainingData, cfg: TrainConfig, output_dir: Path, evaluator,
+                  callbacks=(), checkpoints: bool = True):
+    """The trainer for one run. Without checkpoints (search trials) it neither saves nor evaluates."""
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers.base.sampler import BatchSamplers
+    from transformers import EarlyStoppingCallback, PrinterCallback
+
+    train_dataset, _ = to_dataset(data.triplets, cfg.num_negatives)
+    device = str(model.device)
+    precision = resolve_precision(cfg.precision, device)
+    if checkpoints:
+        schedule = dict(eval_strategy="steps", eval_steps=cfg.eval_steps, save_strategy="steps",
+                        save_steps=cfg.eval_steps, save_total_limit=2, load_best_model_at_end=True,
+                        metric_for_best_model="eval_" + metric_key(cfg.metric), greater_is_better=True)
+    else:
+        schedule = dict(eval_strategy="no", save_strategy="no")
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(output_dir), per_device_train_batch_size=cfg.batch_size, num_train_epochs=cfg.epochs,
+        max_steps=cfg.max_steps or -1, learning_rate=cfg.learning_rate,
+        # transformers 5 reads a float below 1 as a share of all steps (warmup_ratio is deprecated)
+        warmup_steps=float(cfg.warmup_ratio),
+        weight_decay=cfg.weight_decay, fp16=precision == "fp16", bf16=precision == "bf16",
+        use_cpu=not device.startswith("cuda"),
+        # duplicates in a batch (the same occupation as two rows' positive) would be false in-batch negatives
+        batch_sampler=BatchSamplers.NO_DUPLICATES, prompts=column_prompts(cfg.query_prompt, cfg.doc_prompt,
+                                                                          cfg.num_negatives),
+        logging_steps=max(1, min(10, cfg.eval_steps)), seed=cfg.seed, data_seed=cfg.seed, report_to="none",
+        disable_tqdm=True, log_level="error", per_device_eval_batch_size=cfg.eval_batch_size, **schedule)
+    callbacks = list(callbacks)
+    if checkpoints:
+        callbacks.append(CheckpointAtEnd())
+        if cfg.early_stopping_patience:
+            callbacks.append(EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping_patience))
+    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=train_dataset,
+                                         loss=build_loss(model, cfg), evaluator=evaluator, callbacks=callbacks)
+    # without tqdm the trainer prints every log dict; RichProgress shows loss and dev score instead
+    trainer.remove_callback(PrinterCallback)
+    return trainer
+
+
+def _quiet_libraries() -> None:
+    import logging
+
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
+
+
+def _eval_history(state) -> dict[int, dict[str, float]]:
+    return {int(e["step"]): shown_metrics(e) for e in state.log_history if any(k.startswith("eval_") for k in e)}
+
+
+def _versions() -> dict:
+    import sentence_transformers
+    import torch
+    import transformers
+
+    return {"python": platform.python_version(), "torch": torch.__version__,
+            "sentence_transformers": sentence_transformers.__version__, "transformers": transformers.__version__}
+
+
+def fine_tune(cfg: TrainConfig, overwrite: bool = False, extra_callbacks=()) -> TrainResult:
+    """Train (or resume, or reuse) the run cfg describes; the model and its training_card.json land in cfg.out."""
+    import torch
+
+    _quiet_libraries()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    out = Path(cfg.out)
+    data = load_training_data(cfg.triplets)
+    model, cfg = prepare_model(cfg)
+    resolve_precision(cfg.precision, str(model.device))  # refuse fp16 on a CPU before any work is done
+    identity = {"run_fingerprint": run_fingerprint(cfg, data.fingerprint, model.ragtune_fingerprint),
+                "settings": {k: v for k, v in cfg.learning_settings().items() if k not in ("triplets", "base_model")},
+                "data_fingerprint": data.fingerprint, "base_fingerprint": model.ragtune_fingerprint}
+    plan: RunPlan = plan_run(out, identity, overwrite)
+    if plan.action == "done":
+        console.print(f"[green]already trained[/] with these settings and data: {out} (--overwrite to retrain)")
+        return TrainResult(out, plan.card, "reused")
+
+    if cfg.lora:
+        add_lora(model, cfg.lora_rank, cfg.lora_alpha, cfg.lora_dropout)
+    trainable, total = trainable_share(model)
+    evaluator = build_evaluator(data, cfg.query_prompt, cfg.doc_prompt, cfg.eval_batch_size)
+    saved = plan.saved or {}
+    record = {**identity, "dev_before": saved.get("dev_before"), "elapsed_s": saved.get("elapsed_s", 0.0)}
+    if record["dev_before"] is None:
+        with console.status(f"dev metrics of the base model ({len(data.dev_queries)} queries, "
+                            f"{len(data.corpus):,} documents)"):
+            record["dev_before"] = shown_metrics(evaluator(model))
+    record_run(out, record)
+    timer = RecordElapsed(lambda s: record_run(out, {**record, "elapsed_s": round(s, 1)}), record["elapsed_s"])
+    label = SHOWN[cfg.metric]
+    trainer = build_trainer(model, data, cfg, checkpoints_dir(out), evaluator,
+                            callbacks=[RichProgress(label), timer, *extra_callbacks])
+    resumed_from = None
+    if plan.action == "resume":
+        resumed_from = _step_of(plan.checkpoint)
+        console.print(f"[yellow]resuming[/] from {plan.checkpoint} (step {resumed_from}; optimizer and scheduler "
+                      f"state restored)")
+    trainer.train(resume_from_checkpoint=str(plan.checkpoint) if plan.checkpoint else None)
+
+    state = trainer.state
+    history = _eval_history(state)
+    best_step = _step_of(Path(state.best_model_checkpoint)) if state.best_model_checkpoint else state.global_step
+    dev_after = history.get(best_step) or shown_metrics(evaluator(model))
+    if cfg.lora:
+        merge_lora(model)
+    model.save(str(out))
+    card = {
+        "run_fingerprint": identity["run_fingerprint"], "identity": identity,
+        "base_model": str(model.ragtune_path), "base_model_fingerprint": model.ragtune_fingerprint,
+        "triplets": str(data.folder), "dataset": data.dataset_path, "data_fingerprint": data.fingerprint,
+        "train_rows": len(trainer.train_dataset), "dev_queries": len(data.dev_queries),
+        "dev_corpus_documents": len(data.corpus), "config": cfg.as_dict(),
+        "prompts": {"query": cfg.query_prompt, "document": cfg.doc_prompt},
+        "device": str(model.device), "precision": resolve_precision(cfg.precision, str(model.device)),
+        "threads": torch.get_num_threads(), "steps": state.global_step, "epochs": round(state.epoch or 0.0, 4),
+        "best_step": best_step, "resumed_from_step": resumed_from, "wall_time_s": round(timer.elapsed(), 1),
+        "metric": label, "dev_before": record["dev_before"], "dev_after": dev_after,
+        "dev_history": {str(k): v for k, v in sorted(history.items())},
+        "trainable_parameters": trainable, "total_parameters": total, "versions": _versions(),
+    }
+    write_json(out / CARD_FILE, card)
+    finish_run(out, cfg.keep_checkpoints)
+    return TrainResult(out, card, "resumed" if resumed_from is not None else "trained")
+
+
+def _step_of(checkpoint: Path) -> int:
+    return int(Path(checkpoint).name.rsplit("-", 1)[-1])

@@ -1,0 +1,42 @@
+"""The rich tables the fine-tuning stage ends with."""
+from __future__ import annotations
+
+from rich.table import Table
+
+
+def dev_table(card: dict) -> Table:
+    """Dev metrics of the base model and of the saved (best) checkpoint, with the difference."""
+    before, after = card["dev_before"], card["dev_after"]
+    t = Table(title=f"dev retrieval ({card['dev_queries']} queries over {card['dev_corpus_documents']:,} documents)")
+    t.add_column("metric")
+    t.add_column("base", justify="right")
+    t.add_column("fine-tuned", justify="right")
+    t.add_column("Δ", justify="right")
+    for label, b in before.items():
+        a = after.get(label)
+        if a is None:
+            continue
+        colour = "green" if a > b else "red" if a < b else "white"
+        t.add_row(label + (" ★" if label == card["metric"] else ""), f"{b:.3f}", f"{a:.3f}",
+                  f"[{colour}]{a - b:+.3f}[/]")
+    return t
+
+
+def run_table(card: dict) -> Table:
+    cfg = card["config"]
+    t = Table(title=f"fine-tuning run → {card.get('out', '')}".rstrip(" →"), show_header=False)
+    t.add_column("what")
+    t.add_column("value", justify="right")
+    t.add_row("base model", card["base_model"])
+    t.add_row("training rows (query, positive, negatives)", f"{card['train_rows']:,} × {cfg['num_negatives']} neg.")
+    t.add_row("loss / batch / lr / max_seq_length",
+              f"{cfg['loss']} / {cfg['batch_size']} / {cfg['learning_rate']:g} / {cfg['max_seq_length']}")
+    if cfg["lora"]:
+        t.add_row("LoRA rank / alpha / dropout", f"{cfg['lora_rank']} / {cfg['lora_alpha']} / {cfg['lora_dropout']}")
+    t.add_row("trainable parameters", f"{card['trainable_parameters']:,} of {card['total_parameters']:,}")
+    t.add_row("steps (best checkpoint)", f"{card['steps']} ({card['best_step']})")
+    if card.get("resumed_from_step") is not None:
+        t.add_row("resumed from step", str(card["resumed_from_step"]))
+    t.add_row("device / precision / threads", f"{card['device']} / {card['precision']} / {card['threads']}")
+    t.add_row("training time", f"{card['wall_time_s'] / 60:.1f} min")
+    return t
