@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -96,7 +97,7 @@ def test_interrupted_run_resumes_from_its_checkpoint(fast_config, isolated_cache
     cfg = fast_config(max_steps=4)
     with pytest.raises(KeyboardInterrupt):
         fine_tune(cfg, extra_callbacks=[Interrupt(at_step=2)])
-    out = cfg.out and __import__("pathlib").Path(cfg.out)
+    out = Path(cfg.out)
     assert (out / "checkpoints" / "checkpoint-2" / "optimizer.pt").exists()
     assert not (out / "training_card.json").exists()
 
