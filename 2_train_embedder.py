@@ -16,7 +16,8 @@ def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--triplets", default=str(triplets_dir(DEFAULT_DATASET)),
                    help="triplet folder from 0_build_triplets.py (train.jsonl, dev.jsonl, card.json)")
-    p.add_argument("--base-model", default=d.base_model, help="'base' (shipped MiniLM) or a sentence-transformers folder")
+    p.add_argument("--base-model", default=d.base_model,
+                   help="'base' (shipped MiniLM) or a sentence-transformers folder")
     p.add_argument("--out", default=str(DEFAULT_FINETUNED), help="where the fine-tuned model and its card go")
     p.add_argument("--overwrite", action="store_true", help="discard a finished model or checkpoints in --out")
     g = p.add_argument_group("training")
@@ -31,8 +32,10 @@ def parse_args(argv):
     g.add_argument("--epochs", type=float, default=d.epochs, help="used when --max-steps is 0")
     g.add_argument("--max-steps", type=int, default=d.max_steps, help="optimizer steps; 0 = run --epochs")
     g.add_argument("--max-seq-length", type=int, default=d.max_seq_length)
-    g.add_argument("--query-prompt", default=None, help="prefix for queries, e.g. 'query: ' (default: the base model's)")
-    g.add_argument("--doc-prompt", default=None, help="prefix for documents, e.g. 'passage: ' (default: the base model's)")
+    g.add_argument("--query-prompt", default=None,
+                   help="prefix for queries, e.g. 'query: ' (default: the base model's)")
+    g.add_argument("--doc-prompt", default=None,
+                   help="prefix for documents, e.g. 'passage: ' (default: the base model's)")
     g.add_argument("--seed", type=int, default=d.seed)
     g = p.add_argument_group("LoRA")
     g.add_argument("--lora", action="store_true", help="train a LoRA adapter (merged into the saved model)")
@@ -41,7 +44,8 @@ def parse_args(argv):
     g.add_argument("--lora-dropout", type=float, default=d.lora_dropout)
     g = p.add_argument_group("evaluation and checkpoints")
     g.add_argument("--eval-steps", type=int, default=d.eval_steps, help="dev evaluation and checkpoint interval")
-    g.add_argument("--metric", default=d.metric, help=f"dev metric that picks the best checkpoint: {', '.join(METRICS)}")
+    g.add_argument("--metric", default=d.metric,
+                   help=f"dev metric that picks the best checkpoint: {', '.join(METRICS)}")
     g.add_argument("--early-stopping", type=int, default=d.early_stopping_patience, metavar="N",
                    help="stop after N evaluations without improvement (0 = off)")
     g.add_argument("--keep-checkpoints", action="store_true", help="keep <out>/checkpoints after the final save")

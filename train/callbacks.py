@@ -1,4 +1,4 @@
-"""Trainer callbacks: ragtune's rich progress bar, a checkpoint at the last step, and the run file beside checkpoints."""
+"""Trainer callbacks: the rich progress bar, a checkpoint at the last step, the run file beside checkpoints."""
 from __future__ import annotations
 
 import time

@@ -1,4 +1,4 @@
-"""Dev-split retrieval metrics during training: sentence-transformers' InformationRetrievalEvaluator over the whole corpus."""
+"""Dev retrieval metrics during training: sentence-transformers' InformationRetrievalEvaluator, whole corpus."""
 from __future__ import annotations
 
 from train.examples import TrainingData

@@ -1,4 +1,4 @@
-"""What the trainer consumes: triplet rows as a column dataset, the dev queries, the corpus they search, one fingerprint."""
+"""What the trainer consumes: triplet columns, the dev queries, the corpus they search, one data fingerprint."""
 from __future__ import annotations
 
 import hashlib

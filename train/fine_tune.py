@@ -1,4 +1,4 @@
-"""Contrastive fine-tuning with SentenceTransformerTrainer: resumable, evaluated on dev, saved with its prompts and card."""
+"""Contrastive fine-tuning with SentenceTransformerTrainer: resumable, dev-evaluated, saved with prompts and card."""
 from __future__ import annotations
 
 import dataclasses

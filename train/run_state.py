@@ -63,7 +63,8 @@ def plan_run(out: Path, identity: dict, overwrite: bool) -> RunPlan:
         if card.get("run_fingerprint") == identity["run_fingerprint"]:
             return RunPlan("done", card=card)
         changed = _differences(card.get("identity", {}).get("settings", {}), identity["settings"])
-        raise RagtuneError(f"{out} holds a model trained with other settings ({'; '.join(changed) or 'other data or base model'}); "
+        what = "; ".join(changed) or "other data or base model"
+        raise RagtuneError(f"{out} holds a model trained with other settings ({what}); "
                            "pass --overwrite to replace it or --out for a new folder")
     run_file = ckpt / RUN_FILE
     if run_file.exists():
@@ -81,7 +82,8 @@ def plan_run(out: Path, identity: dict, overwrite: bool) -> RunPlan:
             return RunPlan("resume", checkpoint=last, saved=saved)
         return RunPlan("fresh", saved=saved)
     if out.exists() and any(out.iterdir()):
-        raise RagtuneError(f"{out} exists and is not a ragtune training output; choose another --out or pass --overwrite")
+        raise RagtuneError(f"{out} exists and is not a ragtune training output; "
+                           "choose another --out or pass --overwrite")
     return RunPlan("fresh")
 
 
