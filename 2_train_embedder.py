@@ -94,7 +94,7 @@ def main(argv=None):
     if card["dev_after"].get(label, 0.0) <= card["dev_before"].get(label, 0.0):
         console.print(f"[yellow]warning:[/] dev {label} did not improve over the base model; try a lower --lr, "
                       "more --max-steps or other --num-negatives")
-    console.print(f"[green]fine-tuned model saved to[/] {result.out} (training_card.json beside it)")
+    console.print(f"[green]fine-tuned model:[/] {result.out} (training_card.json beside it)")
     return result
 
 

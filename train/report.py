@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from rich.table import Table
 
+from train.dev_eval import SHOWN
+
 
 def dev_table(card: dict) -> Table:
     """Dev metrics of the base model and of the saved (best) checkpoint, with the difference."""
@@ -12,9 +14,9 @@ def dev_table(card: dict) -> Table:
     t.add_column("base", justify="right")
     t.add_column("fine-tuned", justify="right")
     t.add_column("Δ", justify="right")
-    for label, b in before.items():
-        a = after.get(label)
-        if a is None:
+    for label in SHOWN.values():  # cards store keys sorted; tables keep the evaluator's order
+        b, a = before.get(label), after.get(label)
+        if a is None or b is None:
             continue
         colour = "green" if a > b else "red" if a < b else "white"
         t.add_row(label + (" ★" if label == card["metric"] else ""), f"{b:.3f}", f"{a:.3f}",
