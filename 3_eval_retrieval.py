@@ -26,7 +26,8 @@ def parse_args(argv):
                    help="arms in comparison order (default: base=base finetuned=runs/finetuned/final)")
     p.add_argument("--bm25", action="store_true", help="add a lexical BM25 arm")
     p.add_argument("--k", default=",".join(map(str, d.ks)), help="cut-offs (default %(default)s)")
-    p.add_argument("--depth", type=int, default=d.depth, help="ranks kept per query for TREC runs (default %(default)s)")
+    p.add_argument("--depth", type=int, default=d.depth,
+                   help="ranks kept per query for TREC runs (default %(default)s)")
     p.add_argument("--index", choices=KINDS, default=ix.kind, help="search: exact (default), ivf or hnsw")
     p.add_argument("--nprobe", type=int, default=ix.nprobe, help="IVF cells visited per query")
     p.add_argument("--ef-search", type=int, default=ix.ef_search, help="HNSW candidate list at query time")

@@ -31,7 +31,8 @@ def encode(model, texts: list[str], kind: str, cache: EmbeddingCache | None = No
     # the worst-case memory at once
     order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
     bar = progress() if show_progress and len(texts) > CHUNK else None
-    task = bar.add_task(label or f"encoding {kind}s", total=len(texts)) if bar else None
+    label = label or ("encoding queries" if kind == "query" else "encoding documents")
+    task = bar.add_task(label, total=len(texts)) if bar else None
     if bar:
         bar.start()
     try:

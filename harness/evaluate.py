@@ -40,7 +40,7 @@ class EvalConfig:
     confidence: float = 0.95
     seed: int = 13
     fix_k: int = 10
-    latency_queries: int = 100          # single-query encode+search timings, on a seeded sample
+    latency_queries: int = 50           # single-query encode+search timings, on a seeded sample
     sizes: list[int] = field(default_factory=list)
     external: bool = True               # --sizes pools may draw outside distractors
     out: str = ""

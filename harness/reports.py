@@ -146,7 +146,7 @@ def plot_hit_at_k(metrics: pd.DataFrame, path: Path, size: int, confidence: floa
     ks = sorted(rows["k"].unique())
     ax.set_xticks(ks, [str(k) for k in ks])
     ax.set_xlabel("k")
-    ax.set_ylabel("Hit@k (share of queries with a relevant document in the top k)")
+    ax.set_ylabel("Hit@k (share of queries)")
     ax.set_ylim(0, 1.02)
     ax.set_title(f"Hit@k over {size:,} documents, {int(rows['n_queries'].iloc[0]) if len(rows) else 0} queries "
                  f"(bands: {confidence:.0%} bootstrap CI)", fontsize=9)
@@ -271,7 +271,8 @@ def summary_markdown(result: EvalResult, metrics: pd.DataFrame, outcomes: pd.Dat
         if len(o):
             lines += [f"Queries fixed / regressed / unchanged at Hit@{cfg.fix_k} (fixed: the baseline has no relevant "
                       f"document in its top {cfg.fix_k} and the arm has; regressed: the reverse):", ""]
-            lines += [f"- `{r.arm}` vs `{r.baseline}`: {r.fixed} fixed, {r.regressed} regressed, {r.unchanged} unchanged"
+            lines += [f"- `{r.arm}` vs `{r.baseline}`: {r.fixed} fixed, {r.regressed} regressed, "
+                      f"{r.unchanged} unchanged"
                       for r in o.itertuples()]
             lines.append("")
         s = speed[speed["size"] == p.pool.size]
