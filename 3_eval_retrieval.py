@@ -136,7 +136,7 @@ def main(argv=None):
                      latency_queries=args.latency_queries, sizes=args.size_list, external=not args.no_external,
                      out=str(out))
     result = evaluate(ds, pools, cfg)
-    with console.status("bootstrap done; writing reports"):
+    with console.status("writing reports"):
         written = write_reports(result, out)
     for pr in result.pools:
         console.print(results_table(result, pr))
