@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -76,11 +77,21 @@ def iter_csv_rows(path: Path, delimiter: str = ",") -> tuple[list[str], Iterator
     return header, rows()
 
 
+def temp_sibling(path: Path, suffix: str = ".tmp") -> Path:
+    """A temporary name beside ``path`` that no other process or thread writing the same file uses.
+
+    Two workers may finish the same cache entry at once (e.g. both arms share an embedder and
+    send the same prompt); with a shared temporary name one replace would find it gone.
+    """
+    path = Path(path)
+    return path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}{suffix}")
+
+
 def write_jsonl(path: Path, records: Iterable[dict]) -> None:
     """Write atomically so a killed run never leaves half a file that looks finished."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = temp_sibling(path)
     with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
         for rec in records:
             fh.write(json.dumps(rec, ensure_ascii=False, sort_keys=False) + "\n")
@@ -90,6 +101,6 @@ def write_jsonl(path: Path, records: Iterable[dict]) -> None:
 def write_json(path: Path, obj) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = temp_sibling(path)
     tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(tmp, path)

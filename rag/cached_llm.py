@@ -1,7 +1,8 @@
 """An LLM call through the answer cache: what finished once is never asked again."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import threading
+from dataclasses import asdict, dataclass, field
 
 from rag.answer_cache import AnswerCache
 from rag.llm_client import Completion, LLMClient
@@ -13,14 +14,23 @@ class CachedLLM:
     cache: AnswerCache
     # identity of the weights behind the endpoint: a local GGUF's sha256, or URL + model name for a remote one
     model_key: str
+    # one lock per request in flight: when both arms retrieve the same passages, their identical prompts
+    # arrive together from two workers and must cost one LLM call, not two racing writes of one entry
+    _key_locks: dict = field(default_factory=dict, init=False, repr=False)
+    _guard: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def _lock_for(self, key: str) -> threading.Lock:
+        with self._guard:
+            return self._key_locks.setdefault(key, threading.Lock())
 
     def complete(self, messages: list[dict], max_tokens: int, temperature: float = 0.0) -> tuple[Completion, bool]:
         """(completion, came from cache)."""
         payload = {"messages": messages, "max_tokens": max_tokens, "temperature": temperature}
         key = self.cache.key(self.model_key, payload)
-        hit = self.cache.get(key)
-        if hit is not None:
-            return Completion(**hit["completion"]), True
-        done = self.client.complete(messages, max_tokens, temperature)
-        self.cache.put(key, {"model_key": self.model_key, "request": payload, "completion": asdict(done)})
+        with self._lock_for(key):
+            hit = self.cache.get(key)
+            if hit is not None:
+                return Completion(**hit["completion"]), True
+            done = self.client.complete(messages, max_tokens, temperature)
+            self.cache.put(key, {"model_key": self.model_key, "request": payload, "completion": asdict(done)})
         return done, False

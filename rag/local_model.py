@@ -15,6 +15,7 @@ from pathlib import Path
 
 import corpus.paths
 from corpus.errors import RagtuneError
+from corpus.jsonl import temp_sibling
 
 DEFAULT_LOCAL_MODEL = "qwen2.5-coder-1.5b"
 TEST_LOCAL_MODEL = "smollm2"
@@ -86,7 +87,7 @@ def assemble(spec: _PartsSpec = QWEN_PARTS, folder: Path | None = None, show=Non
         return target
     parts = part_paths(spec)
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    tmp = temp_sibling(target)
     h = hashlib.sha256()
     try:
         with open(tmp, "wb") as out:

@@ -37,6 +37,8 @@ def card(out):
 def test_report_schema_and_outputs(script, stub_llm, tiny_dataset, rag_caches, tmp_path, capsys):
     out = tmp_path / "reports"
     assert run_cli(script.main, args(stub_llm, tiny_dataset, out, "--workers", "2")) == 0
+    # both arms send identical prompts (same embedder) from two workers at once: asked once each
+    assert len(stub_llm.chat_requests) == 3
     df = pd.read_csv(out / REPORT_CSV)
     assert list(df.columns) == report_columns(judged=False)
     assert len(df) == 3 and df["query_id"].is_unique
