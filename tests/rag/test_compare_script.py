@@ -116,9 +116,11 @@ def test_bad_or_unreachable_url_is_one_line(url, fragment):
     assert_one_line_error(proc, url, fragment)
 
 
-def test_missing_finetuned_model_says_run_step_2(stub_llm):
-    from corpus.paths import DEFAULT_FINETUNED
-    if DEFAULT_FINETUNED.exists():
-        pytest.skip("a fine-tuned model exists in this checkout")
-    proc = run_script(SCRIPT, "--llm-base-url", stub_llm.base_url, "--llm-model", "stub")
-    assert_one_line_error(proc, "2_train_embedder.py", "--finetuned base")
+def test_missing_finetuned_model_says_run_step_2(script, stub_llm, tmp_path, monkeypatch, capsys):
+    # the default location is pointed at an empty folder, so the test runs whether or not step 2 ran here
+    monkeypatch.setattr(script, "DEFAULT_FINETUNED", tmp_path / "runs" / "finetuned" / "final")
+    code = run_cli(script.main, ["--llm-base-url", stub_llm.base_url, "--llm-model", "stub",
+                                 "--finetuned", str(script.DEFAULT_FINETUNED)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "2_train_embedder.py" in err and "--finetuned base" in err
