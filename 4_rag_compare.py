@@ -78,6 +78,7 @@ def main(argv=None):
     from rag import compare, reports
     from rag.answer_cache import AnswerCache
     from rag.cached_llm import CachedLLM
+    from rag.llm_session import LocalOptions, open_client
     from rag.llm_client import EndpointConfig, LLMClient, endpoint_from_args
     from rag.prompts import load_template
 
@@ -129,25 +130,10 @@ def main(argv=None):
 
     answer_cache = AnswerCache(policy=cfg.cache_policy)
     with ExitStack() as stack:
-        if endpoint is None:
-            from rag.local_model import resolve_local_model
-            from rag.local_server import LocalServer, ServerConfig, default_threads
-
-            with console.status("preparing the local LLM"):
-                model = resolve_local_model(args.local_model)
-            threads = args.threads or default_threads()
-            with console.status(f"starting the local LLM server ({model.name}, {threads} thread(s))"):
-                server = stack.enter_context(LocalServer(model, ServerConfig(threads, args.ctx, args.workers)))
-            endpoint = EndpointConfig(server.base_url, model.name, api_key_env="", timeout_s=args.timeout,
-                                      max_retries=args.retries)
-            clients["answer"] = LLMClient(endpoint)
-            model_key = f"local:{model.name}:{model.sha256[:16]}"
-            cfg.llm = {**endpoint.describe(), "base_url": "local (127.0.0.1, free port)", "gguf": str(model.path),
-                       "sha256": model.sha256, "threads": threads}
-        else:
-            model_key = f"{endpoint.base_url}|{endpoint.model}"
-            cfg.llm = endpoint.describe()
-        llm = CachedLLM(clients["answer"], answer_cache, model_key)
+        client, cfg.llm, model_key = open_client(
+            stack, endpoint, LocalOptions(args.local_model, args.threads, args.ctx, slots=args.workers),
+            args.timeout, args.retries)
+        llm = CachedLLM(client, answer_cache, model_key)
         judge_llm = None
         if args.judge:
             if judge_endpoint is None:
@@ -156,7 +142,7 @@ def main(argv=None):
             else:
                 judge_llm = CachedLLM(clients["judge"], answer_cache, f"{judge_endpoint.base_url}|{judge_endpoint.model}")
                 cfg.judge_llm = judge_endpoint.describe()
-        console.print(f"answering {len(queries)} queries × 2 arms with [bold]{endpoint.model}[/] "
+        console.print(f"answering {len(queries)} queries × 2 arms with [bold]{cfg.llm['model']}[/] "
                       f"(top-{args.top_k}, ≤ {args.max_tokens} tokens, {args.workers} worker(s))")
         answers = compare.generate(llm, judge_llm, cfg, template, queries, contexts, docs)
 

@@ -107,7 +107,8 @@ def main(argv=None):
     from rag import chat_app
     from rag.chat_engine import ChatConfig, ChatEngine, load_retrievers
     from rag.compare import load_pool
-    from rag.llm_client import EndpointConfig, LLMClient, endpoint_from_args
+    from rag.llm_client import endpoint_from_args
+    from rag.llm_session import LocalOptions, open_client
     from rag.prompts import load_template
 
     template = load_template(args.prompt)  # a bad template fails before anything slow
@@ -134,25 +135,9 @@ def main(argv=None):
     with ExitStack() as stack:
         llm, problem = None, None
         try:
-            if endpoint is None:
-                from rag.local_model import resolve_local_model
-                from rag.local_server import LocalServer, ServerConfig, default_threads
-
-                with console.status("preparing the local LLM"):
-                    model = resolve_local_model(args.local_model)
-                threads = args.threads or default_threads()
-                slots = args.slots or len(arms)
-                with console.status(f"starting the local LLM server ({model.name}, {threads} thread(s))"):
-                    server = stack.enter_context(LocalServer(model, ServerConfig(threads, args.ctx, slots)))
-                # api_key_env "": a user's OPENAI_API_KEY is never sent to ragtune's own server
-                endpoint = EndpointConfig(server.base_url, model.name, api_key_env="", timeout_s=args.timeout,
-                                          max_retries=args.retries)
-                cfg.llm = {**endpoint.describe(), "base_url": "local (127.0.0.1, free port)", "gguf": str(model.path),
-                           "sha256": model.sha256, "threads": threads, "slots": slots}
-            else:
-                cfg.llm = endpoint.describe()
-            llm = LLMClient(endpoint)
-            llm.check()
+            llm, cfg.llm, _ = open_client(
+                stack, endpoint, LocalOptions(args.local_model, args.threads, args.ctx, args.slots or len(arms)),
+                args.timeout, args.retries)
         except RagtuneError as exc:
             # the page is still worth opening: retrieval works without an LLM
             problem = f"LLM unavailable, answers will fail: {exc}"

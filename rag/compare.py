@@ -13,6 +13,7 @@ from corpus.beir import Document, document_text, read_corpus
 from corpus.console import console, progress
 from corpus.errors import RagtuneError
 from corpus.paths import DEFAULT_FINETUNED, REPORTS_DIR
+from corpus.splits import stable_order
 from rag.cached_llm import CachedLLM
 from rag.judge import Judgement, judge
 from rag.prompts import PromptTemplate, format_context
@@ -63,13 +64,17 @@ class Query:
 
 
 def select_queries(ds, split: str, limit: int) -> list[Query]:
-    """The first `limit` queries of the split in id order: deterministic, and a larger --limit extends a
-    smaller one, so a rerun with more queries reuses every cached answer."""
+    """A seeded sample of `limit` queries of the split, listed in id order.
+
+    Ids cluster by topic (O*NET's start with the occupation group), so the first N by id would all be
+    managers; a fixed hash order samples the whole split, stays the same on every machine, and a larger
+    --limit extends a smaller one, so a rerun with more queries reuses every cached answer.
+    """
     relevant = ds.relevant(split)
-    qids = sorted(q for q, docs in relevant.items() if docs)
+    qids = stable_order((q for q, docs in relevant.items() if docs), "rag/queries", key=str)
     if limit:
         qids = qids[:limit]
-    return [Query(q, ds.queries[q], relevant[q]) for q in qids]
+    return [Query(q, ds.queries[q], relevant[q]) for q in sorted(qids)]
 
 
 def load_pool(pool: str | None, ds) -> tuple[dict[str, Document], str]:

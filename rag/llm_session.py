@@ -20,14 +20,16 @@ class LocalOptions:
     slots: int = 1               # requests decoded together; match the stage's worker count
 
 
-def open_llm(stack: ExitStack, endpoint: EndpointConfig | None, local: LocalOptions, cache: AnswerCache,
-             timeout_s: float = 600.0, max_retries: int = 3) -> tuple[CachedLLM, dict]:
-    """(cached LLM, card entry). A local server lives as long as `stack`; an endpoint is checked at once so an
-    unreachable one fails before any slow work."""
+def open_client(stack: ExitStack, endpoint: EndpointConfig | None, local: LocalOptions, timeout_s: float = 600.0,
+                max_retries: int = 3) -> tuple[LLMClient, dict, str]:
+    """(client, card entry, identity of the weights for cache keys).
+
+    A local server lives as long as `stack`; an endpoint is checked at once so an unreachable one fails before
+    any slow work."""
     if endpoint is not None:
         client = LLMClient(endpoint)
         client.check()
-        return CachedLLM(client, cache, f"{endpoint.base_url}|{endpoint.model}"), endpoint.describe()
+        return client, endpoint.describe(), f"{endpoint.base_url}|{endpoint.model}"
     from rag.local_model import resolve_local_model
     from rag.local_server import LocalServer, ServerConfig, default_threads
 
@@ -36,9 +38,17 @@ def open_llm(stack: ExitStack, endpoint: EndpointConfig | None, local: LocalOpti
     threads = local.threads or default_threads()
     with console.status(f"starting the local LLM server ({model.name}, {threads} thread(s))"):
         server = stack.enter_context(LocalServer(model, ServerConfig(threads, local.ctx_per_slot, local.slots)))
-    endpoint = EndpointConfig(server.base_url, model.name, timeout_s=timeout_s, max_retries=max_retries)
-    # the key names the weights, not the port: a rerun on a fresh port still finds its cached replies
-    model_key = f"local:{model.name}:{model.sha256[:16]}"
+    # api_key_env "": a user's OPENAI_API_KEY is never sent to ragtune's own server
+    endpoint = EndpointConfig(server.base_url, model.name, api_key_env="", timeout_s=timeout_s,
+                              max_retries=max_retries)
     card = {**endpoint.describe(), "base_url": "local (127.0.0.1, free port)", "gguf": str(model.path),
-            "sha256": model.sha256, "threads": threads}
-    return CachedLLM(LLMClient(endpoint), cache, model_key), card
+            "sha256": model.sha256, "threads": threads, "slots": local.slots}
+    # the key names the weights, not the port: a rerun on a fresh port still finds its cached replies
+    return LLMClient(endpoint), card, f"local:{model.name}:{model.sha256[:16]}"
+
+
+def open_llm(stack: ExitStack, endpoint: EndpointConfig | None, local: LocalOptions, cache: AnswerCache,
+             timeout_s: float = 600.0, max_retries: int = 3) -> tuple[CachedLLM, dict]:
+    """(cached LLM, card entry): open_client behind the answer cache."""
+    client, card, model_key = open_client(stack, endpoint, local, timeout_s, max_retries)
+    return CachedLLM(client, cache, model_key), card

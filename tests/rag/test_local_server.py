@@ -38,3 +38,20 @@ def test_stops_on_error():
     assert server.address is None
     with pytest.raises((urllib.error.URLError, ConnectionError, OSError)):
         urllib.request.urlopen(f"{address}/health", timeout=2)
+
+
+def test_open_client_starts_the_local_server_without_the_users_key(monkeypatch):
+    from contextlib import ExitStack
+
+    from rag.llm_session import LocalOptions, open_client
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-user-secret")  # meant for a remote endpoint, never for ours
+    with ExitStack() as stack:
+        client, card, model_key = open_client(stack, None, LocalOptions("smollm2", threads=1, ctx_per_slot=512),
+                                              timeout_s=120, max_retries=0)
+        assert client._key != "sk-user-secret" and card["api_key_set"] is False
+        assert model_key == f"local:{card['model']}:{card['sha256'][:16]}"  # the weights, not the port
+        assert client.complete(MSG, max_tokens=4).text.strip()
+        address = client.cfg.base_url
+    with pytest.raises((urllib.error.URLError, ConnectionError, OSError)):
+        urllib.request.urlopen(f"{address.removesuffix('/v1')}/health", timeout=2)  # stopped with the stack
