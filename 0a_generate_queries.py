@@ -9,6 +9,7 @@ import argparse
 
 import corpus  # noqa: F401  (offline before anything loads a model)
 from corpus.cli import exit_with
+from rag.llm_session import add_endpoint_arguments, check_endpoint_arguments
 
 
 def parse_args(argv):
@@ -47,24 +48,15 @@ def parse_args(argv):
     q.add_argument("--dev-share", type=float, default=g.dev_share, help="share of documents for dev")
     q.add_argument("--test-share", type=float, default=g.test_share, help="share of documents for test")
     q.add_argument("--seed", type=int, default=g.seed)
-    m = p.add_argument_group("LLM (default: local server)")
-    m.add_argument("--llm-base-url", help="OpenAI-compatible base URL (or OPENAI_BASE_URL)")
-    m.add_argument("--llm-model", help="model name at that endpoint (required with an external endpoint)")
-    m.add_argument("--llm-api-key-env", default="OPENAI_API_KEY", help="variable holding the key")
-    m.add_argument("--local-model", default="qwen2.5-coder-1.5b",
-                   help="local GGUF: qwen2.5-coder-1.5b (default), smollm2 (tiny, for tests), or a .gguf path")
-    m.add_argument("--threads", type=int, help="local server threads (default: 1 on ≤ 2 cores)")
-    m.add_argument("--ctx", type=int, default=2048, help="local server context tokens per request")
+    m = add_endpoint_arguments(p, ctx=2048)
     m.add_argument("--max-tokens", type=int, default=g.max_tokens, help="reply length cap per passage")
     m.add_argument("--temperature", type=float, default=g.temperature)
     m.add_argument("--workers", type=int, default=g.workers, help="requests in flight at once")
-    m.add_argument("--timeout", type=float, default=600.0, help="seconds per request")
-    m.add_argument("--retries", type=int, default=3)
     m.add_argument("--recompute", action="store_true", help="ask the LLM again even for cached replies")
     args = p.parse_args(argv)
-    for name in ("max_docs", "threads"):
-        if getattr(args, name) is not None and getattr(args, name) < 1:
-            p.error(f"--{name.replace('_', '-')} must be positive")
+    if args.max_docs is not None and args.max_docs < 1:
+        p.error("--max-docs must be positive")
+    check_endpoint_arguments(p, args)
     if args.workers < 1 or args.max_tokens < 8:
         p.error("--workers must be positive and --max-tokens at least 8")
     if min(args.max_per_doc, args.round_trip_k, args.min_words) < 0 or args.max_words < max(args.min_words, 1):

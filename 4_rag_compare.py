@@ -13,6 +13,7 @@ import argparse
 import corpus  # noqa: F401
 from corpus.cli import exit_with
 from corpus.paths import DEFAULT_FINETUNED, REPORTS_DIR
+from rag.llm_session import add_endpoint_arguments, check_endpoint_arguments
 
 
 def parse_args(argv):
@@ -33,19 +34,7 @@ def parse_args(argv):
     g.add_argument("--temperature", type=float, default=0.0)
     g.add_argument("--workers", type=int, default=1, help="requests in flight at once (default: 1)")
     g.add_argument("--recompute", action="store_true", help="ask the LLM again even for cached answers")
-    g = p.add_argument_group("LLM endpoint (default: local server)")
-    g.add_argument("--llm-base-url", help="OpenAI-compatible base URL, e.g. http://host:8000/v1 "
-                                          "(default: $OPENAI_BASE_URL, else the local server)")
-    g.add_argument("--llm-model", help="model name at that endpoint (required with an external endpoint)")
-    g.add_argument("--llm-api-key-env", default="OPENAI_API_KEY",
-                   help="environment variable holding the API key (default: OPENAI_API_KEY)")
-    g.add_argument("--timeout", type=float, default=600.0, help="seconds per request (default: 600)")
-    g.add_argument("--retries", type=int, default=3, help="retries on 429/5xx/connection errors (default: 3)")
-    g.add_argument("--local-model", default="qwen2.5-coder-1.5b",
-                   help="local GGUF: qwen2.5-coder-1.5b (default), smollm2 (tiny, for tests) or a .gguf path")
-    g.add_argument("--threads", type=int, default=None,
-                   help="local server CPU threads (default: 1 on a machine with ≤ 2 cores, else cores - 1)")
-    g.add_argument("--ctx", type=int, default=4096, help="local server context tokens per request (default: 4096)")
+    add_endpoint_arguments(p)
     g = p.add_argument_group("LLM-as-judge (optional)")
     g.add_argument("--judge", action="store_true", help="score faithfulness and correctness with an LLM")
     g.add_argument("--judge-base-url", help="judge endpoint (default: the answer endpoint)")
@@ -53,11 +42,10 @@ def parse_args(argv):
     g.add_argument("--judge-api-key-env", default=None, help="judge key variable (default: --llm-api-key-env)")
     p.add_argument("--out-dir", default=str(REPORTS_DIR), help="where reports go (default: reports/)")
     args = p.parse_args(argv)
-    for name in ("limit", "top_k", "max_tokens", "workers", "retries", "ctx"):
-        if getattr(args, name) < (0 if name in ("limit", "retries") else 1):
-            p.error(f"--{name.replace('_', '-')} must be {'≥ 0' if name in ('limit', 'retries') else 'positive'}")
-    if args.threads is not None and args.threads < 1:
-        p.error("--threads must be positive")
+    for name in ("limit", "top_k", "max_tokens", "workers"):
+        if getattr(args, name) < (0 if name == "limit" else 1):
+            p.error(f"--{name.replace('_', '-')} must be {'≥ 0' if name == 'limit' else 'positive'}")
+    check_endpoint_arguments(p, args)
     return args
 
 

@@ -14,6 +14,7 @@ import argparse
 import corpus  # noqa: F401
 from corpus.cli import exit_with
 from corpus.paths import DEFAULT_FINETUNED, REPORTS_DIR
+from rag.llm_session import add_endpoint_arguments, check_endpoint_arguments
 
 
 def arm_spec(text: str) -> tuple[str, str]:
@@ -40,18 +41,7 @@ def parse_args(argv):
     g.add_argument("--prompt", help="prompt template file with {question} and {context} (default: built-in)")
     g.add_argument("--max-tokens", type=int, default=160, help="answer length cap (default: 160)")
     g.add_argument("--temperature", type=float, default=0.0)
-    g = p.add_argument_group("LLM endpoint (default: local server)")
-    g.add_argument("--llm-base-url", help="OpenAI-compatible base URL (default: $OPENAI_BASE_URL, else local)")
-    g.add_argument("--llm-model", help="model name at that endpoint (required with an external endpoint)")
-    g.add_argument("--llm-api-key-env", default="OPENAI_API_KEY",
-                   help="environment variable holding the API key (default: OPENAI_API_KEY)")
-    g.add_argument("--timeout", type=float, default=300.0, help="seconds per answer request (default: 300)")
-    g.add_argument("--retries", type=int, default=1, help="retries on 429/5xx/connection errors (default: 1)")
-    g.add_argument("--local-model", default="qwen2.5-coder-1.5b",
-                   help="local GGUF: qwen2.5-coder-1.5b (default), smollm2 (tiny, for tests) or a .gguf path")
-    g.add_argument("--threads", type=int, default=None,
-                   help="local server CPU threads (default: 1 on a machine with ≤ 2 cores, else cores - 1)")
-    g.add_argument("--ctx", type=int, default=4096, help="local server context tokens per request (default: 4096)")
+    g = add_endpoint_arguments(p, timeout_s=300.0, retries=1)
     g.add_argument("--slots", type=int, default=None,
                    help="answers the local server writes at once (default: one per arm)")
     g = p.add_argument_group("web page")
@@ -61,14 +51,12 @@ def parse_args(argv):
     g.add_argument("--reports-dir", default=str(REPORTS_DIR), help="folder the report tab shows (default: reports/)")
     g.add_argument("--cache-dir", help="embedding cache folder (default: cache/embeddings)")
     args = p.parse_args(argv)
-    for name in ("top_k", "max_tokens", "ctx", "concurrency"):
+    for name in ("top_k", "max_tokens", "concurrency"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be positive")
-    for name in ("threads", "slots"):
-        if getattr(args, name) is not None and getattr(args, name) < 1:
-            p.error(f"--{name} must be positive")
-    if args.retries < 0:
-        p.error("--retries must be ≥ 0")
+    if args.slots is not None and args.slots < 1:
+        p.error("--slots must be positive")
+    check_endpoint_arguments(p, args)
     if not 0 <= args.port <= 65535:
         p.error("--port must be between 0 and 65535")
     return args

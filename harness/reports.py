@@ -138,10 +138,7 @@ def plot_hit_at_k(metrics: pd.DataFrame, path: Path, size: int, confidence: floa
 
     rows = metrics[(metrics["kind"] == "arm") & (metrics["metric"] == "hit") & (metrics["size"] == size)]
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    for i, (arm, g) in enumerate(rows.groupby("arm", sort=False)):
-        g = g.sort_values("k")
-        ax.plot(g["k"], g["value"], marker="o", color=_arm_colour(i), label=arm)
-        ax.fill_between(g["k"], g["ci_low"], g["ci_high"], color=_arm_colour(i), alpha=0.2)
+    _curves_with_bands(ax, rows, "k")
     ax.set_xscale("log")
     ks = sorted(rows["k"].unique())
     ax.set_xticks(ks, [str(k) for k in ks])
@@ -157,6 +154,14 @@ def plot_hit_at_k(metrics: pd.DataFrame, path: Path, size: int, confidence: floa
     plt.close(fig)
 
 
+def _curves_with_bands(ax, rows: pd.DataFrame, x: str) -> None:
+    """One line per arm with its own CI as a band (not the paired delta's: see the README's note)."""
+    for i, (arm, g) in enumerate(rows.groupby("arm", sort=False)):
+        g = g.sort_values(x)
+        ax.plot(g[x], g["value"], marker="o", color=_arm_colour(i), label=arm)
+        ax.fill_between(g[x], g["ci_low"], g["ci_high"], color=_arm_colour(i), alpha=0.2)
+
+
 def plot_vs_size(metrics: pd.DataFrame, path: Path, confidence: float, panels=(("hit", 10), ("ndcg", 10))) -> None:
     import matplotlib
     matplotlib.use("Agg")
@@ -165,10 +170,7 @@ def plot_vs_size(metrics: pd.DataFrame, path: Path, confidence: float, panels=((
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4))
     for ax, (metric, k) in zip(np.atleast_1d(axes), panels):
         rows = metrics[(metrics["kind"] == "arm") & (metrics["metric"] == metric) & (metrics["k"] == k)]
-        for i, (arm, g) in enumerate(rows.groupby("arm", sort=False)):
-            g = g.sort_values("size")
-            ax.plot(g["size"], g["value"], marker="o", color=_arm_colour(i), label=arm)
-            ax.fill_between(g["size"], g["ci_low"], g["ci_high"], color=_arm_colour(i), alpha=0.2)
+        _curves_with_bands(ax, rows, "size")
         ax.set_xscale("log")
         sizes = sorted(rows["size"].unique())
         ax.set_xticks(sizes, [f"{s:,}" for s in sizes])

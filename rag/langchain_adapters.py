@@ -1,6 +1,6 @@
 """ragtune inside a LangChain stack: each arm as a BaseRetriever, the answer step as prompt | ChatOpenAI.
 
-Script 4 itself calls the plain openai client (see notes/readme_rag.md for why); these adapters give the same
+Script 4 itself calls the plain openai client (see README, step 4 "LangChain" for why); these adapters give the same
 retrieval, the same prompt text and the same endpoint to a user who composes LangChain runnables.
 """
 from __future__ import annotations

@@ -12,6 +12,34 @@ from rag.cached_llm import CachedLLM
 from rag.llm_client import EndpointConfig, LLMClient
 
 
+def add_endpoint_arguments(parser, *, timeout_s: float = 600.0, retries: int = 3, ctx: int = 4096):
+    """The LLM flags of every stage that talks to an LLM (0a, 4, 5), so they read the same everywhere.
+
+    Returns the argument group, for the stage's own LLM flags."""
+    g = parser.add_argument_group("LLM endpoint (default: ragtune's local server)")
+    g.add_argument("--llm-base-url", help="OpenAI-compatible base URL, e.g. http://host:8000/v1 "
+                                          "(default: $OPENAI_BASE_URL, else the local server)")
+    g.add_argument("--llm-model", help="model name at that endpoint (required with an external endpoint)")
+    g.add_argument("--llm-api-key-env", default="OPENAI_API_KEY",
+                   help="environment variable holding the API key (default: OPENAI_API_KEY)")
+    g.add_argument("--timeout", type=float, default=timeout_s, help=f"seconds per request (default: {timeout_s:g})")
+    g.add_argument("--retries", type=int, default=retries,
+                   help=f"retries on 429/5xx/connection errors (default: {retries})")
+    g.add_argument("--local-model", default="qwen2.5-coder-1.5b",
+                   help="local GGUF: qwen2.5-coder-1.5b (default), smollm2 (tiny, for tests) or a .gguf path")
+    g.add_argument("--threads", type=int, default=None,
+                   help="local server CPU threads (default: 1 on a machine with ≤ 2 cores, else cores - 1)")
+    g.add_argument("--ctx", type=int, default=ctx, help=f"local server context tokens per request (default: {ctx})")
+    return g
+
+
+def check_endpoint_arguments(parser, args) -> None:
+    if args.threads is not None and args.threads < 1:
+        parser.error("--threads must be positive")
+    if args.ctx < 1 or args.retries < 0 or args.timeout <= 0:
+        parser.error("--ctx and --timeout must be positive, --retries ≥ 0")
+
+
 @dataclass(frozen=True)
 class LocalOptions:
     model: str | None = None     # resolve_local_model spec: default Qwen, 'smollm2' or a .gguf path

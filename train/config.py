@@ -20,7 +20,7 @@ class TrainConfig:
     base_model: str = "base"
     out: str = ""
     loss: str = "mnrl"
-    # defaults measured on the O*NET data (notes/readme_train.md): in-batch negatives only, a hot learning rate and
+    # defaults measured on the O*NET data (README, step 2): in-batch negatives only, a hot learning rate and
     # 80 steps lifted test MRR@10 most for the compute a 2-core CPU has in 10 minutes; the mined hard negatives
     # (--num-negatives 1..3) cost a document each per row and lifted less there
     num_negatives: int = 0

@@ -24,7 +24,7 @@ RESULTS_FILE = "train_search.csv"
 
 
 def suggest(trial, cfg: TrainConfig) -> dict:
-    """The search space: the settings that mattered most in the measurements (notes/readme_train.md)."""
+    """The search space: the settings that mattered most in the measurements (README, step 2)."""
     params = {"learning_rate": trial.suggest_float("learning_rate", 1e-5, 3e-4, log=True),
               "batch_size": trial.suggest_categorical("batch_size", [16, 32, 64]),
               "warmup_ratio": trial.suggest_float("warmup_ratio", 0.0, 0.2)}
