@@ -2,17 +2,15 @@
 """Step 0: prepare the dataset (O*NET by default) and write training triplets with mined hard negatives."""
 from __future__ import annotations
 
-import argparse
-
 import corpus  # noqa: F401  (offline before anything loads a model)
-from corpus.cli import exit_with
+from corpus.cli import ArgumentParser, exit_with
 
 
 def parse_args(argv):
     from corpus.onet_dataset import OnetConfig
     from corpus.triplets import MiningConfig
     d, m = OnetConfig(), MiningConfig()
-    p = argparse.ArgumentParser(description=__doc__)
+    p = ArgumentParser(description=__doc__)
     p.add_argument("--data", help="BEIR folder, or a flat CSV/JSONL (query, positive[, negative]); default: O*NET")
     p.add_argument("--model", default="base", help="embedder used to mine negatives (default: shipped MiniLM)")
     p.add_argument("--out", help="output folder (default: <data>/triplets)")

@@ -5,10 +5,8 @@ Then run the usual steps on it: 0_build_triplets.py --data DIR, 1_build_corpus.p
 """
 from __future__ import annotations
 
-import argparse
-
 import corpus  # noqa: F401  (offline before anything loads a model)
-from corpus.cli import exit_with
+from corpus.cli import ArgumentParser, exit_with
 from rag.llm_session import add_endpoint_arguments, check_endpoint_arguments
 
 
@@ -17,7 +15,7 @@ def parse_args(argv):
     from rag.query_filters import FilterConfig
     from rag.query_generation import GenerationConfig
     s, f, g = SplitterConfig(), FilterConfig(), GenerationConfig()
-    p = argparse.ArgumentParser(description=__doc__)
+    p = ArgumentParser(description=__doc__)
     a = p.add_argument_group("documents")
     a.add_argument("--from-docs", required=True, metavar="PATH",
                    help="folder of .txt/.md files, a CSV or JSONL file, or a BEIR corpus.jsonl")

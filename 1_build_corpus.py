@@ -2,14 +2,12 @@
 """Step 1: the candidate pool for evaluation: relevant documents plus distractors, exactly --size documents."""
 from __future__ import annotations
 
-import argparse
-
 import corpus  # noqa: F401
-from corpus.cli import exit_with
+from corpus.cli import ArgumentParser, exit_with
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__)
+    p = ArgumentParser(description=__doc__)
     p.add_argument("--data", help="BEIR folder or flat file (default: O*NET)")
     p.add_argument("--size", type=int, default=800, help="number of documents in the pool (800 to 20,000+)")
     p.add_argument("--out", help="output JSONL (default: <data>/corpus_<size>.jsonl)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 import corpus  # noqa: F401  (offline before anything loads a model)
-from corpus.cli import exit_with
+from corpus.cli import ArgumentParser, exit_with
 
 
 def parse_args(argv):
@@ -13,7 +13,7 @@ def parse_args(argv):
     from train.config import LOSSES, METRICS, PRECISIONS, TrainConfig
 
     d = TrainConfig()
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--triplets", default=str(triplets_dir(DEFAULT_DATASET)),
                    help="triplet folder from 0_build_triplets.py (train.jsonl, dev.jsonl, card.json)")
     p.add_argument("--base-model", default=d.base_model,

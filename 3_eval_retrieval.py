@@ -3,10 +3,8 @@
 nDCG@k and MAP@k per arm, paired deltas with bootstrap CIs and randomization p-values, reports under reports/."""
 from __future__ import annotations
 
-import argparse
-
 import corpus  # noqa: F401  (offline before anything loads a model)
-from corpus.cli import exit_with
+from corpus.cli import ArgumentParser, exit_with
 
 DEFAULT_POOL_SIZE = 800
 
@@ -15,7 +13,7 @@ def parse_args(argv):
     from harness.ann import KINDS, IndexConfig
     from harness.evaluate import EvalConfig
     d, ix = EvalConfig(models=[["base", "base"]]), IndexConfig()
-    p = argparse.ArgumentParser(description=__doc__)
+    p = ArgumentParser(description=__doc__)
     p.add_argument("--data", help="BEIR folder or flat file (default: the prepared O*NET set)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--corpus", help="candidate pool from 1_build_corpus.py (default: <data>/corpus_800.jsonl "

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 
 import corpus  # noqa: F401
-from corpus.cli import exit_with
+from corpus.cli import ArgumentParser, exit_with
 from corpus.paths import DEFAULT_FINETUNED, REPORTS_DIR
 from rag.llm_session import add_endpoint_arguments, check_endpoint_arguments
 
@@ -25,7 +25,7 @@ def arm_spec(text: str) -> tuple[str, str]:
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     g = p.add_argument_group("data and retrieval")
     g.add_argument("--data", help="BEIR folder or flat file (default: O*NET)")
     g.add_argument("--pool", help="passages to retrieve from (default: <data>/corpus_800.jsonl if it exists, "

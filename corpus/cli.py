@@ -1,6 +1,7 @@
 """The script edge: user errors become one line on stderr and exit code 2, never a traceback."""
 from __future__ import annotations
 
+import argparse
 import sys
 from typing import Callable
 
@@ -9,6 +10,13 @@ from corpus.errors import RagtuneError
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, but a bad flag is one line too (argparse prints the whole usage block above it)."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USER_ERROR, f"error: {self.prog}: {message} (see --help)\n")
 
 
 def run_cli(main: Callable[[list[str] | None], object], argv: list[str] | None = None) -> int:
