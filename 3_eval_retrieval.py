@@ -38,6 +38,9 @@ def parse_args(argv):
     p.add_argument("--triplets", help="--sizes: triplets folder whose negatives are excluded (default <data>/triplets)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--ignore-identical-ids", action="store_true",
+                   help="drop a retrieved document whose id is the query's id, as BEIR's evaluator does (ArguAna, "
+                        "Quora, CQADupStack)")
     p.add_argument("--recompute", action="store_true", help="ignore cached embeddings and encode again")
     p.add_argument("--out", help="report folder (default: reports/)")
     args = p.parse_args(argv)
@@ -132,7 +135,7 @@ def main(argv=None):
                      batch_size=args.batch_size, recompute=args.recompute, bootstrap_samples=args.bootstrap,
                      confidence=args.confidence, seed=args.seed, fix_k=args.fix_k,
                      latency_queries=args.latency_queries, sizes=args.size_list, external=not args.no_external,
-                     out=str(out))
+                     ignore_identical_ids=args.ignore_identical_ids, out=str(out))
     result = evaluate(ds, pools, cfg)
     with console.status("writing reports"):
         written = write_reports(result, out)

@@ -43,7 +43,15 @@ class EvalConfig:
     latency_queries: int = 50           # single-query encode+search timings, on a seeded sample
     sizes: list[int] = field(default_factory=list)
     external: bool = True               # --sizes pools may draw outside distractors
+    # BEIR's own evaluator drops a retrieved document whose id equals the query's id (ArguAna, Quora and
+    # CQADupStack hold the query's own text in the corpus); on to reproduce numbers published that way
+    ignore_identical_ids: bool = False
     out: str = ""
+
+    @property
+    def search_depth(self) -> int:
+        """Ranks fetched per query: one spare when the query's own document may be dropped."""
+        return self.depth + (1 if self.ignore_identical_ids else 0)
 
     def __post_init__(self):
         self.ks = sorted(set(int(k) for k in self.ks))
@@ -140,7 +148,21 @@ def _latency(one_query, texts: list[str], n: int, seed: int) -> np.ndarray:
     return out
 
 
+def drop_identical_ids(scores: np.ndarray, ranked: np.ndarray, doc_ids: list[str], query_ids: list[str],
+                       depth: int) -> tuple[np.ndarray, np.ndarray]:
+    """Remove each query's own id from its ranking, keep the order of the rest, cut to `depth` (-1 pads)."""
+    out_scores = np.full((len(query_ids), depth), np.nan, dtype=np.float32)
+    out_ranked = np.full((len(query_ids), depth), -1, dtype=ranked.dtype)
+    for i, qid in enumerate(query_ids):
+        keep = [j for j, r in enumerate(ranked[i]) if r >= 0 and doc_ids[r] != qid][:depth]
+        out_scores[i, :len(keep)] = scores[i, keep]
+        out_ranked[i, :len(keep)] = ranked[i, keep]
+    return out_scores, out_ranked
+
+
 def _score(name, kind, scores, ranked, doc_ids, cfg, query_ids, qrels) -> ArmRun:
+    if cfg.ignore_identical_ids:
+        scores, ranked = drop_identical_ids(scores, ranked, doc_ids, query_ids, cfg.depth)
     judged = judge(ranked, doc_ids, query_ids, qrels)
     return ArmRun(name, kind, scores, ranked, per_query(judged, cfg.ks), first_relevant_rank(judged))
 
@@ -165,7 +187,7 @@ def _dense_arm(name, path, union, pools_rows, cfg, query_ids, query_texts, qrels
             index = retriever.index  # the retriever's own exact index: no copy of the embeddings
         else:
             index = build_index(retriever.doc_emb if whole else retriever.doc_emb[rows], cfg.index)
-        scores, idx = search(index, q_emb, cfg.depth)
+        scores, idx = search(index, q_emb, cfg.search_depth)
         ann = float("nan")
         if cfg.index.kind != "exact":
             exact = build_index(retriever.doc_emb[rows], IndexConfig("exact"))
@@ -196,7 +218,7 @@ def _bm25_arm(union, pools_rows, cfg, query_ids, query_texts, qrels, doc_ids):
         t0 = time.perf_counter()
         arm = BM25Arm({doc_ids[r]: union[doc_ids[r]] for r in rows})
         index_s = time.perf_counter() - t0
-        scores, idx = arm.search(query_texts, cfg.depth)
+        scores, idx = arm.search(query_texts, cfg.search_depth)
         ranked = np.where(idx >= 0, rows[np.clip(idx, 0, None)], -1)
         run = _score(BM25, "bm25", scores, ranked, doc_ids, cfg, query_ids, qrels)
         run.encode_seconds = index_s

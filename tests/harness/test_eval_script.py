@@ -154,3 +154,29 @@ def test_unknown_model_path(tiny_dataset, tmp_path):
     proc = run_script("3_eval_retrieval.py", "--data", tiny_dataset, "--models", "base=base",
                       f"finetuned={tmp_path / 'nope'}")
     assert_one_line_error(proc, "nope", "does not exist")
+
+
+def test_ignore_identical_ids_drops_the_querys_own_document(isolated_cache, tmp_path):
+    """ArguAna-style data: each query's own text is in the corpus under the query's id and is not relevant."""
+    from tests.corpus.test_beir import make_beir
+    corpus = [{"_id": "a1", "title": "", "text": "Zoos should be banned because animals suffer in captivity."},
+              {"_id": "a2", "title": "", "text": "Keeping wild animals in cages harms their welfare."},
+              {"_id": "a3", "title": "", "text": "Nuclear power is the cleanest reliable energy source."},
+              {"_id": "a4", "title": "", "text": "Reactors produce waste that stays dangerous for millennia."}]
+    queries = [{"_id": "a1", "text": "Zoos should be banned because animals suffer in captivity."},
+               {"_id": "a3", "text": "Nuclear power is the cleanest reliable energy source."}]
+    data = make_beir(tmp_path / "arguana_like", corpus, queries,
+                     "query-id\tcorpus-id\tscore\na1\ta2\t1\na3\ta4\t1\n")
+    mrr = {}
+    for flag in ([], ["--ignore-identical-ids"]):
+        out = tmp_path / f"r{len(flag)}"
+        assert run_cli(script().main, ["--data", str(data), "--models", "base=base", "--out", str(out),
+                                       *FAST, *flag]) == 0
+        pq = pd.read_csv(out / "retrieval_per_query.csv")
+        assert len(pq) == 2
+        mrr[bool(flag)] = pq["mrr@10"].mean()
+        top1 = set(pq["top1_id"])
+        assert (top1 == {"a1", "a3"}) if not flag else not (top1 & {"a1", "a3"})
+        trec = (out / "runs" / "base.trec").read_text().splitlines()
+        assert any(line.split()[0] == line.split()[2] for line in trec) == (not flag)
+    assert mrr[False] == pytest.approx(0.5) and mrr[True] == pytest.approx(1.0)
