@@ -70,8 +70,11 @@ def read_corpus(path: Path) -> dict[str, Document]:
     corpus: dict[str, Document] = {}
     for lineno, obj in iter_jsonl(path):
         doc_id = require_str(path, lineno, obj, "_id")
-        text = require_str(path, lineno, obj, "text")
+        # public BEIR sets hold a few title-only documents: an empty text is fine while the title says something
+        text = require_str(path, lineno, obj, "text", allow_empty=True)
         title = require_str(path, lineno, obj, "title", allow_empty=True) if "title" in obj else ""
+        if not text.strip() and not title.strip():
+            raise DataError(path, "is empty (and so is the title)", line=lineno, field="text")
         if doc_id in corpus:
             raise DataError(path, f"duplicate id '{doc_id}'", line=lineno, field="_id")
         corpus[doc_id] = Document(doc_id, title, text)

@@ -87,3 +87,12 @@ def test_script_prints_one_line_and_exits_2_on_bad_data(tmp_path):
 def test_script_reports_missing_folder(tmp_path):
     proc = run_script("1_build_corpus.py", "--data", tmp_path / "nowhere", "--size", "2")
     assert_one_line_error(proc, "dataset folder not found")
+
+
+def test_title_only_document_loads_but_an_empty_one_is_an_error(tmp_path):
+    docs = [{"_id": "d1", "title": "Nurse", "text": "Care for patients."}, {"_id": "d2", "title": "Chef", "text": ""}]
+    ds = load_dataset(make_beir(tmp_path / "title_only", corpus=docs))
+    assert ds.corpus["d2"].title == "Chef" and ds.corpus["d2"].text == ""
+    docs[1]["title"] = " "
+    with pytest.raises(DataError, match=r"corpus.jsonl:2: field 'text': is empty \(and so is the title\)"):
+        load_dataset(make_beir(tmp_path / "empty_doc", corpus=docs))
