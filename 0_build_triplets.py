@@ -18,8 +18,9 @@ def parse_args(argv):
     p.add_argument("--relative-margin", type=float, default=m.relative_margin,
                    help="false-negative filter: drop candidates scoring above positive*(1-margin)")
     p.add_argument("--max-score", type=float, default=None, help="also drop candidates scoring above this")
-    p.add_argument("--reserve-distractors", type=int, default=m.reserve_distractors,
-                   help="documents relevant to no dev/test query kept out of mining, for evaluation pools")
+    p.add_argument("--reserve-distractors", type=int, default=None,
+                   help="documents relevant to no dev/test query kept out of mining, for evaluation pools "
+                        "(default: 40%% of the corpus, at most 400)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--split-by", choices=["task", "occupation"], default=d.split_by,
                    help="O*NET only: hold out tasks (default) or whole occupations")
@@ -29,6 +30,8 @@ def parse_args(argv):
     args = p.parse_args(argv)
     if args.num_negatives < 1:
         p.error("--num-negatives must be at least 1")
+    if args.reserve_distractors is not None and args.reserve_distractors < 0:
+        p.error("--reserve-distractors must be ≥ 0")
     return args
 
 

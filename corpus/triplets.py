@@ -23,12 +23,22 @@ DEV_FILE = "dev.jsonl"
 CARD_FILE = "card.json"
 
 
+RESERVE_MAX = 400
+RESERVE_SHARE = 0.4
+
+
+def default_reserve(corpus_size: int) -> int:
+    return min(RESERVE_MAX, int(RESERVE_SHARE * corpus_size))
+
+
 @dataclass
 class MiningConfig:
     num_negatives: int = 3
     # documents relevant to no dev/test query, kept out of mining so evaluation pools can use them as
-    # distractors without handing the fine-tuned model documents it was trained to push away
-    reserve_distractors: int = 400
+    # distractors without handing the fine-tuned model documents it was trained to push away.
+    # None: 40% of the corpus, at most 400 (O*NET: 400, half of the 800-document pool; a small corpus of
+    # your own keeps most of its documents for mining)
+    reserve_distractors: int | None = None
     relative_margin: float = 0.05
     max_score: float | None = None
     seed: int = 13

@@ -11,7 +11,7 @@ from corpus.flat import read_given_negatives
 from corpus.jsonl import write_json, write_jsonl
 from corpus.paths import triplets_dir
 from corpus.splits import stable_order
-from corpus.triplets import CARD_FILE, DEV_FILE, TRAIN_FILE, MiningConfig, MiningStats, mine
+from corpus.triplets import CARD_FILE, DEV_FILE, TRAIN_FILE, MiningConfig, MiningStats, default_reserve, mine
 from harness.embedding_cache import EmbeddingCache
 from harness.encoding import encode
 
@@ -32,7 +32,8 @@ def reserve_distractors(ds: Dataset, cfg: MiningConfig) -> list[str]:
     evaluated = {d for split in ("dev", "test") if split in ds.qrels for docs in ds.relevant(split).values()
                  for d in docs}
     free = [d for d in ds.corpus if d not in evaluated]
-    return stable_order(free, f"{cfg.seed}/reserve", key=str)[: cfg.reserve_distractors]
+    n = cfg.reserve_distractors if cfg.reserve_distractors is not None else default_reserve(len(ds.corpus))
+    return stable_order(free, f"{cfg.seed}/reserve", key=str)[:n]
 
 
 def build_triplets(ds: Dataset, model, cfg: TripletConfig) -> tuple[Path, MiningStats, dict]:

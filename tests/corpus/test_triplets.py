@@ -96,3 +96,18 @@ def test_script_writes_triplets_and_reuses_cached_embeddings(tiny_dataset, tmp_p
     card = json.loads((tmp_path / "t" / "card.json").read_text())
     assert card["embedding_cache"] == {"hits": 2, "misses": 0}
     assert card["reserved_distractors"] == 3
+
+
+def test_default_reserve_keeps_most_of_a_small_corpus_for_mining(tiny_dataset):
+    from corpus.beir import load_dataset
+    from corpus.triplets import MiningConfig, default_reserve
+    from train.triplet_data import reserve_distractors
+
+    assert default_reserve(1016) == 400  # O*NET: half of the 800-document pool
+    assert default_reserve(50_000) == 400 and default_reserve(22) == 8
+    ds = load_dataset(tiny_dataset)
+    evaluated = {d for s in ("dev", "test") for docs in ds.relevant(s).values() for d in docs}
+    reserved = reserve_distractors(ds, MiningConfig())
+    assert len(reserved) == min(default_reserve(len(ds.corpus)), len(ds.corpus) - len(evaluated))
+    assert not set(reserved) & evaluated
+    assert reserve_distractors(ds, MiningConfig(reserve_distractors=0)) == []
