@@ -121,7 +121,8 @@ def main(argv=None):
         client, cfg.llm, model_key = open_client(
             stack, endpoint, LocalOptions(args.local_model, args.threads, args.ctx, slots=args.workers),
             args.timeout, args.retries)
-        llm = CachedLLM(client, answer_cache, model_key)
+        llm = CachedLLM(client, answer_cache, model_key,
+                        token_cache=AnswerCache(answer_cache.folder.with_name("tokens"), policy=cfg.cache_policy))
         judge_llm = None
         if args.judge:
             if judge_endpoint is None:

@@ -14,6 +14,8 @@ class CachedLLM:
     cache: AnswerCache
     # identity of the weights behind the endpoint: a local GGUF's sha256, or URL + model name for a remote one
     model_key: str
+    # token counts of texts (context blocks), kept apart from the answers so answer cache counts stay answers
+    token_cache: AnswerCache | None = None
     # one lock per request in flight: when both arms retrieve the same passages, their identical prompts
     # arrive together from two workers and must cost one LLM call, not two racing writes of one entry
     _key_locks: dict = field(default_factory=dict, init=False, repr=False)
@@ -34,3 +36,15 @@ class CachedLLM:
             done = self.client.complete(messages, max_tokens, temperature)
             self.cache.put(key, {"model_key": self.model_key, "request": payload, "completion": asdict(done)})
         return done, False
+
+    def count_tokens(self, text: str) -> int | None:
+        """The endpoint's token count of `text`, from the token cache when it was counted before."""
+        key = self.cache.key(self.model_key, {"tokenize": text})
+        if self.token_cache is not None:
+            hit = self.token_cache.get(key)
+            if hit is not None:
+                return hit["tokens"]
+        n = self.client.count_tokens(text)
+        if n is not None and self.token_cache is not None:
+            self.token_cache.put(key, {"model_key": self.model_key, "tokens": n})
+        return n

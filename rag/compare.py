@@ -111,12 +111,14 @@ def _answer_one(llm: CachedLLM, judge_llm: CachedLLM | None, cfg: RunConfig, tem
                 q: Query, ctx: ArmContext, docs: dict[str, Document]) -> dict:
     passages = [docs[d] for d in ctx.ids]
     done, cached = llm.complete(template.messages(q.text, passages), cfg.max_tokens, cfg.temperature)
-    out = {"answer": done.text, "prompt_tokens": done.prompt_tokens, "answer_tokens": done.completion_tokens,
-           "context_chars": len(format_context(passages)), "latency_s": round(done.latency_s, 3),
+    context = format_context(passages)
+    out = {"answer": done.text, "prompt_tokens": done.prompt_tokens, "context_tokens": llm.count_tokens(context),
+           "answer_tokens": done.completion_tokens, "context_chars": len(context),
+           "latency_s": round(done.latency_s, 3),
            "finish_reason": done.finish_reason, "cached": cached}
     if judge_llm is not None:
         reference = "\n\n".join(document_text(docs[d]) for d in sorted(q.relevant) if d in docs)
-        j: Judgement = judge(judge_llm, q.text, format_context(passages), reference, done.text, cfg.judge_max_tokens)
+        j: Judgement = judge(judge_llm, q.text, context, reference, done.text, cfg.judge_max_tokens)
         out.update({"faithfulness": j.faithfulness, "faithfulness_reason": j.faithfulness_reason,
                     "correctness": j.correctness, "correctness_reason": j.correctness_reason,
                     "judge_status": j.status, "judge_raw": j.raw})
@@ -174,7 +176,8 @@ def build_rows(queries: list[Query], contexts: dict[str, list[ArmContext]], answ
     return rows
 
 
-ANSWER_METRICS = ("prompt_tokens", "context_chars", "answer_tokens", "latency_s", "finish_reason", "cached")
+ANSWER_METRICS = ("prompt_tokens", "context_tokens", "context_chars", "answer_tokens", "latency_s", "finish_reason",
+                  "cached")
 JUDGE_FIELDS = ("faithfulness", "correctness", "faithfulness_reason", "correctness_reason", "judge_status",
                 "judge_raw")
 

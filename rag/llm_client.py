@@ -56,6 +56,7 @@ class LLMClient:
         self._key = (os.environ.get(cfg.api_key_env) if cfg.api_key_env else None) or NO_KEY
         self._client = OpenAI(base_url=cfg.base_url, api_key=self._key, timeout=cfg.timeout_s,
                               max_retries=cfg.max_retries)
+        self._no_tokenize = False
 
     def _error(self, exc: Exception) -> EndpointError:
         import openai
@@ -100,6 +101,31 @@ class LLMClient:
         usage = r.usage
         return Completion(r.choices[0].message.content or "", getattr(usage, "prompt_tokens", None),
                           getattr(usage, "completion_tokens", None), latency, r.choices[0].finish_reason)
+
+    def count_tokens(self, text: str) -> int | None:
+        """Tokens of `text` in the endpoint's own tokenizer, from the /tokenize route that llama.cpp and vLLM
+        serve beside /v1. None where there is none (OpenAI's API) or it fails: a count is a measurement for
+        the report, never a reason to stop a run; after one failure the endpoint is not asked again."""
+        if self._no_tokenize:
+            return None
+        import httpx
+
+        root = self.cfg.base_url.rstrip("/").removesuffix("/v1")
+        headers = {"Authorization": f"Bearer {self._key}"} if self._key != NO_KEY else {}
+        try:
+            # llama.cpp reads "content", vLLM "prompt" (and "model"); each ignores the other's field
+            r = httpx.post(f"{root}/tokenize", json={"content": text, "prompt": text, "model": self.cfg.model},
+                           headers=headers, timeout=min(self.cfg.timeout_s, 30))
+            r.raise_for_status()
+            body = r.json()
+            if isinstance(body.get("count"), int):
+                return body["count"]
+            if isinstance(body.get("tokens"), list):
+                return len(body["tokens"])
+        except (httpx.HTTPError, ValueError, AttributeError):
+            pass
+        self._no_tokenize = True
+        return None
 
     def stream(self, messages: list[dict], max_tokens: int, temperature: float = 0.0) -> Iterator[str]:
         """Answer text piece by piece as the model writes it (for the chatbot)."""

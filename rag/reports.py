@@ -77,7 +77,7 @@ def summarise(df: pd.DataFrame, judged: bool) -> pd.DataFrame:
         add(arm, "mrr", total, *_mean_ci(rr.fillna(0.0))[1:])
         n, m, lo, hi = _mean_ci(ranks)
         add(arm, "first_relevant_rank", n, m, lo, hi, missing=total - n)
-        for metric in ("prompt_tokens", "answer_tokens", "latency_s"):
+        for metric in ("prompt_tokens", "context_tokens", "answer_tokens", "latency_s"):
             n, m, lo, hi = _mean_ci(df[f"{arm}_{metric}"])
             add(arm, metric, n, m, lo, hi, missing=total - n)
         if judged:

@@ -33,6 +33,9 @@ class StubLLM:
         self.fail_after: int | None = None
         self.sleep_s = 2.0
         self.chat_requests: list[dict] = []
+        # llama.cpp-style /tokenize beside /v1 (one token per word); False answers 404 as OpenAI's API would
+        self.tokenize = True
+        self.tokenize_requests: list[dict] = []
         self.auth_headers: list[str] = []
         stub = self
 
@@ -61,6 +64,9 @@ class StubLLM:
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                if self.path == "/tokenize" and stub.tokenize:
+                    stub.tokenize_requests.append(body)
+                    return self._json(200, {"tokens": list(range(len(body["content"].split())))})
                 if not self.path.rstrip("/").endswith("/chat/completions"):
                     return self._json(404, {"error": {"message": "not found"}})
                 stub.auth_headers.append(self.headers.get("Authorization", ""))

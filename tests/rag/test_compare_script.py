@@ -46,6 +46,14 @@ def test_report_schema_and_outputs(script, stub_llm, tiny_dataset, rag_caches, t
     assert df["base_context_ids"].str.count(";").eq(2).all()  # top-3
     assert set(df["verdict"]) <= {"both_hit", "both_miss"}  # the same embedder in both arms
     assert (df["base_context_hit"] == df["base_rank"].le(3)).all()
+    # context tokens come from the endpoint's /tokenize (the stub: one token per word) for the exact block sent
+    from corpus.beir import load_dataset
+    from rag.prompts import format_context
+    corpus = load_dataset(tiny_dataset).corpus
+    for _, row in df.iterrows():
+        context = format_context([corpus[d] for d in row["base_context_ids"].split(";")])
+        assert row["base_context_tokens"] == len(context.split())
+        assert row["base_context_chars"] == len(context)
     summary = pd.read_csv(out / SUMMARY_CSV)
     assert {"arm", "metric", "n", "value", "ci_low", "ci_high"} <= set(summary.columns)
     assert summary.loc[summary.metric.str.startswith("verdict_"), "value"].sum() == 3
@@ -71,8 +79,10 @@ def test_dead_server_mid_run_then_resume_recomputes_nothing(script, stub_llm, ti
     assert len(stub_llm.chat_requests) - asked_before == 1
     assert card(out)["answer_cache"] == {**card(out)["answer_cache"], "hits": 5, "misses": 1}
 
+    counted = len(stub_llm.tokenize_requests)
     assert run_cli(script.main, args(stub_llm, tiny_dataset, out)) == 0  # a finished run asks nothing again
     assert len(stub_llm.chat_requests) - asked_before == 1
+    assert len(stub_llm.tokenize_requests) == counted  # token counts are cached too
     assert pd.read_csv(out / REPORT_CSV)["base_cached"].all()
 
 
@@ -124,3 +134,14 @@ def test_missing_finetuned_model_says_run_step_2(script, stub_llm, tmp_path, mon
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1
     assert "2_train_embedder.py" in err and "--finetuned base" in err
+
+
+def test_endpoint_without_tokenize_leaves_context_tokens_empty(script, stub_llm, tiny_dataset, rag_caches, tmp_path):
+    stub_llm.tokenize = False  # as OpenAI's API: no /tokenize route
+    out = tmp_path / "reports"
+    assert run_cli(script.main, args(stub_llm, tiny_dataset, out)) == 0
+    df = pd.read_csv(out / REPORT_CSV)
+    assert df["base_context_tokens"].isna().all() and df["base_prompt_tokens"].notna().all()
+    summary = pd.read_csv(out / SUMMARY_CSV)
+    row = summary[(summary.arm == "base") & (summary.metric == "context_tokens")].iloc[0]
+    assert row["n"] == 0 and row["missing"] == 3  # stated, not a NaN inside an average

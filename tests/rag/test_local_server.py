@@ -22,6 +22,8 @@ def test_answers_and_streams(smollm2_server):
     assert done.text.strip() and done.prompt_tokens > 10 and 0 < done.completion_tokens <= 12
     assert done.latency_s > 0
     assert client.complete(MSG, max_tokens=12).text == done.text  # temperature 0: same prompt, same answer
+    n = client.count_tokens(MSG[0]["content"])
+    assert n is not None and 10 < n < len(MSG[0]["content"])  # llama.cpp's own tokenizer, beside /v1
     pieces = list(client.stream(MSG, max_tokens=12))
     assert len(pieces) > 1 and "".join(pieces) == done.text
 

@@ -22,7 +22,7 @@ def frame():
         "base_rank": pd.array([1, 7, None, 2], dtype="Int64"), "finetuned_rank": pd.array([2, 1, 50, 9], dtype="Int64"),
         "verdict": ["both_hit", "fixed", "both_miss", "regressed"],
         **{f"{a}_{m}": [10, 20, 30, 40] for a in ("base", "finetuned")
-           for m in ("prompt_tokens", "answer_tokens", "latency_s")},
+           for m in ("prompt_tokens", "context_tokens", "answer_tokens", "latency_s")},
         "base_faithfulness": [5, None, 3, None], "finetuned_faithfulness": [4, 4, None, None],
         "base_correctness": [None] * 4, "finetuned_correctness": [2, 3, 4, 5],
     })
