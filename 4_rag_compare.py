@@ -66,8 +66,8 @@ def main(argv=None):
     from rag import compare, reports
     from rag.answer_cache import AnswerCache
     from rag.cached_llm import CachedLLM
-    from rag.llm_session import LocalOptions, open_client
     from rag.llm_client import EndpointConfig, LLMClient, endpoint_from_args
+    from rag.llm_session import LocalOptions, open_client
     from rag.prompts import load_template
 
     template = load_template(args.prompt)  # a bad template fails before anything slow
