@@ -120,7 +120,7 @@ def main(argv=None):
     with ExitStack() as stack:
         client, cfg.llm, model_key = open_client(
             stack, endpoint, LocalOptions(args.local_model, args.threads, args.ctx, slots=args.workers),
-            args.timeout, args.retries)
+            args.timeout, args.retries, lazy=True)
         llm = CachedLLM(client, answer_cache, model_key,
                         token_cache=AnswerCache(answer_cache.folder.with_name("tokens"), policy=cfg.cache_policy))
         judge_llm = None
@@ -134,6 +134,8 @@ def main(argv=None):
         console.print(f"answering {len(queries)} queries × 2 arms with [bold]{cfg.llm['model']}[/] "
                       f"(top-{args.top_k}, ≤ {args.max_tokens} tokens, {args.workers} worker(s))")
         answers = compare.generate(llm, judge_llm, cfg, template, queries, contexts, docs)
+        if hasattr(client, "started"):  # the local server starts only for replies the cache lacks
+            cfg.llm["server_started"] = client.started
 
     out_dir = Path(args.out_dir)
     rows = compare.build_rows(queries, contexts, answers, args.judge)

@@ -3,6 +3,7 @@ behind the answer cache, with the description that goes into the stage's card.
 """
 from __future__ import annotations
 
+import threading
 from contextlib import ExitStack
 from dataclasses import dataclass
 
@@ -48,35 +49,81 @@ class LocalOptions:
     slots: int = 1               # requests decoded together; match the stage's worker count
 
 
+class LazyLocalClient:
+    """The client of ragtune's own server, which starts the server on the first request: a rerun whose
+    replies are all cached never loads the model. Thread-safe; the server lives as long as the stack."""
+
+    def __init__(self, stack: ExitStack, model, server_cfg, timeout_s: float, max_retries: int):
+        self._stack, self._model, self._server_cfg = stack, model, server_cfg
+        self._timeout_s, self._max_retries = timeout_s, max_retries
+        self._client: LLMClient | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def started(self) -> bool:
+        return self._client is not None
+
+    def _get(self) -> LLMClient:
+        with self._lock:
+            if self._client is None:
+                from rag.local_server import LocalServer
+
+                # a plain line, not a status spinner: a progress bar may be live when the first request comes
+                console.print(f"starting the local LLM server ({self._model.name}, "
+                              f"{self._server_cfg.threads} thread(s))")
+                server = self._stack.enter_context(LocalServer(self._model, self._server_cfg))
+                # api_key_env "": a user's OPENAI_API_KEY is never sent to ragtune's own server
+                self._client = LLMClient(EndpointConfig(server.base_url, self._model.name, api_key_env="",
+                                                        timeout_s=self._timeout_s, max_retries=self._max_retries))
+            return self._client
+
+    @property
+    def cfg(self) -> EndpointConfig:
+        return self._get().cfg
+
+    def check(self) -> None:
+        self._get().check()
+
+    def complete(self, *args, **kwargs):
+        return self._get().complete(*args, **kwargs)
+
+    def stream(self, *args, **kwargs):
+        return self._get().stream(*args, **kwargs)
+
+    def count_tokens(self, text: str):
+        return self._get().count_tokens(text)
+
+
 def open_client(stack: ExitStack, endpoint: EndpointConfig | None, local: LocalOptions, timeout_s: float = 600.0,
-                max_retries: int = 3) -> tuple[LLMClient, dict, str]:
+                max_retries: int = 3, lazy: bool = False) -> tuple[LLMClient | LazyLocalClient, dict, str]:
     """(client, card entry, identity of the weights for cache keys).
 
-    A local server lives as long as `stack`; an endpoint is checked at once so an unreachable one fails before
-    any slow work."""
+    An endpoint is checked at once, so an unreachable one fails before any slow work. The local server lives as
+    long as `stack`; with `lazy` it starts on the first request that the cache cannot answer."""
     if endpoint is not None:
         client = LLMClient(endpoint)
         client.check()
         return client, endpoint.describe(), f"{endpoint.base_url}|{endpoint.model}"
     from rag.local_model import resolve_local_model
-    from rag.local_server import LocalServer, ServerConfig, default_threads
+    from rag.local_server import ServerConfig, default_threads
 
     with console.status("preparing the local LLM"):
         model = resolve_local_model(local.model)
     threads = local.threads or default_threads()
-    with console.status(f"starting the local LLM server ({model.name}, {threads} thread(s))"):
-        server = stack.enter_context(LocalServer(model, ServerConfig(threads, local.ctx_per_slot, local.slots)))
-    # api_key_env "": a user's OPENAI_API_KEY is never sent to ragtune's own server
-    endpoint = EndpointConfig(server.base_url, model.name, api_key_env="", timeout_s=timeout_s,
-                              max_retries=max_retries)
-    card = {**endpoint.describe(), "base_url": "local (127.0.0.1, free port)", "gguf": str(model.path),
-            "sha256": model.sha256, "threads": threads, "slots": local.slots}
+    client = LazyLocalClient(stack, model, ServerConfig(threads, local.ctx_per_slot, local.slots), timeout_s,
+                             max_retries)
+    if not lazy:
+        client = client._get()
+    described = EndpointConfig("local (127.0.0.1, free port)", model.name, api_key_env="", timeout_s=timeout_s,
+                               max_retries=max_retries).describe()
+    card = {**described, "gguf": str(model.path), "sha256": model.sha256, "threads": threads, "slots": local.slots}
     # the key names the weights, not the port: a rerun on a fresh port still finds its cached replies
-    return LLMClient(endpoint), card, f"local:{model.name}:{model.sha256[:16]}"
+    return client, card, f"local:{model.name}:{model.sha256[:16]}"
 
 
 def open_llm(stack: ExitStack, endpoint: EndpointConfig | None, local: LocalOptions, cache: AnswerCache,
              timeout_s: float = 600.0, max_retries: int = 3) -> tuple[CachedLLM, dict]:
-    """(cached LLM, card entry): open_client behind the answer cache."""
-    client, card, model_key = open_client(stack, endpoint, local, timeout_s, max_retries)
+    """(cached LLM, card entry): open_client behind the answer cache; a local server starts only when a reply
+    is not in the cache."""
+    client, card, model_key = open_client(stack, endpoint, local, timeout_s, max_retries, lazy=True)
     return CachedLLM(client, cache, model_key), card

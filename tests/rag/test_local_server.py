@@ -57,3 +57,27 @@ def test_open_client_starts_the_local_server_without_the_users_key(monkeypatch):
         address = client.cfg.base_url
     with pytest.raises((urllib.error.URLError, ConnectionError, OSError)):
         urllib.request.urlopen(f"{address.removesuffix('/v1')}/health", timeout=2)  # stopped with the stack
+
+
+def test_lazy_local_client_starts_the_server_only_for_a_reply_the_cache_lacks(tmp_path):
+    from contextlib import ExitStack
+
+    from rag.answer_cache import AnswerCache
+    from rag.llm_session import LocalOptions, open_llm
+
+    cache = AnswerCache(tmp_path / "answers")
+    with ExitStack() as stack:
+        llm, card = open_llm(stack, None, LocalOptions("smollm2", threads=1, ctx_per_slot=512), cache,
+                             timeout_s=120, max_retries=0)
+        assert not llm.client.started and card["sha256"]  # the card needs no running server
+        first, cached = llm.complete(MSG, max_tokens=4)
+        assert not cached and llm.client.started
+        address = llm.client.cfg.base_url
+    with pytest.raises((urllib.error.URLError, ConnectionError, OSError)):
+        urllib.request.urlopen(f"{address.removesuffix('/v1')}/health", timeout=2)  # stopped with the stack
+
+    with ExitStack() as stack:  # a rerun: everything cached, no model loaded
+        llm, _ = open_llm(stack, None, LocalOptions("smollm2", threads=1, ctx_per_slot=512), cache,
+                          timeout_s=120, max_retries=0)
+        again, cached = llm.complete(MSG, max_tokens=4)
+        assert cached and again.text == first.text and not llm.client.started
