@@ -62,7 +62,7 @@ def parse_args(argv):
     return args
 
 
-def default_out(source) -> "Path":
+def default_out(source):
     from pathlib import Path
 
     from corpus.paths import DATA_DIR
