@@ -1,7 +1,9 @@
 """Running a numbered script the way a user does, to check exit codes and the one-line error contract."""
 from __future__ import annotations
 
+import importlib.util
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -23,3 +25,18 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, *fragments: str) ->
     for frag in fragments:
         assert frag in lines[0], (frag, lines[0])
     return lines[0]
+
+
+def load_script(name: str):
+    """A numbered script as a module (its name starts with a digit, so it cannot be imported by name)."""
+    spec = importlib.util.spec_from_file_location(name.removesuffix(".py").lstrip("0123456789_"), ROOT / name)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def free_port() -> int:
+    """A port nothing listens on right now (the OS picks it)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -75,11 +75,8 @@ def test_same_negatives_as_sentence_transformers_miner(mined, minilm):
 
 def test_script_writes_triplets_and_reuses_cached_embeddings(tiny_dataset, tmp_path, isolated_cache):
     from corpus.cli import run_cli
-    import importlib.util
-    from tests.helpers import ROOT
-    spec = importlib.util.spec_from_file_location("build_triplets", ROOT / "0_build_triplets.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    from tests.helpers import load_script
+    script = load_script("0_build_triplets.py")
     args = ["--data", str(tiny_dataset), "--out", str(tmp_path / "t"), "--num-negatives", "2",
             "--reserve-distractors", "3"]
     assert run_cli(script.main, args) == 0

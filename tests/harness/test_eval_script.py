@@ -2,7 +2,6 @@
 one-line errors a user can act on."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 
@@ -11,14 +10,11 @@ import pytest
 import pytrec_eval
 
 from corpus.cli import run_cli
-from tests.helpers import ROOT, assert_one_line_error, run_script
+from tests.helpers import assert_one_line_error, load_script, run_script
 
 
 def script():
-    spec = importlib.util.spec_from_file_location("eval_retrieval", ROOT / "3_eval_retrieval.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("3_eval_retrieval.py")
 
 
 FAST = ["--bootstrap", "500", "--latency-queries", "2"]

@@ -137,12 +137,8 @@ def rag_caches(tmp_path, monkeypatch, isolated_cache):
 
 
 def closed_port_url() -> str:
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()  # nothing listens here any more
-    return f"http://127.0.0.1:{port}/v1"
+    from tests.helpers import free_port
+    return f"http://127.0.0.1:{free_port()}/v1"
 
 
 @pytest.fixture(scope="session")

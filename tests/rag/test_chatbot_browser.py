@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ import pandas as pd
 import pytest
 
 import corpus.paths
+from tests.helpers import free_port
 
 CHROMIUM = os.environ.get("RAGTUNE_CHROMIUM", "/usr/bin/chromium")
 # from shared/README: no sandbox in containers, nothing that calls home
@@ -28,12 +28,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 START_TIMEOUT_S = 150
 ANSWER_TIMEOUT_MS = 120_000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_until_up(proc: subprocess.Popen, url: str, log: Path) -> None:

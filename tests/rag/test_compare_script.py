@@ -2,7 +2,6 @@
 replies that are junk, and one-line errors."""
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import pandas as pd
@@ -11,7 +10,7 @@ import pytest
 from corpus.cli import run_cli
 from rag.compare import report_columns
 from rag.reports import CARD_JSON, PLOT_PNG, REPORT_CSV, SUMMARY_CSV, SUMMARY_MD
-from tests.helpers import ROOT, assert_one_line_error, run_script
+from tests.helpers import assert_one_line_error, load_script, run_script
 from tests.rag.conftest import LONG_ANSWER, closed_port_url
 
 SCRIPT = "4_rag_compare.py"
@@ -19,10 +18,7 @@ SCRIPT = "4_rag_compare.py"
 
 @pytest.fixture(scope="module")
 def script():
-    spec = importlib.util.spec_from_file_location("rag_compare_script", ROOT / SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(SCRIPT)
 
 
 def args(stub, tiny_dataset, out, *extra):

@@ -3,7 +3,6 @@ never puts one document in two splits, the real tiny SmolLM2 writes a dataset st
 input is one line and exit 2."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 
@@ -14,16 +13,9 @@ from corpus.cli import run_cli
 from corpus.documents import source_of
 from rag.query_filters import FILTERS
 from tests.conftest import FIXTURES
-from tests.helpers import ROOT, assert_one_line_error, run_script
+from tests.helpers import assert_one_line_error, load_script, run_script
 
 OWN_DOCS = FIXTURES / "own_docs"
-
-
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(name.replace(".py", "").lstrip("0123456789_"), ROOT / name)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 @pytest.fixture(scope="module")

@@ -1,12 +1,11 @@
 """Fixtures of the fine-tuning tests: triplets mined from the tiny O*NET dataset, the script module, a fast config."""
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import load_script
 
 
 @pytest.fixture(scope="session")
@@ -25,10 +24,7 @@ def tiny_triplets(tiny_dataset, minilm, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def train_script():
-    spec = importlib.util.spec_from_file_location("train_embedder_script", ROOT / "2_train_embedder.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("2_train_embedder.py")
 
 
 @pytest.fixture()
