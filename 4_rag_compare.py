@@ -90,46 +90,48 @@ def main(argv=None):
                                         args.judge_api_key_env or args.llm_api_key_env, args.timeout, args.retries)
         if not judge_endpoint.model:
             raise RagtuneError("--judge-model is required with --judge-base-url")
-    clients = {}
-    for role, ep in (("answer", endpoint), ("judge", judge_endpoint)):
-        if ep is not None:
-            clients[role] = LLMClient(ep)
-            clients[role].check()  # an unreachable endpoint fails before the embedders are loaded
-
-    ds = open_dataset(args.data)
-    pool_arg = args.pool
-    if pool_arg is None and default_pool_file(ds.path, 800).exists():
-        pool_arg = str(default_pool_file(ds.path, 800))
-    elif pool_arg is None:
-        console.print(f"[yellow]note:[/] no pool file {default_pool_file(ds.path, 800)} (step 1): retrieving "
-                      "from the dataset's whole corpus")
-    docs, pool_source = compare.load_pool(pool_arg, ds)
-    queries = compare.select_queries(ds, args.split, args.limit)
-    compare.check_pool(queries, docs, pool_source)
-
-    cfg = compare.RunConfig(data=str(ds.path), split=args.split, pool=pool_source, limit=args.limit,
-                            top_k=args.top_k, base=str(base_path), finetuned=str(tuned_path),
-                            max_tokens=args.max_tokens, temperature=args.temperature, prompt=template.source,
-                            prompt_fingerprint=template.fingerprint, workers=args.workers, judge=args.judge,
-                            cache_policy="recompute" if args.recompute else "reuse", out_dir=args.out_dir)
-    emb_cache = EmbeddingCache()
-    contexts = {arm: compare.retrieve_arm(spec, arm, queries, docs, args.top_k, emb_cache)
-                for arm, spec in (("base", args.base), ("finetuned", args.finetuned))}
-
-    answer_cache = AnswerCache(policy=cfg.cache_policy)
     with ExitStack() as stack:
-        client, cfg.llm, model_key = open_client(
+        # an unreachable endpoint fails here, before the embedders are loaded; a local server starts only when
+        # the first reply is not in the cache
+        client, llm_card, model_key = open_client(
             stack, endpoint, LocalOptions(args.local_model, args.threads, args.ctx, slots=args.workers),
             args.timeout, args.retries, lazy=True)
+        judge_client = None
+        if judge_endpoint is not None:
+            judge_client = LLMClient(judge_endpoint)
+            judge_client.check()
+
+        ds = open_dataset(args.data)
+        pool_arg = args.pool
+        if pool_arg is None and default_pool_file(ds.path, 800).exists():
+            pool_arg = str(default_pool_file(ds.path, 800))
+        elif pool_arg is None:
+            console.print(f"[yellow]note:[/] no pool file {default_pool_file(ds.path, 800)} (step 1): retrieving "
+                          "from the dataset's whole corpus")
+        docs, pool_source = compare.load_pool(pool_arg, ds)
+        queries = compare.select_queries(ds, args.split, args.limit)
+        compare.check_pool(queries, docs, pool_source)
+
+        cfg = compare.RunConfig(data=str(ds.path), split=args.split, pool=pool_source, limit=args.limit,
+                                top_k=args.top_k, base=str(base_path), finetuned=str(tuned_path),
+                                max_tokens=args.max_tokens, temperature=args.temperature, prompt=template.source,
+                                prompt_fingerprint=template.fingerprint, workers=args.workers, judge=args.judge,
+                                cache_policy="recompute" if args.recompute else "reuse", out_dir=args.out_dir,
+                                llm=llm_card)
+        emb_cache = EmbeddingCache()
+        contexts = {arm: compare.retrieve_arm(spec, arm, queries, docs, args.top_k, emb_cache)
+                    for arm, spec in (("base", args.base), ("finetuned", args.finetuned))}
+
+        answer_cache = AnswerCache(policy=cfg.cache_policy)
         llm = CachedLLM(client, answer_cache, model_key,
                         token_cache=AnswerCache(answer_cache.folder.with_name("tokens"), policy=cfg.cache_policy))
         judge_llm = None
         if args.judge:
-            if judge_endpoint is None:
+            if judge_client is None:
                 judge_llm = llm
                 cfg.judge_llm = {"same_as": "llm"}
             else:
-                judge_llm = CachedLLM(clients["judge"], answer_cache, f"{judge_endpoint.base_url}|{judge_endpoint.model}")
+                judge_llm = CachedLLM(judge_client, answer_cache, f"{judge_endpoint.base_url}|{judge_endpoint.model}")
                 cfg.judge_llm = judge_endpoint.describe()
         console.print(f"answering {len(queries)} queries × 2 arms with [bold]{cfg.llm['model']}[/] "
                       f"(top-{args.top_k}, ≤ {args.max_tokens} tokens, {args.workers} worker(s))")
