@@ -3,6 +3,7 @@
 
 Then run the usual steps on it: 0_build_triplets.py --data DIR, 1_build_corpus.py --data DIR, and so on.
 """
+
 from __future__ import annotations
 
 import corpus  # noqa: F401  (offline before anything loads a model)
@@ -14,34 +15,62 @@ def parse_args(argv):
     from corpus.documents import SplitterConfig
     from rag.query_filters import FilterConfig
     from rag.query_generation import GenerationConfig
+
     s, f, g = SplitterConfig(), FilterConfig(), GenerationConfig()
     p = ArgumentParser(description=__doc__)
     a = p.add_argument_group("documents")
-    a.add_argument("--from-docs", required=True, metavar="PATH",
-                   help="folder of .txt/.md files, a CSV or JSONL file, or a BEIR corpus.jsonl")
-    a.add_argument("--data", help="output dataset folder (default: data/<name of PATH>, data/<name>_generated for a BEIR corpus)")
+    a.add_argument(
+        "--from-docs",
+        required=True,
+        metavar="PATH",
+        help="folder of .txt/.md files, a CSV or JSONL file, or a BEIR corpus.jsonl",
+    )
+    a.add_argument(
+        "--data", help="output dataset folder (default: data/<name of PATH>, data/<name>_generated for a BEIR corpus)"
+    )
     a.add_argument("--text-column", default="text", help="CSV/JSONL: column with the text (default: text)")
     a.add_argument("--title-column", help="CSV/JSONL: column with a title (default: 'title' if present)")
-    a.add_argument("--id-column", help="CSV/JSONL: column with a document id (default: '_id' or 'id' if present, "
-                                       "else the line number)")
+    a.add_argument(
+        "--id-column",
+        help="CSV/JSONL: column with a document id (default: '_id' or 'id' if present, else the line number)",
+    )
     a.add_argument("--chunk-size", type=int, default=s.chunk_size, help="passage length in characters")
     a.add_argument("--chunk-overlap", type=int, default=s.chunk_overlap, help="characters shared by neighbours")
     a.add_argument("--max-docs", type=int, help="only the first N documents, for a quick look")
     q = p.add_argument_group("queries")
     q.add_argument("--queries-per-passage", "-n", type=int, default=g.queries_per_passage)
-    q.add_argument("--query-prompt", metavar="FILE", help="prompt template with {passage} and {n} (optional "
-                                                           "{title}, {hint}); default: built-in")
+    q.add_argument(
+        "--query-prompt",
+        metavar="FILE",
+        help="prompt template with {passage} and {n} (optional {title}, {hint}); default: built-in",
+    )
     q.add_argument("--domain-hint", help="one line of style for the domain, e.g. example queries of your users")
-    q.add_argument("--max-per-doc", type=int, default=f.max_per_doc,
-                   help=f"queries kept per source document (default: {f.max_per_doc}; 0 = no cap)")
+    q.add_argument(
+        "--max-per-doc",
+        type=int,
+        default=f.max_per_doc,
+        help=f"queries kept per source document (default: {f.max_per_doc}; 0 = no cap)",
+    )
     q.add_argument("--min-words", type=int, default=f.min_words)
     q.add_argument("--max-words", type=int, default=f.max_words)
-    q.add_argument("--copy-ngram", type=int, default=f.copy_ngram,
-                   help="drop a query sharing this many consecutive words with its passage")
-    q.add_argument("--near-duplicate", type=float, default=f.near_duplicate_cosine,
-                   help="drop a query this similar (cosine) to another of the same document")
-    q.add_argument("--round-trip-k", type=int, default=f.round_trip_k,
-                   help="keep a query only if the base embedder ranks its passage in this top-k (0 = off)")
+    q.add_argument(
+        "--copy-ngram",
+        type=int,
+        default=f.copy_ngram,
+        help="drop a query sharing this many consecutive words with its passage",
+    )
+    q.add_argument(
+        "--near-duplicate",
+        type=float,
+        default=f.near_duplicate_cosine,
+        help="drop a query this similar (cosine) to another of the same document",
+    )
+    q.add_argument(
+        "--round-trip-k",
+        type=int,
+        default=f.round_trip_k,
+        help="keep a query only if the base embedder ranks its passage in this top-k (0 = off)",
+    )
     q.add_argument("--embedder", default="base", help="embedder for those two checks (default: shipped MiniLM)")
     q.add_argument("--dev-share", type=float, default=g.dev_share, help="share of documents for dev")
     q.add_argument("--test-share", type=float, default=g.test_share, help="share of documents for test")
@@ -66,6 +95,7 @@ def default_out(source):
     from pathlib import Path
 
     from corpus.paths import DATA_DIR
+
     source = Path(source)
     if source.name == "corpus.jsonl" or (source / "corpus.jsonl").is_file():
         # the folder around a BEIR corpus is that dataset itself: never write into it
@@ -90,8 +120,7 @@ def main(argv=None):
     from rag.llm_client import endpoint_from_args
     from rag.llm_session import LocalOptions, open_llm
     from rag.query_filters import FILTERS, FilterConfig
-    from rag.query_generation import (GenerationConfig, check_output_folder, generate_dataset, load_prompt,
-                                      previous_card)
+    from rag.query_generation import GenerationConfig, check_output_folder, generate_dataset, load_prompt, previous_card
 
     # everything a user can get wrong fails here, before a model loads
     prompt = load_prompt(args.query_prompt, args.domain_hint)
@@ -102,23 +131,50 @@ def main(argv=None):
     before = previous_card(out).get("fingerprint")
     docs, summary = read_documents(args.from_docs, columns, args.max_docs)
     passages = split_passages(docs, splitter)
-    cfg = GenerationConfig(source=str(args.from_docs), out=str(out), columns=asdict(columns), splitter=splitter,
-                           queries_per_passage=args.queries_per_passage, max_docs=args.max_docs,
-                           max_tokens=args.max_tokens, temperature=args.temperature, workers=args.workers,
-                           filters=FilterConfig(args.min_words, args.max_words, args.copy_ngram, args.near_duplicate,
-                                                args.round_trip_k, args.max_per_doc or None),
-                           embedder=args.embedder, dev_share=args.dev_share, test_share=args.test_share,
-                           seed=args.seed, prompt=prompt.source, prompt_sha256=prompt.sha256,
-                           cache_policy="recompute" if args.recompute else "reuse")
-    endpoint = endpoint_from_args(args.llm_base_url, args.llm_model, args.llm_api_key_env,
-                                  timeout_s=args.timeout, max_retries=args.retries)
+    cfg = GenerationConfig(
+        source=str(args.from_docs),
+        out=str(out),
+        columns=asdict(columns),
+        splitter=splitter,
+        queries_per_passage=args.queries_per_passage,
+        max_docs=args.max_docs,
+        max_tokens=args.max_tokens,
+        temperature=args.temperature,
+        workers=args.workers,
+        filters=FilterConfig(
+            args.min_words,
+            args.max_words,
+            args.copy_ngram,
+            args.near_duplicate,
+            args.round_trip_k,
+            args.max_per_doc or None,
+        ),
+        embedder=args.embedder,
+        dev_share=args.dev_share,
+        test_share=args.test_share,
+        seed=args.seed,
+        prompt=prompt.source,
+        prompt_sha256=prompt.sha256,
+        cache_policy="recompute" if args.recompute else "reuse",
+    )
+    endpoint = endpoint_from_args(
+        args.llm_base_url, args.llm_model, args.llm_api_key_env, timeout_s=args.timeout, max_retries=args.retries
+    )
     embedder = load_embedder(args.embedder)
-    console.print(f"{summary.documents} documents ({summary.format}) → {len(passages)} passages of ≤ "
-                  f"{splitter.chunk_size} characters; {args.queries_per_passage} queries each")
+    console.print(
+        f"{summary.documents} documents ({summary.format}) → {len(passages)} passages of ≤ "
+        f"{splitter.chunk_size} characters; {args.queries_per_passage} queries each"
+    )
     answer_cache = AnswerCache(policy=cfg.cache_policy)
     with ExitStack() as stack:
-        llm, cfg.llm = open_llm(stack, endpoint, LocalOptions(args.local_model, args.threads, args.ctx,
-                                                              args.workers), answer_cache, args.timeout, args.retries)
+        llm, cfg.llm = open_llm(
+            stack,
+            endpoint,
+            LocalOptions(args.local_model, args.threads, args.ctx, args.workers),
+            answer_cache,
+            args.timeout,
+            args.retries,
+        )
         ds, card = generate_dataset(llm, prompt, passages, summary, embedder, cfg, EmbeddingCache())
 
     t = Table(title=f"queries from {summary.documents} documents ({cfg.llm.get('model')})")

@@ -1,5 +1,6 @@
 #!/usr/bin/env python
 """Step 1: the candidate pool for evaluation: relevant documents plus distractors, exactly --size documents."""
+
 from __future__ import annotations
 
 import corpus  # noqa: F401

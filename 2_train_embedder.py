@@ -1,5 +1,6 @@
 #!/usr/bin/env python
 """Step 2: fine-tune the embedder on the triplets from step 0 (contrastive loss, in-batch + hard negatives)."""
+
 from __future__ import annotations
 
 import argparse
@@ -14,10 +15,14 @@ def parse_args(argv):
 
     d = TrainConfig()
     p = ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--triplets", default=str(triplets_dir(DEFAULT_DATASET)),
-                   help="triplet folder from 0_build_triplets.py (train.jsonl, dev.jsonl, card.json)")
-    p.add_argument("--base-model", default=d.base_model,
-                   help="'base' (shipped MiniLM) or a sentence-transformers folder")
+    p.add_argument(
+        "--triplets",
+        default=str(triplets_dir(DEFAULT_DATASET)),
+        help="triplet folder from 0_build_triplets.py (train.jsonl, dev.jsonl, card.json)",
+    )
+    p.add_argument(
+        "--base-model", default=d.base_model, help="'base' (shipped MiniLM) or a sentence-transformers folder"
+    )
     p.add_argument("--out", default=str(DEFAULT_FINETUNED), help="where the fine-tuned model and its card go")
     p.add_argument("--overwrite", action="store_true", help="discard a finished model or checkpoints in --out")
     g = p.add_argument_group("training")
@@ -32,10 +37,12 @@ def parse_args(argv):
     g.add_argument("--epochs", type=float, default=d.epochs, help="used when --max-steps is 0")
     g.add_argument("--max-steps", type=int, default=d.max_steps, help="optimizer steps; 0 = run --epochs")
     g.add_argument("--max-seq-length", type=int, default=d.max_seq_length)
-    g.add_argument("--query-prompt", default=None,
-                   help="prefix for queries, e.g. 'query: ' (default: the base model's)")
-    g.add_argument("--doc-prompt", default=None,
-                   help="prefix for documents, e.g. 'passage: ' (default: the base model's)")
+    g.add_argument(
+        "--query-prompt", default=None, help="prefix for queries, e.g. 'query: ' (default: the base model's)"
+    )
+    g.add_argument(
+        "--doc-prompt", default=None, help="prefix for documents, e.g. 'passage: ' (default: the base model's)"
+    )
     g.add_argument("--seed", type=int, default=d.seed)
     g = p.add_argument_group("LoRA")
     g.add_argument("--lora", action="store_true", help="train a LoRA adapter (merged into the saved model)")
@@ -44,10 +51,16 @@ def parse_args(argv):
     g.add_argument("--lora-dropout", type=float, default=d.lora_dropout)
     g = p.add_argument_group("evaluation and checkpoints")
     g.add_argument("--eval-steps", type=int, default=d.eval_steps, help="dev evaluation and checkpoint interval")
-    g.add_argument("--metric", default=d.metric,
-                   help=f"dev metric that picks the best checkpoint: {', '.join(METRICS)}")
-    g.add_argument("--early-stopping", type=int, default=d.early_stopping_patience, metavar="N",
-                   help="stop after N evaluations without improvement (0 = off)")
+    g.add_argument(
+        "--metric", default=d.metric, help=f"dev metric that picks the best checkpoint: {', '.join(METRICS)}"
+    )
+    g.add_argument(
+        "--early-stopping",
+        type=int,
+        default=d.early_stopping_patience,
+        metavar="N",
+        help="stop after N evaluations without improvement (0 = off)",
+    )
     g.add_argument("--keep-checkpoints", action="store_true", help="keep <out>/checkpoints after the final save")
     g = p.add_argument_group("hardware")
     g.add_argument("--device", default=d.device, help="cpu, cuda, cuda:1 (default: cuda when present)")
@@ -64,15 +77,35 @@ def config_from_args(args):
     from train.config import TrainConfig
 
     return TrainConfig(
-        triplets=args.triplets, base_model=args.base_model, out=args.out, loss=args.loss,
-        num_negatives=args.num_negatives, batch_size=args.batch_size, mini_batch_size=args.mini_batch_size,
-        learning_rate=args.lr, warmup_ratio=args.warmup_ratio, weight_decay=args.weight_decay, epochs=args.epochs,
-        max_steps=args.max_steps, max_seq_length=args.max_seq_length, query_prompt=args.query_prompt,
-        doc_prompt=args.doc_prompt, lora=args.lora, lora_rank=args.lora_rank, lora_alpha=args.lora_alpha,
-        lora_dropout=args.lora_dropout, eval_steps=args.eval_steps, metric=args.metric,
-        early_stopping_patience=args.early_stopping, seed=args.seed, threads=args.threads,
-        precision=args.precision, device=args.device, eval_batch_size=args.eval_batch_size,
-        keep_checkpoints=args.keep_checkpoints)
+        triplets=args.triplets,
+        base_model=args.base_model,
+        out=args.out,
+        loss=args.loss,
+        num_negatives=args.num_negatives,
+        batch_size=args.batch_size,
+        mini_batch_size=args.mini_batch_size,
+        learning_rate=args.lr,
+        warmup_ratio=args.warmup_ratio,
+        weight_decay=args.weight_decay,
+        epochs=args.epochs,
+        max_steps=args.max_steps,
+        max_seq_length=args.max_seq_length,
+        query_prompt=args.query_prompt,
+        doc_prompt=args.doc_prompt,
+        lora=args.lora,
+        lora_rank=args.lora_rank,
+        lora_alpha=args.lora_alpha,
+        lora_dropout=args.lora_dropout,
+        eval_steps=args.eval_steps,
+        metric=args.metric,
+        early_stopping_patience=args.early_stopping,
+        seed=args.seed,
+        threads=args.threads,
+        precision=args.precision,
+        device=args.device,
+        eval_batch_size=args.eval_batch_size,
+        keep_checkpoints=args.keep_checkpoints,
+    )
 
 
 def main(argv=None):
@@ -92,8 +125,10 @@ def main(argv=None):
     console.print(dev_table(card))
     label = card["metric"]
     if card["dev_after"].get(label, 0.0) <= card["dev_before"].get(label, 0.0):
-        console.print(f"[yellow]warning:[/] dev {label} did not improve over the base model; try a lower --lr, "
-                      "more --max-steps or other --num-negatives")
+        console.print(
+            f"[yellow]warning:[/] dev {label} did not improve over the base model; try a lower --lr, "
+            "more --max-steps or other --num-negatives"
+        )
     console.print(f"[green]fine-tuned model:[/] {result.out} (training_card.json beside it)")
     return result
 

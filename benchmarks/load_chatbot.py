@@ -8,6 +8,7 @@ every one must get an answer from every arm. Prints latency p50/p95 per question
 
 Not a test: figures depend on the machine and its load. Exit code 1 when any session got no answer.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +44,17 @@ def start_chatbot(extra: list[str]) -> tuple[subprocess.Popen, str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    cmd = [sys.executable, str(ROOT / "5_chatbot.py"), "--port", str(port), "--local-model", "smollm2",
-           "--concurrency", "10", *extra]
+    cmd = [
+        sys.executable,
+        str(ROOT / "5_chatbot.py"),
+        "--port",
+        str(port),
+        "--local-model",
+        "smollm2",
+        "--concurrency",
+        "10",
+        *extra,
+    ]
     console.print("starting: " + " ".join(cmd[1:]))
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}/"
@@ -67,6 +77,7 @@ def questions(n: int) -> list[str]:
 
     try:
         from corpus.beir import load_dataset
+
         ds = load_dataset(DEFAULT_DATASET)
         qids = sorted(ds.relevant("test"))[:n]
         found = [ds.queries[q] for q in qids]
@@ -83,7 +94,7 @@ def one_session(url: str, question: str, arms: list[str], top_k: int, max_tokens
     t0 = time.perf_counter()
     out = client.predict(question, top_k, arms, 0.0, max_tokens, *([[]] * len(arms)), api_name="/ask")
     latency = time.perf_counter() - t0
-    status, histories = out[0], out[1 + len(arms):1 + 2 * len(arms)]
+    status, histories = out[0], out[1 + len(arms) : 1 + 2 * len(arms)]
     answers = [_text(h[-1]["content"]) if h else "" for h in histories]
     ok = status.startswith("**Done:**") and all(a.strip() for a in answers)
     return {"latency_s": latency, "ok": ok, "status": status, "answers": answers}

@@ -2,6 +2,7 @@
 
 Importing any ragtune package switches off every call home before transformers or gradio are imported.
 """
+
 from corpus.offline import force_offline
 
 force_offline()

@@ -6,6 +6,7 @@
 
 Everything is validated on load; a problem is a DataError naming file, line and field.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -128,7 +129,9 @@ def load_dataset(path: Path, splits: tuple[str, ...] = SPLITS) -> Dataset:
         if qfile.exists():
             qrels[split] = read_qrels(qfile, queries, corpus)
     if not qrels:
-        raise RagtuneError(f"{path / 'qrels'}: no qrels files (expected one of {', '.join(s + '.tsv' for s in splits)})")
+        raise RagtuneError(
+            f"{path / 'qrels'}: no qrels files (expected one of {', '.join(s + '.tsv' for s in splits)})"
+        )
     return Dataset(path, corpus, queries, qrels)
 
 

@@ -1,9 +1,10 @@
 """The script edge: user errors become one line on stderr and exit code 2, never a traceback."""
+
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from corpus.console import err_console
 from corpus.errors import RagtuneError

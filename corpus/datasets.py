@@ -1,4 +1,5 @@
 """Resolving a --data argument: the default O*NET set (built on first use), a BEIR folder, or a flat file."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,9 @@ from corpus.sources.onet import OCCUPATIONS, TASKS, load_onet
 CARD = "dataset_card.json"
 
 
-def prepare_onet(out: Path = DEFAULT_DATASET, cfg: OnetConfig | None = None,
-                 overwrite: bool = False) -> tuple[Path, dict]:
+def prepare_onet(
+    out: Path = DEFAULT_DATASET, cfg: OnetConfig | None = None, overwrite: bool = False
+) -> tuple[Path, dict]:
     """Build the O*NET dataset unless one built with the same settings is already there."""
     cfg = cfg or OnetConfig()
     out = Path(out)
@@ -28,9 +30,13 @@ def prepare_onet(out: Path = DEFAULT_DATASET, cfg: OnetConfig | None = None,
     occupations, tasks = load_onet()
     ds, stats = build_onet_dataset(occupations, tasks, cfg, out)
     write_dataset(ds, out)
-    card = {"name": "onet-job-search", "config": asdict(cfg), "stats": stats.as_dict(),
-            "sources": [f"{s.package}=={s.version} ({s.licence})" for s in (OCCUPATIONS, TASKS)],
-            "fingerprint": ds.fingerprint()}
+    card = {
+        "name": "onet-job-search",
+        "config": asdict(cfg),
+        "stats": stats.as_dict(),
+        "sources": [f"{s.package}=={s.version} ({s.licence})" for s in (OCCUPATIONS, TASKS)],
+        "fingerprint": ds.fingerprint(),
+    }
     write_json(card_path, card)
     return out, card
 

@@ -11,6 +11,7 @@ Accepted sources:
 Long documents are split with LangChain's RecursiveCharacterTextSplitter; a passage id is the document id plus
 '#p<n>' (1-based), so every passage, query and qrel points back to its source document.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,21 +30,22 @@ PASSAGE_MARK = "#p"
 @dataclass(frozen=True)
 class Columns:
     text: str = "text"
-    title: str | None = None   # None: 'title' when the file has it
-    id: str | None = None      # None: '_id' or 'id' when the file has it, else the line number
+    title: str | None = None  # None: 'title' when the file has it
+    id: str | None = None  # None: '_id' or 'id' when the file has it, else the line number
 
 
 @dataclass(frozen=True)
 class SplitterConfig:
-    chunk_size: int = 1000     # characters; MiniLM reads 256 word pieces, about 1,000 characters of English
+    chunk_size: int = 1000  # characters; MiniLM reads 256 word pieces, about 1,000 characters of English
     chunk_overlap: int = 100
 
     def __post_init__(self):
         if self.chunk_size < 50:
             raise RagtuneError(f"--chunk-size {self.chunk_size}: use at least 50 characters")
         if not 0 <= self.chunk_overlap < self.chunk_size:
-            raise RagtuneError(f"--chunk-overlap {self.chunk_overlap} must be ≥ 0 and smaller than --chunk-size "
-                               f"{self.chunk_size}")
+            raise RagtuneError(
+                f"--chunk-overlap {self.chunk_overlap} must be ≥ 0 and smaller than --chunk-size {self.chunk_size}"
+            )
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,8 @@ class SourceSummary:
     path: str
     format: str
     documents: int
-    skipped_empty: int       # table rows whose text is blank (exports often have them); files must not be empty
-    sha256: str              # of the bytes read, so a card names exactly which input it came from
+    skipped_empty: int  # table rows whose text is blank (exports often have them); files must not be empty
+    sha256: str  # of the bytes read, so a card names exactly which input it came from
 
 
 def passage_id(source_id: str, index: int) -> str:
@@ -76,8 +78,9 @@ def source_of(pid: str) -> str:
     return head if mark and tail.isdigit() else pid
 
 
-def read_documents(path: str | Path, columns: Columns = Columns(),
-                   max_docs: int | None = None) -> tuple[list[Document], SourceSummary]:
+def read_documents(
+    path: str | Path, columns: Columns = Columns(), max_docs: int | None = None
+) -> tuple[list[Document], SourceSummary]:
     """Documents in source order (files sorted by path); max_docs keeps the first ones, for a quick look."""
     path = Path(path)
     if not path.exists():
@@ -108,8 +111,13 @@ def _sha(data: bytes) -> str:
 
 
 def _text_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES
-                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file()
+        and p.suffix.lower() in TEXT_SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
 
 
 def _read_folder(folder: Path, files: list[Path]) -> tuple[list[Document], str]:
@@ -146,8 +154,7 @@ def _table_documents(path: Path, rows, columns: Columns, max_docs: int | None) -
     id_col = _pick(header, columns.id, ("_id", "id"))
     for flag, col in (("--text-column", text_col), ("--title-column", title_col), ("--id-column", id_col)):
         if col is not None and col not in header:
-            raise DataError(path, f"missing column (set {flag}; the file has: {', '.join(header)})", line=1,
-                            field=col)
+            raise DataError(path, f"missing column (set {flag}; the file has: {', '.join(header)})", line=1, field=col)
     docs: dict[str, Document] = {}
     skipped = 0
     for lineno, row in items:
@@ -162,8 +169,9 @@ def _table_documents(path: Path, rows, columns: Columns, max_docs: int | None) -
         if not doc_id:
             raise DataError(path, "is empty", line=lineno, field=id_col)
         if PASSAGE_MARK in doc_id and source_of(doc_id) != doc_id:
-            raise DataError(path, f"id '{doc_id}' ends like a passage id ('{PASSAGE_MARK}<n>')", line=lineno,
-                            field=id_col)
+            raise DataError(
+                path, f"id '{doc_id}' ends like a passage id ('{PASSAGE_MARK}<n>')", line=lineno, field=id_col
+            )
         if doc_id in docs:
             raise DataError(path, f"duplicate id '{doc_id}'", line=lineno, field=id_col)
         docs[doc_id] = Document(doc_id, _cell(path, lineno, row, title_col) if title_col else "", text)
@@ -191,10 +199,10 @@ def split_passages(docs: list[Document], cfg: SplitterConfig = SplitterConfig())
     splitter = RecursiveCharacterTextSplitter(chunk_size=cfg.chunk_size, chunk_overlap=cfg.chunk_overlap)
     passages = []
     for doc in docs:
-        chunks = merge_fragments([c.strip() for c in splitter.split_text(doc.text) if c.strip()],
-                                 cfg.chunk_size // 5)
-        passages += [Passage(passage_id(doc.id, i), doc.id, doc.title, chunk)
-                     for i, chunk in enumerate(chunks, start=1)]
+        chunks = merge_fragments([c.strip() for c in splitter.split_text(doc.text) if c.strip()], cfg.chunk_size // 5)
+        passages += [
+            Passage(passage_id(doc.id, i), doc.id, doc.title, chunk) for i, chunk in enumerate(chunks, start=1)
+        ]
     return passages
 
 

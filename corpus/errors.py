@@ -1,4 +1,5 @@
 """The one exception type for problems a user can fix; scripts print it as one line and exit 2."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -3,6 +3,7 @@
 Texts become documents (deduplicated), queries are grouped by text, and a seeded hash assigns each query to
 train/dev/test so the same file always gives the same split. Given negatives are kept in negatives.jsonl.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -37,16 +38,15 @@ def _rows(path: Path):
             yield lineno, q, p, n.strip()
 
 
-def convert_flat(path: Path, out_dir: Path, seed: int = 13, dev_share: float = 0.1,
-                 test_share: float = 0.1) -> Path:
+def convert_flat(path: Path, out_dir: Path, seed: int = 13, dev_share: float = 0.1, test_share: float = 0.1) -> Path:
     """Convert once: the output is reused while the source file's content is unchanged."""
     path, out_dir = Path(path), Path(out_dir)
     source_hash = hashlib.sha256(read_text(path).encode()).hexdigest()[:16]
     marker = out_dir / "flat_source.json"
     if marker.exists() and json.loads(marker.read_text()).get("sha256") == source_hash:
         return out_dir
-    docs: dict[str, str] = {}       # text -> id
-    queries: dict[str, str] = {}    # text -> id
+    docs: dict[str, str] = {}  # text -> id
+    queries: dict[str, str] = {}  # text -> id
     pairs: dict[str, dict[str, int]] = {}
     negs: list[dict] = []
     for _, q, p, n in _rows(path):
@@ -60,8 +60,12 @@ def convert_flat(path: Path, out_dir: Path, seed: int = 13, dev_share: float = 0
         u = stable_hash(seed, qtext) / 2**64
         split = "test" if u < test_share else "dev" if u < test_share + dev_share else "train"
         splits[split][qid] = pairs[qid]
-    ds = Dataset(out_dir, {i: Document(i, "", t) for t, i in docs.items()}, {i: t for t, i in queries.items()},
-                 {s: v for s, v in splits.items() if v})
+    ds = Dataset(
+        out_dir,
+        {i: Document(i, "", t) for t, i in docs.items()},
+        {i: t for t, i in queries.items()},
+        {s: v for s, v in splits.items() if v},
+    )
     write_dataset(ds, out_dir)
     write_jsonl(out_dir / "negatives.jsonl", negs)
     write_json(marker, {"source": str(path), "sha256": source_hash})
@@ -74,5 +78,7 @@ def read_given_negatives(dataset_dir: Path) -> dict[str, list[str]]:
     if not path.exists() or not path.read_text(encoding="utf-8").strip():
         return out
     for lineno, obj in iter_jsonl(path):
-        out.setdefault(require_str(path, lineno, obj, "query-id"), []).append(require_str(path, lineno, obj, "corpus-id"))
+        out.setdefault(require_str(path, lineno, obj, "query-id"), []).append(
+            require_str(path, lineno, obj, "corpus-id")
+        )
     return out

@@ -1,12 +1,13 @@
 """JSONL and TSV reading that locates every problem by file and line."""
+
 from __future__ import annotations
 
 import csv
 import json
 import os
 import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from corpus.errors import DataError
 
@@ -70,9 +71,10 @@ def iter_csv_rows(path: Path, delimiter: str = ",") -> tuple[list[str], Iterator
             if not any(cell.strip() for cell in row):
                 continue
             if len(row) != len(header):
-                raise DataError(path, f"expected {len(header)} columns ({', '.join(header)}), found {len(row)}",
-                                line=lineno)
-            yield lineno, dict(zip(header, row))
+                raise DataError(
+                    path, f"expected {len(header)} columns ({', '.join(header)}), found {len(row)}", line=lineno
+                )
+            yield lineno, dict(zip(header, row, strict=False))
 
     return header, rows()
 

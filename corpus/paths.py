@@ -1,4 +1,5 @@
 """Where every stage reads and writes by default: one place, so scripts never repeat a path."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -4,11 +4,12 @@ Distractors come first from the dataset's other documents (never the training ne
 documents the model was trained to push away inflates the gain of fine-tuning), then from outside sources.
 Orders are seeded hashes of ids, so the output is byte-identical across runs and PYTHONHASHSEED values.
 """
+
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from corpus.beir import Dataset, Document
 from corpus.errors import RagtuneError
@@ -29,13 +30,16 @@ def source_of(doc: Document) -> str:
     return doc.id.split(":", 1)[0] if ":" in doc.id else "external"
 
 
-def build_pool(ds: Dataset, cfg: PoolConfig, excluded: set[str],
-               extra_sources: list[ExtraSource]) -> tuple[list[tuple[str, Document]], Counter]:
+def build_pool(
+    ds: Dataset, cfg: PoolConfig, excluded: set[str], extra_sources: list[ExtraSource]
+) -> tuple[list[tuple[str, Document]], Counter]:
     """Return [(source, document)] of exactly cfg.size, relevant documents first, and the count per source."""
     relevant = sorted({d for docs in ds.relevant(cfg.split).values() for d in docs})
     if cfg.size < len(relevant):
-        raise RagtuneError(f"--size {cfg.size} is smaller than the {len(relevant)} documents relevant to the "
-                           f"'{cfg.split}' split; use at least {len(relevant)}")
+        raise RagtuneError(
+            f"--size {cfg.size} is smaller than the {len(relevant)} documents relevant to the "
+            f"'{cfg.split}' split; use at least {len(relevant)}"
+        )
     chosen: list[tuple[str, Document]] = [("relevant", ds.corpus[d]) for d in relevant]
     taken = set(relevant)
     others = [d for d in ds.corpus.values() if d.id not in taken and d.id not in excluded]
@@ -51,8 +55,10 @@ def build_pool(ds: Dataset, cfg: PoolConfig, excluded: set[str],
             chosen.append((source_of(doc) if name == "external" else name, doc))
             taken.add(doc.id)
     if len(chosen) < cfg.size:
-        raise RagtuneError(f"--size {cfg.size} is larger than the {available} documents available "
-                           f"(relevant + distractors, training negatives excluded)")
+        raise RagtuneError(
+            f"--size {cfg.size} is larger than the {available} documents available "
+            f"(relevant + distractors, training negatives excluded)"
+        )
     return chosen, Counter(name for name, _ in chosen)
 
 
@@ -60,10 +66,12 @@ def external_distractors() -> list[Document]:
     """ESCO skills, ISCO groups and Wikipedia leads in one list, mixed later by the seeded order."""
     from corpus.sources.esco import load_esco_distractors
     from corpus.sources.wiki import load_wiki_distractors
+
     skills, isco = load_esco_distractors()
     return skills + isco + load_wiki_distractors()
 
 
 def write_pool(path, pool: list[tuple[str, Document]]) -> None:
     from corpus.jsonl import write_jsonl
+
     write_jsonl(path, ({"_id": d.id, "title": d.title, "text": d.text, "source": src} for src, d in pool))

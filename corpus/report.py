@@ -1,4 +1,5 @@
 """Rich summary tables for the corpus-floor stages."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -17,8 +18,10 @@ def dataset_table(card: dict) -> Table:
     for reason, n in s["dropped"].items():
         t.add_row(f"  dropped: {reason.replace('_', ' ')}", f"{n:,}")
     for split in ("train", "dev", "test"):
-        t.add_row(f"queries {split} (relevant docs)",
-                  f"{s['queries'].get(split, 0):,} ({s['relevant_documents'].get(split, 0):,})")
+        t.add_row(
+            f"queries {split} (relevant docs)",
+            f"{s['queries'].get(split, 0):,} ({s['relevant_documents'].get(split, 0):,})",
+        )
     return t
 
 

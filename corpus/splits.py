@@ -1,9 +1,11 @@
 """Seeded orderings that are identical across processes, machines and PYTHONHASHSEED values."""
+
 from __future__ import annotations
 
 import hashlib
 import re
-from typing import Callable, Iterable, TypeVar
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 T = TypeVar("T")
 _SPACE = re.compile(r"\s+")

@@ -5,12 +5,12 @@ score <= positive_score * (1 - relative_margin) and <= max_score), but it search
 range_max silently drops the queries whose positive ranks low, the hardest ones), keeps document ids, and
 counts what the filter removed.
 """
+
 from __future__ import annotations
 
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-
 from pathlib import Path
 
 import numpy as np
@@ -62,9 +62,15 @@ class MiningStats:
         return asdict(self)
 
 
-def mine(query_emb: np.ndarray, doc_emb: np.ndarray, positives: list[list[int]], cfg: MiningConfig,
-         given: list[list[int]] | None = None, excluded: set[int] | frozenset = frozenset(),
-         chunk: int = 2048) -> tuple[list[list[int]], MiningStats]:
+def mine(
+    query_emb: np.ndarray,
+    doc_emb: np.ndarray,
+    positives: list[list[int]],
+    cfg: MiningConfig,
+    given: list[list[int]] | None = None,
+    excluded: set[int] | frozenset = frozenset(),
+    chunk: int = 2048,
+) -> tuple[list[list[int]], MiningStats]:
     """For each query (row), indices of hard negatives into doc_emb; the anchor positive is positives[i][0].
 
     Documents in `excluded` are never negatives (they are kept back as evaluation distractors).
@@ -75,7 +81,7 @@ def mine(query_emb: np.ndarray, doc_emb: np.ndarray, positives: list[list[int]],
     per_query: Counter = Counter()
     pos_ranks = []
     for start in range(0, n, chunk):
-        scores = query_emb[start:start + chunk] @ doc_emb.T
+        scores = query_emb[start : start + chunk] @ doc_emb.T
         order = np.argsort(-scores, axis=1, kind="stable")
         for row in range(scores.shape[0]):
             i = start + row
@@ -126,9 +132,16 @@ def read_triplets(path: Path) -> list[Triplet]:
         negs, neg_ids = obj.get("negatives", []), obj.get("negative_ids", [])
         if not isinstance(negs, list) or not all(isinstance(n, str) and n.strip() for n in negs):
             raise DataError(path, "expected a list of non-empty strings", line=lineno, field="negatives")
-        out.append(Triplet(require_str(path, lineno, obj, "query_id"), require_str(path, lineno, obj, "query"),
-                           require_str(path, lineno, obj, "positive_id"), require_str(path, lineno, obj, "positive"),
-                           [str(n) for n in neg_ids], list(negs)))
+        out.append(
+            Triplet(
+                require_str(path, lineno, obj, "query_id"),
+                require_str(path, lineno, obj, "query"),
+                require_str(path, lineno, obj, "positive_id"),
+                require_str(path, lineno, obj, "positive"),
+                [str(n) for n in neg_ids],
+                list(negs),
+            )
+        )
     return out
 
 

@@ -4,6 +4,7 @@ pools, and the recall of an approximate search measured against the exact one.
 Exact search is right up to ~100k documents on CPU (a flat scan of 10k × 384 answers 1,000 queries in
 ~0.1 s); approximate indexes only pay off beyond that, and their recall must be reported next to any metric.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,10 +17,10 @@ KINDS = ("exact", "ivf", "hnsw")
 @dataclass(frozen=True)
 class IndexConfig:
     kind: str = "exact"
-    nlist: int = 0         # IVF cells; 0 = 4·√N, the usual rule of thumb
-    nprobe: int = 16       # IVF cells visited per query
-    hnsw_m: int = 32       # HNSW links per node
-    ef_search: int = 128   # HNSW candidate list at query time
+    nlist: int = 0  # IVF cells; 0 = 4·√N, the usual rule of thumb
+    nprobe: int = 16  # IVF cells visited per query
+    hnsw_m: int = 32  # HNSW links per node
+    ef_search: int = 128  # HNSW candidate list at query time
     ef_construction: int = 200
     seed: int = 13
 

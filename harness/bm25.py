@@ -3,6 +3,7 @@
 Documents sharing no term with a query score 0; they are not retrieved (slot -1) rather than ranked in
 an arbitrary tie order, so BM25's deep metrics are not inflated by luck.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,8 +19,7 @@ class BM25Arm:
         self.doc_ids = list(docs)
         self.retriever = bm25s.BM25()
         if self.doc_ids:
-            tokens = bm25s.tokenize([document_text(docs[d]) for d in self.doc_ids], stopwords="en",
-                                    show_progress=False)
+            tokens = bm25s.tokenize([document_text(docs[d]) for d in self.doc_ids], stopwords="en", show_progress=False)
             self.retriever.index(tokens, show_progress=False)
 
     def search(self, queries: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:

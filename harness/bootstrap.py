@@ -4,6 +4,7 @@ randomization (sign-flip) test. Seeded, and vectorised as one matrix product per
 Queries are the unit that is resampled: the question is how much a mean over *these kinds* of queries could
 move had we drawn other queries, with both arms always scored on the same resampled queries (paired).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ CHUNK = 2000
 
 @dataclass(frozen=True)
 class Interval:
-    value: np.ndarray    # observed mean (or mean difference), shaped like one row of the input
+    value: np.ndarray  # observed mean (or mean difference), shaped like one row of the input
     low: np.ndarray
     high: np.ndarray
 
@@ -35,7 +36,7 @@ def _resampled_means(x: np.ndarray, samples: int, rng: np.random.Generator) -> n
         # how often each query appears in each resample (rows drawn with replacement), counted in one pass
         draws = rng.integers(0, n, size=(b, n)) + (np.arange(b) * n)[:, None]
         counts = np.bincount(draws.ravel(), minlength=b * n).reshape(b, n).astype(np.float64)
-        out[start:start + b] = counts @ x / n
+        out[start : start + b] = counts @ x / n
     return out
 
 

@@ -9,6 +9,7 @@ Fixed / regressed / unchanged at cut-off k, by the rank of the first relevant do
   regressed  the earlier arm has one in its top k, the later arm has none;
   unchanged  both or neither (rank moves inside the top k are not counted here; the MRR delta shows them).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -45,8 +46,15 @@ def stacked(values: dict[str, np.ndarray]) -> np.ndarray:
     return np.stack([values[m] for m in METRICS], axis=1)
 
 
-def compare_arms(values: dict[str, dict[str, np.ndarray]], first_rank: dict[str, np.ndarray], ks: list[int],
-                 fix_k: int, samples: int, confidence: float, seed: int) -> tuple[list[dict], list[dict]]:
+def compare_arms(
+    values: dict[str, dict[str, np.ndarray]],
+    first_rank: dict[str, np.ndarray],
+    ks: list[int],
+    fix_k: int,
+    samples: int,
+    confidence: float,
+    seed: int,
+) -> tuple[list[dict], list[dict]]:
     """Tidy rows: (metric rows for arms and deltas, outcome rows per pair)."""
     rows: list[dict] = []
     names = list(values)
@@ -60,8 +68,9 @@ def compare_arms(values: dict[str, dict[str, np.ndarray]], first_rank: dict[str,
         p = randomization_test(diff, samples, seed)
         rows += _rows("delta", f"{b} - {a}", a, ci.value, ci.low, ci.high, p, ks)
         o = outcomes(first_rank[a], first_rank[b], fix_k)
-        outcome_rows.append({"baseline": a, "arm": b, "k": fix_k, "fixed": o.fixed, "regressed": o.regressed,
-                             "unchanged": o.unchanged})
+        outcome_rows.append(
+            {"baseline": a, "arm": b, "k": fix_k, "fixed": o.fixed, "regressed": o.regressed, "unchanged": o.unchanged}
+        )
     return rows, outcome_rows
 
 
@@ -69,7 +78,17 @@ def _rows(kind, arm, baseline, value, low, high, p, ks) -> list[dict]:
     out = []
     for i, metric in enumerate(METRICS):
         for j, k in enumerate(ks):
-            out.append({"kind": kind, "arm": arm, "baseline": baseline, "metric": metric, "k": int(k),
-                        "value": float(value[i, j]), "ci_low": float(low[i, j]), "ci_high": float(high[i, j]),
-                        "p_value": float(p[i, j]) if p is not None else np.nan})
+            out.append(
+                {
+                    "kind": kind,
+                    "arm": arm,
+                    "baseline": baseline,
+                    "metric": metric,
+                    "k": int(k),
+                    "value": float(value[i, j]),
+                    "ci_low": float(low[i, j]),
+                    "ci_high": float(high[i, j]),
+                    "p_value": float(p[i, j]) if p is not None else np.nan,
+                }
+            )
     return out

@@ -2,6 +2,7 @@
 
 Overwrite policy is explicit: 'reuse' (default) loads a stored array; 'recompute' encodes again and replaces it.
 """
+
 from __future__ import annotations
 
 import hashlib

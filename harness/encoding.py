@@ -1,4 +1,5 @@
 """Encoding queries and documents with the model's stored prompts, normalised, through the embedding cache."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,16 +13,27 @@ KINDS = ("query", "document")
 CHUNK = 512
 
 
-def encode(model, texts: list[str], kind: str, cache: EmbeddingCache | None = None, batch_size: int = 64,
-           show_progress: bool = False, label: str | None = None) -> np.ndarray:
+def encode(
+    model,
+    texts: list[str],
+    kind: str,
+    cache: EmbeddingCache | None = None,
+    batch_size: int = 64,
+    show_progress: bool = False,
+    label: str | None = None,
+) -> np.ndarray:
     """Unit-length float32 embeddings, one row per text, in input order."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}")
     prompt = prompt_for(model, kind)
     key = None
     if cache is not None:
-        key = cache.key(getattr(model, "ragtune_fingerprint", "unknown"), texts_fingerprint(texts), prompt,
-                        getattr(model, "max_seq_length", None))
+        key = cache.key(
+            getattr(model, "ragtune_fingerprint", "unknown"),
+            texts_fingerprint(texts),
+            prompt,
+            getattr(model, "max_seq_length", None),
+        )
         hit = cache.get(key, len(texts))
         if hit is not None:
             return hit
@@ -37,9 +49,15 @@ def encode(model, texts: list[str], kind: str, cache: EmbeddingCache | None = No
         bar.start()
     try:
         for start in range(0, len(order), CHUNK):
-            idx = order[start:start + CHUNK]
-            emb = model.encode([texts[i] for i in idx], prompt=prompt or None, batch_size=batch_size,
-                               normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+            idx = order[start : start + CHUNK]
+            emb = model.encode(
+                [texts[i] for i in idx],
+                prompt=prompt or None,
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
             out[idx] = emb
             if bar:
                 bar.update(task, advance=len(idx))

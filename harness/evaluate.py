@@ -4,6 +4,7 @@ query on one split's qrels, then compared with paired statistics.
 Queries whose relevant documents are all missing from a pool are kept and count as misses (they could not
 be found), with their number reported; dropping them would flatter every arm on small pools.
 """
+
 from __future__ import annotations
 
 import re
@@ -27,12 +28,12 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 @dataclass
 class EvalConfig:
     data: str = ""
-    corpus: str = ""                    # pool file ('' = the dataset's whole corpus, or --sizes pools)
+    corpus: str = ""  # pool file ('' = the dataset's whole corpus, or --sizes pools)
     split: str = "test"
-    models: list[list[str]] = field(default_factory=list)   # [[name, path], ...] in comparison order
+    models: list[list[str]] = field(default_factory=list)  # [[name, path], ...] in comparison order
     bm25: bool = False
     ks: list[int] = field(default_factory=lambda: list(DEFAULT_KS))
-    depth: int = 100                    # ranks kept per query (TREC runs, first-relevant rank)
+    depth: int = 100  # ranks kept per query (TREC runs, first-relevant rank)
     index: IndexConfig = field(default_factory=IndexConfig)
     batch_size: int = 64
     recompute: bool = False
@@ -40,9 +41,9 @@ class EvalConfig:
     confidence: float = 0.95
     seed: int = 13
     fix_k: int = 10
-    latency_queries: int = 50           # single-query encode+search timings, on a seeded sample
+    latency_queries: int = 50  # single-query encode+search timings, on a seeded sample
     sizes: list[int] = field(default_factory=list)
-    external: bool = True               # --sizes pools may draw outside distractors
+    external: bool = True  # --sizes pools may draw outside distractors
     # BEIR's own evaluator drops a retrieved document whose id equals the query's id (ArguAna, Quora and
     # CQADupStack hold the query's own text in the corpus); on to reproduce numbers published that way
     ignore_identical_ids: bool = False
@@ -63,8 +64,10 @@ class EvalConfig:
             if not NAME_RE.match(n):
                 raise RagtuneError(f"arm name '{n}' must be letters, digits, '_', '.' or '-'")
         if len(set(names)) != len(names):
-            raise RagtuneError(f"arm names must be unique, got {', '.join(names)}"
-                               + (" ('bm25' is taken by --bm25)" if self.bm25 else ""))
+            raise RagtuneError(
+                f"arm names must be unique, got {', '.join(names)}"
+                + (" ('bm25' is taken by --bm25)" if self.bm25 else "")
+            )
         if not names:
             raise RagtuneError("nothing to evaluate: give --models or --bm25")
 
@@ -82,16 +85,16 @@ class Pool:
 @dataclass
 class ArmRun:
     name: str
-    kind: str                   # 'dense' or 'bm25'
-    scores: np.ndarray          # (n_queries, depth') float32
-    ranked: np.ndarray          # (n_queries, depth') indices into the evaluation's doc_ids, -1 = empty slot
-    values: dict[str, np.ndarray]   # metric -> (n_queries, n_ks)
-    first_rank: np.ndarray      # (n_queries,) 0 = no relevant document within depth
+    kind: str  # 'dense' or 'bm25'
+    scores: np.ndarray  # (n_queries, depth') float32
+    ranked: np.ndarray  # (n_queries, depth') indices into the evaluation's doc_ids, -1 = empty slot
+    values: dict[str, np.ndarray]  # metric -> (n_queries, n_ks)
+    first_rank: np.ndarray  # (n_queries,) 0 = no relevant document within depth
     encode_seconds: float = float("nan")
     docs_per_second: float = float("nan")
     cached: bool = False
     latency_ms: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    ann_recall: float = float("nan")   # recall@10 of the approximate index against exact search
+    ann_recall: float = float("nan")  # recall@10 of the approximate index against exact search
 
 
 @dataclass
@@ -100,8 +103,8 @@ class PoolResult:
     arms: list[ArmRun]
     metric_rows: list[dict]
     outcome_rows: list[dict]
-    unreachable: int            # queries with no relevant document in the pool
-    partial: int                # queries with some but not all relevant documents in the pool
+    unreachable: int  # queries with no relevant document in the pool
+    partial: int  # queries with some but not all relevant documents in the pool
 
 
 @dataclass
@@ -111,9 +114,9 @@ class EvalResult:
     query_ids: list[str]
     query_texts: list[str]
     qrels: dict[str, dict[str, int]]
-    doc_ids: list[str]          # union of all pools; rankings index into it
+    doc_ids: list[str]  # union of all pools; rankings index into it
     pools: list[PoolResult]
-    models: dict[str, dict]     # name -> path, fingerprint
+    models: dict[str, dict]  # name -> path, fingerprint
     cache: dict
 
 
@@ -148,15 +151,16 @@ def _latency(one_query, texts: list[str], n: int, seed: int) -> np.ndarray:
     return out
 
 
-def drop_identical_ids(scores: np.ndarray, ranked: np.ndarray, doc_ids: list[str], query_ids: list[str],
-                       depth: int) -> tuple[np.ndarray, np.ndarray]:
+def drop_identical_ids(
+    scores: np.ndarray, ranked: np.ndarray, doc_ids: list[str], query_ids: list[str], depth: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Remove each query's own id from its ranking, keep the order of the rest, cut to `depth` (-1 pads)."""
     out_scores = np.full((len(query_ids), depth), np.nan, dtype=np.float32)
     out_ranked = np.full((len(query_ids), depth), -1, dtype=ranked.dtype)
     for i, qid in enumerate(query_ids):
         keep = [j for j, r in enumerate(ranked[i]) if r >= 0 and doc_ids[r] != qid][:depth]
-        out_scores[i, :len(keep)] = scores[i, keep]
-        out_ranked[i, :len(keep)] = ranked[i, keep]
+        out_scores[i, : len(keep)] = scores[i, keep]
+        out_ranked[i, : len(keep)] = ranked[i, keep]
     return out_scores, out_ranked
 
 
@@ -201,8 +205,13 @@ def _dense_arm(name, path, union, pools_rows, cfg, query_ids, query_texts, qrels
 
         def one_query(text, index=index):
             # what a RAG system pays per question: encode one query, no cache, then search
-            emb = model.encode([text], prompt=query_prompt or None, normalize_embeddings=True,
-                               convert_to_numpy=True, show_progress_bar=False)
+            emb = model.encode(
+                [text],
+                prompt=query_prompt or None,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
             search(index, emb, cfg.depth)
 
         run.latency_ms = _latency(one_query, query_texts, cfg.latency_queries, cfg.seed)
@@ -223,13 +232,16 @@ def _bm25_arm(union, pools_rows, cfg, query_ids, query_texts, qrels, doc_ids):
         run = _score(BM25, "bm25", scores, ranked, doc_ids, cfg, query_ids, qrels)
         run.encode_seconds = index_s
         run.docs_per_second = len(rows) / index_s if index_s > 0 else float("nan")
-        run.latency_ms = _latency(lambda t: arm.search([t], cfg.depth), query_texts, cfg.latency_queries, cfg.seed)
+        run.latency_ms = _latency(
+            lambda t, arm=arm: arm.search([t], cfg.depth), query_texts, cfg.latency_queries, cfg.seed
+        )
         runs.append(run)
     return runs
 
 
-def evaluate(ds: Dataset, pools: list[tuple[int, dict[str, Document]]], cfg: EvalConfig,
-             cache: EmbeddingCache | None = None) -> EvalResult:
+def evaluate(
+    ds: Dataset, pools: list[tuple[int, dict[str, Document]]], cfg: EvalConfig, cache: EmbeddingCache | None = None
+) -> EvalResult:
     """Score every arm on every pool; each model is loaded and its documents encoded once for all pools."""
     query_ids, query_texts, qrels = split_queries(ds, cfg.split)
     # largest pool first: with nested pools its rows are 0..N-1 and its exact index is the retriever's own
@@ -243,8 +255,9 @@ def evaluate(ds: Dataset, pools: list[tuple[int, dict[str, Document]]], cfg: Eva
     runs_by_pool: list[list[ArmRun]] = [[] for _ in pools]
     for name, path in cfg.models:
         console.print(f"[bold]{name}[/]: {path}")
-        for i, run in enumerate(_dense_arm(name, path, union, pools_rows, cfg, query_ids, query_texts, qrels,
-                                           cache, doc_ids, models_info)):
+        for i, run in enumerate(
+            _dense_arm(name, path, union, pools_rows, cfg, query_ids, query_texts, qrels, cache, doc_ids, models_info)
+        ):
             runs_by_pool[i].append(run)
     if cfg.bm25:
         with console.status("BM25: indexing and searching"):
@@ -252,14 +265,36 @@ def evaluate(ds: Dataset, pools: list[tuple[int, dict[str, Document]]], cfg: Eva
                 runs_by_pool[i].append(run)
 
     results = []
-    for (size, docs), runs in zip(pools, runs_by_pool):
+    for (size, docs), runs in zip(pools, runs_by_pool, strict=False):
         in_pool = [sum(d in docs for d, g in qrels[q].items() if g > 0) for q in query_ids]
         n_rel = [sum(g > 0 for g in qrels[q].values()) for q in query_ids]
-        metric_rows, outcome_rows = compare_arms({r.name: r.values for r in runs},
-                                                 {r.name: r.first_rank for r in runs}, cfg.ks, cfg.fix_k,
-                                                 cfg.bootstrap_samples, cfg.confidence, cfg.seed)
-        results.append(PoolResult(Pool(size, list(docs), corpus_fingerprint(docs.values())), runs, metric_rows,
-                                  outcome_rows, unreachable=sum(i == 0 for i in in_pool),
-                                  partial=sum(0 < i < n for i, n in zip(in_pool, n_rel))))
-    return EvalResult(cfg, ds.fingerprint(), query_ids, query_texts, qrels, doc_ids, results, models_info,
-                      {"hits": cache.hits, "misses": cache.misses, "policy": cache.policy})
+        metric_rows, outcome_rows = compare_arms(
+            {r.name: r.values for r in runs},
+            {r.name: r.first_rank for r in runs},
+            cfg.ks,
+            cfg.fix_k,
+            cfg.bootstrap_samples,
+            cfg.confidence,
+            cfg.seed,
+        )
+        results.append(
+            PoolResult(
+                Pool(size, list(docs), corpus_fingerprint(docs.values())),
+                runs,
+                metric_rows,
+                outcome_rows,
+                unreachable=sum(i == 0 for i in in_pool),
+                partial=sum(0 < i < n for i, n in zip(in_pool, n_rel, strict=False)),
+            )
+        )
+    return EvalResult(
+        cfg,
+        ds.fingerprint(),
+        query_ids,
+        query_texts,
+        qrels,
+        doc_ids,
+        results,
+        models_info,
+        {"hits": cache.hits, "misses": cache.misses, "policy": cache.policy},
+    )

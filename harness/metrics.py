@@ -14,6 +14,7 @@ Definitions follow trec_eval (checked against pytrec_eval in the tests), all at 
 
 A document is relevant when its grade is > 0; unjudged documents have grade 0.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,13 +28,13 @@ DEFAULT_KS = (1, 3, 5, 10, 100)
 @dataclass(frozen=True)
 class Judged:
     """What each ranked position is worth, for n queries ranked to some depth."""
-    gains: np.ndarray       # (n, depth) float: grade of the document at each rank (0: not relevant or no document)
-    ideal: np.ndarray       # (n, m) float: the query's positive grades in descending order, zero-padded
+
+    gains: np.ndarray  # (n, depth) float: grade of the document at each rank (0: not relevant or no document)
+    ideal: np.ndarray  # (n, m) float: the query's positive grades in descending order, zero-padded
     n_relevant: np.ndarray  # (n,) int: relevant documents per query in the qrels, in the pool or not
 
 
-def judge(ranked: np.ndarray, doc_ids: list[str], query_ids: list[str],
-          qrels: dict[str, dict[str, int]]) -> Judged:
+def judge(ranked: np.ndarray, doc_ids: list[str], query_ids: list[str], qrels: dict[str, dict[str, int]]) -> Judged:
     """Grade a ranking given as indices into doc_ids (row i answers query_ids[i]; -1 marks an empty slot)."""
     ranked = np.asarray(ranked, dtype=np.int64)
     n, width = len(query_ids), len(doc_ids) + 1

@@ -1,6 +1,7 @@
 """Everything an evaluation leaves behind: tidy CSVs, TREC run files, a markdown summary, plots, the run card
 and the rich table printed at the end. Pure formatting: no figure is computed here that evaluate did not.
 """
+
 from __future__ import annotations
 
 import platform
@@ -29,15 +30,30 @@ FILES = {
 
 
 def metrics_frame(result: EvalResult) -> pd.DataFrame:
-    rows = [{"size": p.pool.size, **r, "n_queries": len(result.query_ids)} for p in result.pools
-            for r in p.metric_rows]
-    return pd.DataFrame(rows, columns=["size", "kind", "arm", "baseline", "metric", "k", "value", "ci_low",
-                                       "ci_high", "p_value", "n_queries"])
+    rows = [{"size": p.pool.size, **r, "n_queries": len(result.query_ids)} for p in result.pools for r in p.metric_rows]
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "size",
+            "kind",
+            "arm",
+            "baseline",
+            "metric",
+            "k",
+            "value",
+            "ci_low",
+            "ci_high",
+            "p_value",
+            "n_queries",
+        ],
+    )
 
 
 def outcomes_frame(result: EvalResult) -> pd.DataFrame:
-    return pd.DataFrame([{"size": p.pool.size, **r} for p in result.pools for r in p.outcome_rows],
-                        columns=["size", "baseline", "arm", "k", "fixed", "regressed", "unchanged"])
+    return pd.DataFrame(
+        [{"size": p.pool.size, **r} for p in result.pools for r in p.outcome_rows],
+        columns=["size", "baseline", "arm", "k", "fixed", "regressed", "unchanged"],
+    )
 
 
 def _top(run: ArmRun, result: EvalResult, col: int) -> list:
@@ -61,17 +77,26 @@ def per_query_frame(result: EvalResult) -> pd.DataFrame:
             found = first > 0
             col = np.clip(first - 1, 0, None)
             ids = np.asarray(result.doc_ids, dtype=object)
-            frame = pd.DataFrame({
-                "size": p.pool.size, "arm": run.name, "query_id": result.query_ids,
-                "n_relevant": n_rel, "n_relevant_in_pool": in_pool,
-                "first_relevant_rank": pd.array(np.where(found, first, 0), dtype="Int64"),
-                "first_relevant_score": np.where(found, run.scores[rows, col] if run.scores.size else np.nan,
-                                                 np.nan),
-                "first_relevant_id": np.where(found, ids[np.clip(run.ranked[rows, col], 0, None)]
-                                              if run.ranked.size else "", ""),
-                "top1_id": _top(run, result, 0), "top2_id": _top(run, result, 1), "top3_id": _top(run, result, 2),
-                "top1_score": run.scores[:, 0] if run.scores.shape[1] else np.nan,
-            })
+            frame = pd.DataFrame(
+                {
+                    "size": p.pool.size,
+                    "arm": run.name,
+                    "query_id": result.query_ids,
+                    "n_relevant": n_rel,
+                    "n_relevant_in_pool": in_pool,
+                    "first_relevant_rank": pd.array(np.where(found, first, 0), dtype="Int64"),
+                    "first_relevant_score": np.where(
+                        found, run.scores[rows, col] if run.scores.size else np.nan, np.nan
+                    ),
+                    "first_relevant_id": np.where(
+                        found, ids[np.clip(run.ranked[rows, col], 0, None)] if run.ranked.size else "", ""
+                    ),
+                    "top1_id": _top(run, result, 0),
+                    "top2_id": _top(run, result, 1),
+                    "top3_id": _top(run, result, 2),
+                    "top1_score": run.scores[:, 0] if run.scores.shape[1] else np.nan,
+                }
+            )
             frame.loc[~found, "first_relevant_rank"] = pd.NA
             for m in METRICS:
                 for j, k in enumerate(ks):
@@ -85,23 +110,32 @@ def speed_frame(result: EvalResult) -> pd.DataFrame:
     for p in result.pools:
         for run in p.arms:
             lat = run.latency_ms
-            rows.append({"size": p.pool.size, "arm": run.name, "kind": run.kind, "docs": len(p.pool.doc_ids),
-                         "queries": len(result.query_ids),
-                         "index": result.config.index.kind if run.kind == "dense" else "bm25",
-                         "encode_seconds": run.encode_seconds, "docs_per_second": run.docs_per_second,
-                         "cached": run.cached, "latency_queries": len(lat),
-                         "latency_p50_ms": float(np.percentile(lat, 50)) if len(lat) else np.nan,
-                         "latency_p95_ms": float(np.percentile(lat, 95)) if len(lat) else np.nan,
-                         "ann_recall_at_10": run.ann_recall})
+            rows.append(
+                {
+                    "size": p.pool.size,
+                    "arm": run.name,
+                    "kind": run.kind,
+                    "docs": len(p.pool.doc_ids),
+                    "queries": len(result.query_ids),
+                    "index": result.config.index.kind if run.kind == "dense" else "bm25",
+                    "encode_seconds": run.encode_seconds,
+                    "docs_per_second": run.docs_per_second,
+                    "cached": run.cached,
+                    "latency_queries": len(lat),
+                    "latency_p50_ms": float(np.percentile(lat, 50)) if len(lat) else np.nan,
+                    "latency_p95_ms": float(np.percentile(lat, 95)) if len(lat) else np.nan,
+                    "ann_recall_at_10": run.ann_recall,
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def trec_lines(run: ArmRun, result: EvalResult, tag: str) -> list[str]:
     ids = result.doc_ids
     lines = []
-    for qid, idx_row, score_row in zip(result.query_ids, run.ranked, run.scores):
+    for qid, idx_row, score_row in zip(result.query_ids, run.ranked, run.scores, strict=False):
         rank = 0
-        for j, s in zip(idx_row, score_row):
+        for j, s in zip(idx_row, score_row, strict=False):
             if j < 0:
                 continue
             rank += 1
@@ -121,18 +155,21 @@ def write_trec(result: EvalResult, folder: Path) -> list[Path]:
             path.write_text("\n".join(trec_lines(run, result, tag)) + "\n", encoding="utf-8")
             written.append(path)
     qrels = folder / f"qrels.{result.config.split}.txt"
-    qrels.write_text("".join(f"{q} 0 {d} {g}\n" for q in result.query_ids for d, g in result.qrels[q].items()),
-                     encoding="utf-8")
+    qrels.write_text(
+        "".join(f"{q} 0 {d} {g}\n" for q in result.query_ids for d, g in result.qrels[q].items()), encoding="utf-8"
+    )
     return written + [qrels]
 
 
 def _arm_colour(i: int):
     import matplotlib.pyplot as plt
+
     return plt.get_cmap("tab10")(i % 10)
 
 
 def plot_hit_at_k(metrics: pd.DataFrame, path: Path, size: int, confidence: float) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -145,8 +182,11 @@ def plot_hit_at_k(metrics: pd.DataFrame, path: Path, size: int, confidence: floa
     ax.set_xlabel("k")
     ax.set_ylabel("Hit@k (share of queries)")
     ax.set_ylim(0, 1.02)
-    ax.set_title(f"Hit@k over {size:,} documents, {int(rows['n_queries'].iloc[0]) if len(rows) else 0} queries "
-                 f"(bands: {confidence:.0%} bootstrap CI)", fontsize=9)
+    ax.set_title(
+        f"Hit@k over {size:,} documents, {int(rows['n_queries'].iloc[0]) if len(rows) else 0} queries "
+        f"(bands: {confidence:.0%} bootstrap CI)",
+        fontsize=9,
+    )
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -164,11 +204,12 @@ def _curves_with_bands(ax, rows: pd.DataFrame, x: str) -> None:
 
 def plot_vs_size(metrics: pd.DataFrame, path: Path, confidence: float, panels=(("hit", 10), ("ndcg", 10))) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4))
-    for ax, (metric, k) in zip(np.atleast_1d(axes), panels):
+    for ax, (metric, k) in zip(np.atleast_1d(axes), panels, strict=False):
         rows = metrics[(metrics["kind"] == "arm") & (metrics["metric"] == metric) & (metrics["k"] == k)]
         _curves_with_bands(ax, rows, "size")
         ax.set_xscale("log")
@@ -202,9 +243,11 @@ def results_table(result: EvalResult, pr: PoolResult) -> Table:
     metrics = pd.DataFrame(pr.metric_rows)
     arms = [r.name for r in pr.arms]
     deltas = metrics[metrics["kind"] == "delta"]["arm"].unique().tolist()
-    t = Table(title=f"retrieval on {pr.pool.size:,} documents, {len(result.query_ids):,} '{cfg.split}' queries "
-                    f"({cfg.index.kind} search; Δ with {cfg.confidence:.0%} paired bootstrap CI, "
-                    f"randomization p)")
+    t = Table(
+        title=f"retrieval on {pr.pool.size:,} documents, {len(result.query_ids):,} '{cfg.split}' queries "
+        f"({cfg.index.kind} search; Δ with {cfg.confidence:.0%} paired bootstrap CI, "
+        f"randomization p)"
+    )
     t.add_column("metric")
     for a in arms:
         t.add_column(a, justify="right")
@@ -223,43 +266,63 @@ def results_table(result: EvalResult, pr: PoolResult) -> Table:
     for o in pr.outcome_rows:
         cells = [""] * len(arms)
         for d in deltas:
-            cells += ([f"{o['fixed']} / {o['regressed']} / {o['unchanged']}", ""]
-                      if d == f"{o['arm']} - {o['baseline']}" else ["", ""])
+            cells += (
+                [f"{o['fixed']} / {o['regressed']} / {o['unchanged']}", ""]
+                if d == f"{o['arm']} - {o['baseline']}"
+                else ["", ""]
+            )
         t.add_row(f"fixed / regressed / unchanged (Hit@{o['k']})", *cells)
-    lat = [f"{np.percentile(r.latency_ms, 50):.1f} / {np.percentile(r.latency_ms, 95):.1f}"
-           if len(r.latency_ms) else "-" for r in pr.arms]
+    lat = [
+        f"{np.percentile(r.latency_ms, 50):.1f} / {np.percentile(r.latency_ms, 95):.1f}" if len(r.latency_ms) else "-"
+        for r in pr.arms
+    ]
     t.add_row("latency p50 / p95 (ms per query)", *lat, *[""] * (2 * len(deltas)))
-    speed = ["cached" if r.cached else (f"{r.docs_per_second:,.0f}" if np.isfinite(r.docs_per_second) else "-")
-             for r in pr.arms]
+    speed = [
+        "cached" if r.cached else (f"{r.docs_per_second:,.0f}" if np.isfinite(r.docs_per_second) else "-")
+        for r in pr.arms
+    ]
     t.add_row("documents/s (encode or index)", *speed, *[""] * (2 * len(deltas)))
     if cfg.index.kind != "exact":
-        t.add_row("approximate recall@10 vs exact",
-                  *[f"{r.ann_recall:.3f}" if np.isfinite(r.ann_recall) else "-" for r in pr.arms],
-                  *[""] * (2 * len(deltas)))
-    t.caption = (f"queries with no relevant document in the pool (scored as misses): {pr.unreachable}; "
-                 f"with only some: {pr.partial}")
+        t.add_row(
+            "approximate recall@10 vs exact",
+            *[f"{r.ann_recall:.3f}" if np.isfinite(r.ann_recall) else "-" for r in pr.arms],
+            *[""] * (2 * len(deltas)),
+        )
+    t.caption = (
+        f"queries with no relevant document in the pool (scored as misses): {pr.unreachable}; "
+        f"with only some: {pr.partial}"
+    )
     return t
 
 
-def summary_markdown(result: EvalResult, metrics: pd.DataFrame, outcomes: pd.DataFrame, speed: pd.DataFrame,
-                     written: dict[str, Path]) -> str:
+def summary_markdown(
+    result: EvalResult, metrics: pd.DataFrame, outcomes: pd.DataFrame, speed: pd.DataFrame, written: dict[str, Path]
+) -> str:
     cfg = result.config
-    lines = ["# Retrieval evaluation", "",
-             f"- dataset: `{cfg.data}` (fingerprint {result.dataset_fingerprint}), split `{cfg.split}`, "
-             f"{len(result.query_ids):,} queries with at least one relevant document",
-             f"- pool: `{cfg.corpus or ('sizes ' + ','.join(map(str, cfg.sizes)) if cfg.sizes else 'whole corpus')}`"
-             + "".join(f"; {p.pool.size:,} documents (fingerprint {p.pool.fingerprint})" for p in result.pools),
-             f"- search: {cfg.index.kind}; bootstrap {cfg.bootstrap_samples:,} resamples of queries, seed {cfg.seed}; "
-             f"p-values from a paired randomization (sign-flip) test, two-sided, not corrected for the "
-             f"{len(METRICS) * len(cfg.ks)} metrics tested",
-             "- arms: " + ", ".join(f"`{n}` = `{info['path']}` ({info['fingerprint']})"
-                                    for n, info in result.models.items()) + (", `bm25`" if cfg.bm25 else ""),
-             ""]
+    lines = [
+        "# Retrieval evaluation",
+        "",
+        f"- dataset: `{cfg.data}` (fingerprint {result.dataset_fingerprint}), split `{cfg.split}`, "
+        f"{len(result.query_ids):,} queries with at least one relevant document",
+        f"- pool: `{cfg.corpus or ('sizes ' + ','.join(map(str, cfg.sizes)) if cfg.sizes else 'whole corpus')}`"
+        + "".join(f"; {p.pool.size:,} documents (fingerprint {p.pool.fingerprint})" for p in result.pools),
+        f"- search: {cfg.index.kind}; bootstrap {cfg.bootstrap_samples:,} resamples of queries, seed {cfg.seed}; "
+        f"p-values from a paired randomization (sign-flip) test, two-sided, not corrected for the "
+        f"{len(METRICS) * len(cfg.ks)} metrics tested",
+        "- arms: "
+        + ", ".join(f"`{n}` = `{info['path']}` ({info['fingerprint']})" for n, info in result.models.items())
+        + (", `bm25`" if cfg.bm25 else ""),
+        "",
+    ]
     for p in result.pools:
         m = metrics[metrics["size"] == p.pool.size]
-        lines += [f"## {p.pool.size:,} documents", "",
-                  f"Queries with no relevant document in the pool (kept, scored as misses): {p.unreachable}; "
-                  f"with only some of theirs: {p.partial}.", ""]
+        lines += [
+            f"## {p.pool.size:,} documents",
+            "",
+            f"Queries with no relevant document in the pool (kept, scored as misses): {p.unreachable}; "
+            f"with only some of theirs: {p.partial}.",
+            "",
+        ]
         arms = [r.name for r in p.arms]
         deltas = m[m["kind"] == "delta"]["arm"].unique().tolist()
         header = ["metric", *arms, *[f"Δ {d} [{cfg.confidence:.0%} CI]" for d in deltas], *["p" for _ in deltas]]
@@ -269,22 +332,41 @@ def summary_markdown(result: EvalResult, metrics: pd.DataFrame, outcomes: pd.Dat
                 sel = m[(m["metric"] == metric) & (m["k"] == k)]
                 vals = [f"{sel[(sel['kind'] == 'arm') & (sel['arm'] == a)]['value'].iloc[0]:.4f}" for a in arms]
                 drows = [sel[(sel["kind"] == "delta") & (sel["arm"] == d)].iloc[0] for d in deltas]
-                lines.append("| " + " | ".join([f"{LABELS[metric]}@{k}", *vals, *map(_fmt_delta, drows),
-                                                *(_fmt_p(r["p_value"]) for r in drows)]) + " |")
+                lines.append(
+                    "| "
+                    + " | ".join(
+                        [
+                            f"{LABELS[metric]}@{k}",
+                            *vals,
+                            *map(_fmt_delta, drows),
+                            *(_fmt_p(r["p_value"]) for r in drows),
+                        ]
+                    )
+                    + " |"
+                )
         lines.append("")
         o = outcomes[outcomes["size"] == p.pool.size]
         if len(o):
-            lines += [f"Queries fixed / regressed / unchanged at Hit@{cfg.fix_k} (fixed: the baseline has no relevant "
-                      f"document in its top {cfg.fix_k} and the arm has; regressed: the reverse):", ""]
-            lines += [f"- `{r.arm}` vs `{r.baseline}`: {r.fixed} fixed, {r.regressed} regressed, "
-                      f"{r.unchanged} unchanged"
-                      for r in o.itertuples()]
+            lines += [
+                f"Queries fixed / regressed / unchanged at Hit@{cfg.fix_k} (fixed: the baseline has no relevant "
+                f"document in its top {cfg.fix_k} and the arm has; regressed: the reverse):",
+                "",
+            ]
+            lines += [
+                f"- `{r.arm}` vs `{r.baseline}`: {r.fixed} fixed, {r.regressed} regressed, {r.unchanged} unchanged"
+                for r in o.itertuples()
+            ]
             lines.append("")
         s = speed[speed["size"] == p.pool.size]
-        lines += ["| arm | documents/s | cached | latency p50 ms | latency p95 ms | approx. recall@10 |",
-                  "|---|---|---|---|---|---|"]
-        lines += [f"| {r.arm} | {_num(r.docs_per_second, ',.0f')} | {r.cached} | {_num(r.latency_p50_ms, '.1f')} | "
-                  f"{_num(r.latency_p95_ms, '.1f')} | {_num(r.ann_recall_at_10, '.3f')} |" for r in s.itertuples()]
+        lines += [
+            "| arm | documents/s | cached | latency p50 ms | latency p95 ms | approx. recall@10 |",
+            "|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r.arm} | {_num(r.docs_per_second, ',.0f')} | {r.cached} | {_num(r.latency_p50_ms, '.1f')} | "
+            f"{_num(r.latency_p95_ms, '.1f')} | {_num(r.ann_recall_at_10, '.3f')} |"
+            for r in s.itertuples()
+        ]
         lines.append("")
     lines += ["## Files", ""] + [f"- `{path.name}`" for path in written.values()]
     return "\n".join(lines) + "\n"
@@ -320,11 +402,27 @@ def card(result: EvalResult) -> dict:
     import sentence_transformers
     import torch
 
-    return {"stage": "3_eval_retrieval", "config": result.config.as_dict(),
-            "dataset_fingerprint": result.dataset_fingerprint,
-            "pools": [{"size": p.pool.size, "fingerprint": p.pool.fingerprint, "unreachable_queries": p.unreachable,
-                       "partially_reachable_queries": p.partial} for p in result.pools],
-            "queries": len(result.query_ids), "models": result.models, "embedding_cache": result.cache,
-            "versions": {"python": platform.python_version(), "torch": torch.__version__,
-                         "sentence_transformers": sentence_transformers.__version__,
-                         "faiss": faiss.__version__, "numpy": np.__version__}}
+    return {
+        "stage": "3_eval_retrieval",
+        "config": result.config.as_dict(),
+        "dataset_fingerprint": result.dataset_fingerprint,
+        "pools": [
+            {
+                "size": p.pool.size,
+                "fingerprint": p.pool.fingerprint,
+                "unreachable_queries": p.unreachable,
+                "partially_reachable_queries": p.partial,
+            }
+            for p in result.pools
+        ],
+        "queries": len(result.query_ids),
+        "models": result.models,
+        "embedding_cache": result.cache,
+        "versions": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "sentence_transformers": sentence_transformers.__version__,
+            "faiss": faiss.__version__,
+            "numpy": np.__version__,
+        },
+    }

@@ -3,6 +3,7 @@
 Shared by evaluation (script 3), the RAG comparison (script 4) and the chatbot (script 5), so the three
 never disagree on what a model retrieves.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,8 +25,15 @@ class Hit:
 class Retriever:
     """Encodes the documents once (through the cache) and answers top-k queries."""
 
-    def __init__(self, model, docs: dict[str, Document], cache: EmbeddingCache | None = None,
-                 batch_size: int = 64, show_progress: bool = False, name: str = ""):
+    def __init__(
+        self,
+        model,
+        docs: dict[str, Document],
+        cache: EmbeddingCache | None = None,
+        batch_size: int = 64,
+        show_progress: bool = False,
+        name: str = "",
+    ):
         import faiss
 
         self.model = model
@@ -34,8 +42,15 @@ class Retriever:
         self.doc_ids = list(docs)
         self.cache = cache
         self.batch_size = batch_size
-        self.doc_emb = encode(model, [document_text(docs[d]) for d in self.doc_ids], "document", cache, batch_size,
-                              show_progress=show_progress, label=f"encoding documents {name}".strip())
+        self.doc_emb = encode(
+            model,
+            [document_text(docs[d]) for d in self.doc_ids],
+            "document",
+            cache,
+            batch_size,
+            show_progress=show_progress,
+            label=f"encoding documents {name}".strip(),
+        )
         self.index = faiss.IndexFlatIP(self.doc_emb.shape[1])
         self.index.add(self.doc_emb)
 
@@ -49,5 +64,7 @@ class Retriever:
 
     def search(self, queries: list[str], k: int) -> list[list[Hit]]:
         scores, idx = self.search_embeddings(self.encode_queries(queries), k)
-        return [[Hit(self.doc_ids[j], float(s), r + 1) for r, (s, j) in enumerate(zip(srow, irow)) if j >= 0]
-                for srow, irow in zip(scores, idx)]
+        return [
+            [Hit(self.doc_ids[j], float(s), r + 1) for r, (s, j) in enumerate(zip(srow, irow, strict=False)) if j >= 0]
+            for srow, irow in zip(scores, idx, strict=False)
+        ]

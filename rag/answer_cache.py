@@ -4,6 +4,7 @@ The key covers everything that changes a reply (messages, max_tokens, temperatur
 killed run resumes without recomputing what finished and a changed prompt never reuses a stale answer.
 Overwrite policy is explicit: 'reuse' (default) or 'recompute' (ask again and replace).
 """
+
 from __future__ import annotations
 
 import hashlib

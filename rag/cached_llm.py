@@ -1,4 +1,5 @@
 """An LLM call through the answer cache: what finished once is never asked again."""
+
 from __future__ import annotations
 
 import threading

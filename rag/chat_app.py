@@ -35,14 +35,22 @@ def render_passages(arm: str, hits: list[Hit], only: set[str], docs: dict[str, D
         body = doc.text.strip()
         snippet = body if len(body) <= SNIPPET_CHARS else body[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " …"
         mark = h.doc_id in only
-        badge = (f" <span class='rt-only' style='background:#f59e0b;color:#111;border-radius:4px;padding:0 4px;"
-                 f"font-size:.8em'>only {html.escape(arm)}</span>") if mark else ""
-        rows.append(f"<div class='rt-hit{' rt-hit-only' if mark else ''}' data-doc='{html.escape(h.doc_id)}' "
-                    f"style='{ONLY_STYLE if mark else SHARED_STYLE};padding:4px 8px;margin:4px 0'>"
-                    f"<div><b class='rt-rank'>#{h.rank}</b> · score <code class='rt-score'>{h.score:.3f}</code> · "
-                    f"<b>{html.escape(doc.title or h.doc_id)}</b>{badge}</div>"
-                    f"<details><summary style='font-size:.9em'>{html.escape(snippet)}</summary>"
-                    f"<div style='white-space:pre-wrap;font-size:.9em'>{html.escape(text)}</div></details></div>")
+        badge = (
+            (
+                f" <span class='rt-only' style='background:#f59e0b;color:#111;border-radius:4px;padding:0 4px;"
+                f"font-size:.8em'>only {html.escape(arm)}</span>"
+            )
+            if mark
+            else ""
+        )
+        rows.append(
+            f"<div class='rt-hit{' rt-hit-only' if mark else ''}' data-doc='{html.escape(h.doc_id)}' "
+            f"style='{ONLY_STYLE if mark else SHARED_STYLE};padding:4px 8px;margin:4px 0'>"
+            f"<div><b class='rt-rank'>#{h.rank}</b> · score <code class='rt-score'>{h.score:.3f}</code> · "
+            f"<b>{html.escape(doc.title or h.doc_id)}</b>{badge}</div>"
+            f"<details><summary style='font-size:.9em'>{html.escape(snippet)}</summary>"
+            f"<div style='white-space:pre-wrap;font-size:.9em'>{html.escape(text)}</div></details></div>"
+        )
     rows.append("</div>")
     return "".join(rows)
 
@@ -56,8 +64,15 @@ def answer_text(a: ArmAnswer) -> str:
     return a.text.strip() or "_(the model returned an empty answer)_"
 
 
-def ask(engine: ChatEngine, question: str | None, top_k: int, chosen: list[str] | None, temperature: float,
-        max_tokens: int, histories: list[list | None]):
+def ask(
+    engine: ChatEngine,
+    question: str | None,
+    top_k: int,
+    chosen: list[str] | None,
+    temperature: float,
+    max_tokens: int,
+    histories: list[list | None],
+):
     """Yields (status, passages HTML per arm or None = unchanged, chat history per arm, question box text).
 
     Only chosen arms get the question; every arm keeps its own history for this browser session."""
@@ -75,16 +90,19 @@ def ask(engine: ChatEngine, question: str | None, top_k: int, chosen: list[str] 
     t0 = time.perf_counter()
     hits = engine.retrieve(q, int(top_k), chosen)
     only = only_in_one(hits)
-    passages = [render_passages(a, hits[a], only[a], engine.docs) if a in hits else "<p><i>not asked</i></p>"
-                for a in arms]
+    passages = [
+        render_passages(a, hits[a], only[a], engine.docs) if a in hits else "<p><i>not asked</i></p>" for a in arms
+    ]
     slot = {}
     for i, a in enumerate(arms):
         if a in hits:
             histories[i] += [{"role": "user", "content": q}, {"role": "assistant", "content": "…"}]
             slot[a] = i
     differ = sum(len(s) for s in only.values())
-    retrieved = (f"retrieved top-{int(top_k)} with {len(hits)} arm(s) in {time.perf_counter() - t0:.2f} s; "
-                 f"{differ} passage(s) found by only one arm")
+    retrieved = (
+        f"retrieved top-{int(top_k)} with {len(hits)} arm(s) in {time.perf_counter() - t0:.2f} s; "
+        f"{differ} passage(s) found by only one arm"
+    )
     yield f"Working: {retrieved}; writing answers…", passages, histories, ""
     last = {}
     for last in engine.stream_answers(q, hits, int(max_tokens), float(temperature)):
@@ -92,10 +110,13 @@ def ask(engine: ChatEngine, question: str | None, top_k: int, chosen: list[str] 
             histories[slot[a]][-1] = {"role": "assistant", "content": answer_text(ans)}
         yield f"Working: {retrieved}; writing answers…", [None] * len(arms), histories, ""
     failed = [a for a, ans in last.items() if ans.error]
-    tail = (f"answers failed for {', '.join(failed)} (see the answer area)" if failed
-            else "answered")
-    yield (f"**{'Problem' if failed else 'Done'}:** {retrieved}; {tail} in {time.perf_counter() - t0:.1f} s",
-           [None] * len(arms), histories, "")
+    tail = f"answers failed for {', '.join(failed)} (see the answer area)" if failed else "answered"
+    yield (
+        f"**{'Problem' if failed else 'Done'}:** {retrieved}; {tail} in {time.perf_counter() - t0:.1f} s",
+        [None] * len(arms),
+        histories,
+        "",
+    )
 
 
 def map_figure(engine: ChatEngine, question: str | None, top_k: int, sample: int):
@@ -114,10 +135,12 @@ def map_figure(engine: ChatEngine, question: str | None, top_k: int, sample: int
         space[arm] = (r.doc_emb, r.encode_queries([q])[0])
     panels = embedding_map.build_panels(space, doc_ids, hits, only_in_one(hits), int(sample))
     n = len(panels[0]["doc_xy"])
-    return (embedding_map.draw(panels, q),
-            f"{n} documents (a fixed random sample plus every retrieved one), query = red star, top-{int(top_k)} numbered "
-            "by rank; orange = retrieved by this arm only. Each arm has its own axes: compare shapes, not "
-            "coordinates.")
+    return (
+        embedding_map.draw(panels, q),
+        f"{n} documents (a fixed random sample plus every retrieved one), query = red star, top-{int(top_k)} numbered "
+        "by rank; orange = retrieved by this arm only. Each arm has its own axes: compare shapes, not "
+        "coordinates.",
+    )
 
 
 def report_view(folder: Path, table: str | None, verdict: str | None):
@@ -133,8 +156,9 @@ def report_view(folder: Path, table: str | None, verdict: str | None):
     return tables, table, choices, verdict, report_browser.brief(shown), message
 
 
-def report_row(folder: Path, table: str | None, verdict: str | None, index: int | None,
-               docs: dict[str, Document]) -> str:
+def report_row(
+    folder: Path, table: str | None, verdict: str | None, index: int | None, docs: dict[str, Document]
+) -> str:
     df, _ = report_browser.read_table(folder, table)
     shown = report_browser.filter_rows(df, verdict)
     if index is None or not (0 <= index < len(shown)):
@@ -148,17 +172,21 @@ def build_app(engine: ChatEngine, cfg: ChatConfig):
     arms = engine.arms
     folder = Path(cfg.reports_dir)
     with gr.Blocks(title="ragtune: base vs fine-tuned", analytics_enabled=False) as app:
-        gr.Markdown("## ragtune — does the fine-tuned retriever make answers better?\n"
-                    f"{cfg.pool_documents:,} passages from `{cfg.pool}`; LLM `{cfg.llm.get('model', 'none')}`.")
+        gr.Markdown(
+            "## ragtune — does the fine-tuned retriever make answers better?\n"
+            f"{cfg.pool_documents:,} passages from `{cfg.pool}`; LLM `{cfg.llm.get('model', 'none')}`."
+        )
         for note in cfg.notes + ([f"**Warning:** {engine.llm_problem}"] if engine.llm_problem else []):
             gr.Markdown(f"> {note}")
         with gr.Tab("Chat"):
             with gr.Row():
-                question = gr.Textbox(label="Question", placeholder=EXAMPLE_QUESTION, lines=1, max_lines=4,
-                                      scale=6, elem_id="question")
+                question = gr.Textbox(
+                    label="Question", placeholder=EXAMPLE_QUESTION, lines=1, max_lines=4, scale=6, elem_id="question"
+                )
                 send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
-            status = gr.Markdown("Ask a question: every model retrieves its passages and the LLM answers from them.",
-                                 elem_id="status")
+            status = gr.Markdown(
+                "Ask a question: every model retrieves its passages and the LLM answers from them.", elem_id="status"
+            )
             with gr.Accordion("Settings", open=False):
                 with gr.Row():
                     top_k = gr.Slider(1, 10, value=cfg.top_k, step=1, label="top-k passages")
@@ -171,10 +199,18 @@ def build_app(engine: ChatEngine, cfg: ChatConfig):
                 for arm in arms:
                     with gr.Column(min_width=300):
                         gr.Markdown(f"### {arm}\n`{cfg.arms.get(arm, '')}`")
-                        passages.append(gr.HTML("<p><i>passages appear here</i></p>", elem_id=f"passages-{slug(arm)}",
-                                                label=f"{arm}: retrieved passages"))
-                        chats.append(gr.Chatbot(label=f"{arm}: answers", height=300, elem_id=f"chat-{slug(arm)}",
-                                                feedback_options=None))
+                        passages.append(
+                            gr.HTML(
+                                "<p><i>passages appear here</i></p>",
+                                elem_id=f"passages-{slug(arm)}",
+                                label=f"{arm}: retrieved passages",
+                            )
+                        )
+                        chats.append(
+                            gr.Chatbot(
+                                label=f"{arm}: answers", height=300, elem_id=f"chat-{slug(arm)}", feedback_options=None
+                            )
+                        )
 
             def on_ask(q, k, chosen_arms, temp, tokens, *histories):
                 for msg, html_out, hist, box in ask(engine, q, k, chosen_arms, temp, tokens, list(histories)):
@@ -184,8 +220,16 @@ def build_app(engine: ChatEngine, cfg: ChatConfig):
             ask_outputs = [status, *passages, *chats, question]
             send.click(on_ask, ask_inputs, ask_outputs, api_name="ask")
             question.submit(on_ask, ask_inputs, ask_outputs, api_name=False)
-            clear.click(lambda: ("History cleared.", *(["<p><i>passages appear here</i></p>"] * len(arms)),
-                                 *([[]] * len(arms))), None, [status, *passages, *chats], api_name=False)
+            clear.click(
+                lambda: (
+                    "History cleared.",
+                    *(["<p><i>passages appear here</i></p>"] * len(arms)),
+                    *([[]] * len(arms)),
+                ),
+                None,
+                [status, *passages, *chats],
+                api_name=False,
+            )
 
         with gr.Tab("Reports"):
             with gr.Row():
@@ -199,8 +243,13 @@ def build_app(engine: ChatEngine, cfg: ChatConfig):
 
             def on_view(t, v):
                 tables, t, choices, v, shown, message = report_view(folder, t, v)
-                return (gr.update(choices=tables, value=t), gr.update(choices=choices, value=v), shown, message,
-                        report_browser.pictures(folder) or None)
+                return (
+                    gr.update(choices=tables, value=t),
+                    gr.update(choices=choices, value=v),
+                    shown,
+                    message,
+                    report_browser.pictures(folder) or None,
+                )
 
             view_outputs = [table_pick, verdict, table, info, gallery]
             for trigger in (reload.click, table_pick.input, verdict.input):
@@ -218,13 +267,23 @@ def build_app(engine: ChatEngine, cfg: ChatConfig):
                 map_q = gr.Textbox(label="Query", value=EXAMPLE_QUESTION, scale=5)
                 map_k = gr.Slider(1, 10, value=cfg.top_k, step=1, label="top-k", scale=1)
                 lo = min(10, cfg.pool_documents)
-                sample = gr.Slider(lo, max(lo + 1, min(2000, cfg.pool_documents)), step=1,
-                                   value=min(300, cfg.pool_documents), label="corpus sample", scale=2)
+                sample = gr.Slider(
+                    lo,
+                    max(lo + 1, min(2000, cfg.pool_documents)),
+                    step=1,
+                    value=min(300, cfg.pool_documents),
+                    label="corpus sample",
+                    scale=2,
+                )
             draw = gr.Button("Draw map", variant="primary")
             map_plot = gr.Plot(elem_id="embedding-map")
             map_note = gr.Markdown()
-            draw.click(lambda q, k, s: map_figure(engine, q, k, s), [map_q, map_k, sample], [map_plot, map_note],
-                       api_name=False)
+            draw.click(
+                lambda q, k, s: map_figure(engine, q, k, s),
+                [map_q, map_k, sample],
+                [map_plot, map_note],
+                api_name=False,
+            )
 
         with gr.Tab("About"):
             gr.Markdown("The settings this page was started with (traceable like every ragtune card):")
@@ -236,10 +295,17 @@ def serve(app, cfg: ChatConfig, block: bool = True):
     """Queue on (several users at once), bound to cfg.host; returns after Ctrl-C when blocking."""
     app.queue(default_concurrency_limit=cfg.concurrency)
     try:
-        return app.launch(server_name=cfg.host, server_port=cfg.port, ssr_mode=False, show_error=False,
-                          allowed_paths=[str(Path(cfg.reports_dir).resolve())], prevent_thread_lock=not block,
-                          quiet=True, inbrowser=False)
+        return app.launch(
+            server_name=cfg.host,
+            server_port=cfg.port,
+            ssr_mode=False,
+            show_error=False,
+            allowed_paths=[str(Path(cfg.reports_dir).resolve())],
+            prevent_thread_lock=not block,
+            quiet=True,
+            inbrowser=False,
+        )
     except OSError as exc:  # gradio says so when the port is taken
-        raise RagtuneError(f"cannot serve on {cfg.host}:{cfg.port}: {str(exc).splitlines()[0]} "
-                           "(pick another with --port)") from None
-
+        raise RagtuneError(
+            f"cannot serve on {cfg.host}:{cfg.port}: {str(exc).splitlines()[0]} (pick another with --port)"
+        ) from None

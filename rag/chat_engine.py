@@ -4,13 +4,14 @@ documents only one arm found, and stream each arm's answer as the LLM writes it.
 Retrieval is harness.retrieval.Retriever, the prompt is rag.prompts, the LLM is rag.llm_client: the same code
 as scripts 3 and 4, so the page never shows something the reports would not.
 """
+
 from __future__ import annotations
 
 import queue
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Iterator
 
 from corpus.beir import Document
 from corpus.errors import RagtuneError
@@ -28,17 +29,18 @@ class QuestionError(RagtuneError):
 @dataclass
 class ChatConfig:
     """The chatbot's settings as started from the command line (shown on the page so answers can be traced)."""
+
     data: str = ""
     pool: str = ""
     pool_documents: int = 0
-    arms: dict[str, str] = field(default_factory=dict)   # arm name → embedder folder
-    notes: list[str] = field(default_factory=list)       # e.g. "fine-tuned model missing"
+    arms: dict[str, str] = field(default_factory=dict)  # arm name → embedder folder
+    notes: list[str] = field(default_factory=list)  # e.g. "fine-tuned model missing"
     top_k: int = 3
     max_tokens: int = 160
     temperature: float = 0.0
     prompt: str = "built-in"
     prompt_fingerprint: str = ""
-    llm: dict = field(default_factory=dict)              # endpoint description, never the key
+    llm: dict = field(default_factory=dict)  # endpoint description, never the key
     reports_dir: str = ""
     host: str = "127.0.0.1"
     port: int = 7860
@@ -61,8 +63,9 @@ def check_question(text: str | None, limit: int = MAX_QUESTION_CHARS) -> str:
     if not question:
         raise QuestionError("Please type a question first.")
     if len(question) > limit:
-        raise QuestionError(f"That question is {len(question):,} characters long; the limit is {limit:,}. "
-                            "Please shorten it.")
+        raise QuestionError(
+            f"That question is {len(question):,} characters long; the limit is {limit:,}. Please shorten it."
+        )
     return question
 
 
@@ -78,8 +81,15 @@ def only_in_one(hits: dict[str, list[Hit]]) -> dict[str, set[str]]:
 
 
 class ChatEngine:
-    def __init__(self, docs: dict[str, Document], retrievers: dict[str, Retriever], template: PromptTemplate,
-                 llm: LLMClient | None, llm_problem: str | None = None, max_question_chars: int = MAX_QUESTION_CHARS):
+    def __init__(
+        self,
+        docs: dict[str, Document],
+        retrievers: dict[str, Retriever],
+        template: PromptTemplate,
+        llm: LLMClient | None,
+        llm_problem: str | None = None,
+        max_question_chars: int = MAX_QUESTION_CHARS,
+    ):
         if not retrievers:
             raise RagtuneError("the chatbot needs at least one retriever arm")
         self.docs = docs
@@ -100,8 +110,9 @@ class ChatEngine:
         arms = [a for a in (arms or self.arms) if a in self.retrievers]
         return {arm: self.retrievers[arm].search([question], k)[0] for arm in arms}
 
-    def stream_answers(self, question: str, hits: dict[str, list[Hit]], max_tokens: int,
-                       temperature: float = 0.0) -> Iterator[dict[str, ArmAnswer]]:
+    def stream_answers(
+        self, question: str, hits: dict[str, list[Hit]], max_tokens: int, temperature: float = 0.0
+    ) -> Iterator[dict[str, ArmAnswer]]:
         """Snapshots of every arm's answer while they are written side by side; the last one has all done.
 
         A failing endpoint never raises here: the arm's answer carries the error, so retrieval stays visible.

@@ -3,6 +3,7 @@ wrote from it, and measured verdicts.
 
 Arms are named 'base' and 'finetuned' (the report's column prefixes); their models are any embedder spec.
 """
+
 from __future__ import annotations
 
 import concurrent.futures as cf
@@ -29,18 +30,18 @@ class RunConfig:
     data: str | None = None
     split: str = "test"
     pool: str | None = None
-    limit: int = 5                    # 0 = every query of the split
+    limit: int = 5  # 0 = every query of the split
     top_k: int = 3
     base: str = "base"
     finetuned: str = str(DEFAULT_FINETUNED)
     max_tokens: int = 128
     temperature: float = 0.0
-    prompt: str = "built-in"          # template source
+    prompt: str = "built-in"  # template source
     prompt_fingerprint: str = ""
     workers: int = 1
     judge: bool = False
     judge_max_tokens: int = 200
-    llm: dict = field(default_factory=dict)        # endpoint description (never the key)
+    llm: dict = field(default_factory=dict)  # endpoint description (never the key)
     judge_llm: dict = field(default_factory=dict)
     cache_policy: str = "reuse"
     out_dir: str = str(REPORTS_DIR)
@@ -52,8 +53,8 @@ class RunConfig:
 @dataclass
 class ArmContext:
     ids: list[str]
-    rank: int | None            # rank of the first relevant document within RANK_DEPTH, None if deeper
-    hit: bool                   # a relevant document is among the top-k passages
+    rank: int | None  # rank of the first relevant document within RANK_DEPTH, None if deeper
+    hit: bool  # a relevant document is among the top-k passages
 
 
 @dataclass
@@ -83,8 +84,9 @@ def load_pool(pool: str | None, ds) -> tuple[dict[str, Document], str]:
     return read_corpus(Path(pool)), str(pool)
 
 
-def retrieve_arm(spec: str, name: str, queries: list[Query], docs: dict[str, Document], top_k: int,
-                 cache=None) -> list[ArmContext]:
+def retrieve_arm(
+    spec: str, name: str, queries: list[Query], docs: dict[str, Document], top_k: int, cache=None
+) -> list[ArmContext]:
     from corpus.models import load_embedder
     from harness.retrieval import Retriever
 
@@ -92,7 +94,7 @@ def retrieve_arm(spec: str, name: str, queries: list[Query], docs: dict[str, Doc
     retriever = Retriever(model, docs, cache, show_progress=True, name=name)
     depth = max(top_k, min(RANK_DEPTH, len(docs)))
     out = []
-    for q, hits in zip(queries, retriever.search([q.text for q in queries], depth)):
+    for q, hits in zip(queries, retriever.search([q.text for q in queries], depth), strict=False):
         rank = next((h.rank for h in hits if h.doc_id in q.relevant), None)
         ids = [h.doc_id for h in hits[:top_k]]
         out.append(ArmContext(ids, rank, any(d in q.relevant for d in ids)))
@@ -107,26 +109,53 @@ def verdict(base_hit: bool, tuned_hit: bool) -> str:
     return "both_hit" if base_hit else "both_miss"
 
 
-def _answer_one(llm: CachedLLM, judge_llm: CachedLLM | None, cfg: RunConfig, template: PromptTemplate,
-                q: Query, ctx: ArmContext, docs: dict[str, Document]) -> dict:
+def _answer_one(
+    llm: CachedLLM,
+    judge_llm: CachedLLM | None,
+    cfg: RunConfig,
+    template: PromptTemplate,
+    q: Query,
+    ctx: ArmContext,
+    docs: dict[str, Document],
+) -> dict:
     passages = [docs[d] for d in ctx.ids]
     done, cached = llm.complete(template.messages(q.text, passages), cfg.max_tokens, cfg.temperature)
     context = format_context(passages)
-    out = {"answer": done.text, "prompt_tokens": done.prompt_tokens, "context_tokens": llm.count_tokens(context),
-           "answer_tokens": done.completion_tokens, "context_chars": len(context),
-           "latency_s": round(done.latency_s, 3),
-           "finish_reason": done.finish_reason, "cached": cached}
+    out = {
+        "answer": done.text,
+        "prompt_tokens": done.prompt_tokens,
+        "context_tokens": llm.count_tokens(context),
+        "answer_tokens": done.completion_tokens,
+        "context_chars": len(context),
+        "latency_s": round(done.latency_s, 3),
+        "finish_reason": done.finish_reason,
+        "cached": cached,
+    }
     if judge_llm is not None:
         reference = "\n\n".join(document_text(docs[d]) for d in sorted(q.relevant) if d in docs)
         j: Judgement = judge(judge_llm, q.text, context, reference, done.text, cfg.judge_max_tokens)
-        out.update({"faithfulness": j.faithfulness, "faithfulness_reason": j.faithfulness_reason,
-                    "correctness": j.correctness, "correctness_reason": j.correctness_reason,
-                    "judge_status": j.status, "judge_raw": j.raw})
+        out.update(
+            {
+                "faithfulness": j.faithfulness,
+                "faithfulness_reason": j.faithfulness_reason,
+                "correctness": j.correctness,
+                "correctness_reason": j.correctness_reason,
+                "judge_status": j.status,
+                "judge_raw": j.raw,
+            }
+        )
     return out
 
 
-def generate(llm: CachedLLM, judge_llm: CachedLLM | None, cfg: RunConfig, template: PromptTemplate,
-             queries: list[Query], contexts: dict[str, list[ArmContext]], docs: dict[str, Document]) -> dict:
+def generate(
+    llm: CachedLLM,
+    judge_llm: CachedLLM | None,
+    cfg: RunConfig,
+    template: PromptTemplate,
+    queries: list[Query],
+    contexts: dict[str, list[ArmContext]],
+    docs: dict[str, Document],
+) -> dict:
     """{(query index, arm): answer fields}; every finished answer is in the cache before the next one starts
     waiting, so an endpoint failure or Ctrl-C loses nothing finished."""
     jobs = [(i, arm) for i in range(len(queries)) for arm in ARMS]
@@ -135,8 +164,10 @@ def generate(llm: CachedLLM, judge_llm: CachedLLM | None, cfg: RunConfig, templa
     try:
         with progress() as bar:
             task = bar.add_task("answering" + (" and judging" if judge_llm else ""), total=len(jobs))
-            futures = {pool.submit(_answer_one, llm, judge_llm, cfg, template, queries[i], contexts[arm][i], docs):
-                       (i, arm) for i, arm in jobs}
+            futures = {
+                pool.submit(_answer_one, llm, judge_llm, cfg, template, queries[i], contexts[arm][i], docs): (i, arm)
+                for i, arm in jobs
+            }
             for fut in cf.as_completed(futures):
                 try:
                     results[futures[fut]] = fut.result()
@@ -144,8 +175,10 @@ def generate(llm: CachedLLM, judge_llm: CachedLLM | None, cfg: RunConfig, templa
                     # requests already in flight fail fast too (same endpoint); let them settle so nothing
                     # writes to the cache after this run has reported
                     pool.shutdown(wait=True, cancel_futures=True)
-                    raise RagtuneError(f"{exc} — {len(results)} of {len(jobs)} answers finished and cached; "
-                                       "rerun the same command to resume") from None
+                    raise RagtuneError(
+                        f"{exc} — {len(results)} of {len(jobs)} answers finished and cached; "
+                        "rerun the same command to resume"
+                    ) from None
                 bar.advance(task)
     finally:
         # do not wait for queued work after a failure or Ctrl-C; running requests end with the server
@@ -153,8 +186,7 @@ def generate(llm: CachedLLM, judge_llm: CachedLLM | None, cfg: RunConfig, templa
     return results
 
 
-def build_rows(queries: list[Query], contexts: dict[str, list[ArmContext]], answers: dict,
-               judged: bool) -> list[dict]:
+def build_rows(queries: list[Query], contexts: dict[str, list[ArmContext]], answers: dict, judged: bool) -> list[dict]:
     rows = []
     for i, q in enumerate(queries):
         row = {"query_id": q.id, "query": q.text, "relevant_ids": ";".join(sorted(q.relevant))}
@@ -176,10 +208,16 @@ def build_rows(queries: list[Query], contexts: dict[str, list[ArmContext]], answ
     return rows
 
 
-ANSWER_METRICS = ("prompt_tokens", "context_tokens", "context_chars", "answer_tokens", "latency_s", "finish_reason",
-                  "cached")
-JUDGE_FIELDS = ("faithfulness", "correctness", "faithfulness_reason", "correctness_reason", "judge_status",
-                "judge_raw")
+ANSWER_METRICS = (
+    "prompt_tokens",
+    "context_tokens",
+    "context_chars",
+    "answer_tokens",
+    "latency_s",
+    "finish_reason",
+    "cached",
+)
+JUDGE_FIELDS = ("faithfulness", "correctness", "faithfulness_reason", "correctness_reason", "judge_status", "judge_raw")
 
 
 def report_columns(judged: bool) -> list[str]:
@@ -195,8 +233,12 @@ def report_columns(judged: bool) -> list[str]:
 def check_pool(queries: list[Query], docs: dict[str, Document], source: str) -> None:
     missing = sum(1 for q in queries if not (q.relevant & docs.keys()))
     if missing == len(queries):
-        raise RagtuneError(f"{source}: none of the selected queries has a relevant document in this pool "
-                           "(was the pool built from the same dataset and split?)")
+        raise RagtuneError(
+            f"{source}: none of the selected queries has a relevant document in this pool "
+            "(was the pool built from the same dataset and split?)"
+        )
     if missing:
-        console.print(f"[yellow]note:[/] {missing} of {len(queries)} queries have no relevant document in "
-                      f"{source}: they can only be 'both_miss'")
+        console.print(
+            f"[yellow]note:[/] {missing} of {len(queries)} queries have no relevant document in "
+            f"{source}: they can only be 'both_miss'"
+        )

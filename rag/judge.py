@@ -4,6 +4,7 @@ Scores are integers on a fixed 1–5 scale, each with a one-sentence reason, ask
 that is not valid JSON is asked again once with a reminder; a second failure is recorded as missing with the
 raw reply kept, so one bad reply never crashes a run nor turns an average into NaN.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,8 +46,8 @@ class Judgement:
     faithfulness_reason: str
     correctness: int | None
     correctness_reason: str
-    status: str       # "ok" or "missing"
-    raw: str          # the last reply, kept whatever it was
+    status: str  # "ok" or "missing"
+    raw: str  # the last reply, kept whatever it was
     attempts: int
 
 
@@ -73,10 +74,13 @@ def parse_judgement(text: str) -> dict | None:
     return out
 
 
-def judge(llm: CachedLLM, question: str, context: str, reference: str, answer: str,
-          max_tokens: int = 200) -> Judgement:
-    messages = [{"role": "user", "content": JUDGE_TEMPLATE.format(context=context, reference=reference,
-                                                                   question=question, answer=answer)}]
+def judge(llm: CachedLLM, question: str, context: str, reference: str, answer: str, max_tokens: int = 200) -> Judgement:
+    messages = [
+        {
+            "role": "user",
+            "content": JUDGE_TEMPLATE.format(context=context, reference=reference, question=question, answer=answer),
+        }
+    ]
     raw = ""
     for attempt in (1, 2):
         done, _ = llm.complete(messages, max_tokens, 0.0)

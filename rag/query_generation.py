@@ -4,6 +4,7 @@ drop the bad ones (each with a count), and the result is a BEIR dataset split by
 Every reply goes through the answer cache keyed by (model, full request), so a killed run resumes where it
 stopped and a rerun with the same settings asks the LLM nothing. Filtering is cheap and always recomputed.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -12,7 +13,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from corpus.beir import Dataset, SPLITS
+from corpus.beir import SPLITS, Dataset
 from corpus.console import progress
 from corpus.documents import Passage, SourceSummary, SplitterConfig
 from corpus.errors import DataError, RagtuneError
@@ -37,8 +38,10 @@ Write {n} different search queries that a real user would type and that this pas
 Rules: one query per line, no numbering, no quotes, no explanations; at most 20 words each; use your own
 words instead of copying phrases from the passage."""
 
-DEFAULT_HINT = ("Write them the way people type into a search box: specific, natural, sometimes a question, "
-                "sometimes a few keywords.")
+DEFAULT_HINT = (
+    "Write them the way people type into a search box: specific, natural, sometimes a question, "
+    "sometimes a few keywords."
+)
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,14 @@ class QueryPrompt:
         return hashlib.sha256(f"{self.text}\x00{self.hint}".encode()).hexdigest()
 
     def messages(self, passage: Passage, n: int) -> list[dict]:
-        return [{"role": "user", "content": self.text.format(n=n, title=passage.title or "(untitled)",
-                                                             passage=passage.text, hint=self.hint)}]
+        return [
+            {
+                "role": "user",
+                "content": self.text.format(
+                    n=n, title=passage.title or "(untitled)", passage=passage.text, hint=self.hint
+                ),
+            }
+        ]
 
 
 def load_prompt(path: str | Path | None, hint: str | None = None) -> QueryPrompt:
@@ -69,8 +78,11 @@ def load_prompt(path: str | Path | None, hint: str | None = None) -> QueryPrompt
         raise DataError(source, f"not a valid template ({exc}); write literal braces as {{{{ and }}}}") from None
     unknown = sorted(fields - set(PLACEHOLDERS))
     if unknown:
-        raise DataError(source, f"unknown placeholder(s) {', '.join('{' + f + '}' for f in unknown)}; allowed: "
-                                + ", ".join("{" + f + "}" for f in PLACEHOLDERS))
+        raise DataError(
+            source,
+            f"unknown placeholder(s) {', '.join('{' + f + '}' for f in unknown)}; allowed: "
+            + ", ".join("{" + f + "}" for f in PLACEHOLDERS),
+        )
     missing = [f for f in REQUIRED if f not in fields]
     if missing:
         raise DataError(source, "template must contain " + " and ".join("{" + f + "}" for f in missing))
@@ -89,7 +101,7 @@ class GenerationConfig:
     temperature: float = 0.0
     workers: int = 1
     filters: qf.FilterConfig = field(default_factory=qf.FilterConfig)
-    embedder: str = "base"              # the base embedder of the round-trip and near-duplicate checks
+    embedder: str = "base"  # the base embedder of the round-trip and near-duplicate checks
     dev_share: float = 0.1
     test_share: float = 0.2
     seed: int = 13
@@ -107,7 +119,7 @@ class GenerationConfig:
 
 @dataclass(frozen=True)
 class Candidate:
-    id: str            # '<passage id>#q<slot>'
+    id: str  # '<passage id>#q<slot>'
     passage_id: str
     source_id: str
     text: str
@@ -120,7 +132,7 @@ class AskStats:
     asked: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    seconds: float = 0.0   # LLM time of the new replies, summed over workers
+    seconds: float = 0.0  # LLM time of the new replies, summed over workers
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -170,8 +182,9 @@ def candidates_from(replies: dict[str, str], passages: list[Passage], n: int) ->
     return out, missing
 
 
-def apply_filters(cands: list[Candidate], passages: dict[str, Passage], retriever, fcfg: qf.FilterConfig,
-                  seed: int, missing: int = 0) -> tuple[list[Candidate], dict[str, int]]:
+def apply_filters(
+    cands: list[Candidate], passages: dict[str, Passage], retriever, fcfg: qf.FilterConfig, seed: int, missing: int = 0
+) -> tuple[list[Candidate], dict[str, int]]:
     """Run every filter in qf.FILTERS order; counts say how many each one dropped."""
     counts = dict.fromkeys(qf.FILTERS, 0)
     counts["empty"] = missing
@@ -186,7 +199,7 @@ def apply_filters(cands: list[Candidate], passages: dict[str, Passage], retrieve
             kept.append(c)
     first = qf.first_occurrences([qf.duplicate_key(c.text) for c in kept])
     counts["duplicate"] = first.count(False)
-    kept = [c for c, ok in zip(kept, first) if ok]
+    kept = [c for c, ok in zip(kept, first, strict=False) if ok]
     if kept:
         q_emb = retriever.encode_queries([c.text for c in kept])
         near = qf.near_duplicates(q_emb, [c.source_id for c in kept], fcfg.near_duplicate_cosine)
@@ -195,14 +208,15 @@ def apply_filters(cands: list[Candidate], passages: dict[str, Passage], retrieve
         kept, q_emb = [kept[i] for i in keep_idx], q_emb[keep_idx]
         if fcfg.round_trip_k > 0 and kept:
             _, idx = retriever.search_embeddings(q_emb, fcfg.round_trip_k)
-            ok = [qf.round_trip_ok([retriever.doc_ids[j] for j in row if j >= 0], c.passage_id, fcfg.round_trip_k)
-                  for c, row in zip(kept, idx)]
+            ok = [
+                qf.round_trip_ok([retriever.doc_ids[j] for j in row if j >= 0], c.passage_id, fcfg.round_trip_k)
+                for c, row in zip(kept, idx, strict=False)
+            ]
             counts["round_trip"] = ok.count(False)
-            kept = [c for c, good in zip(kept, ok) if good]
-    capped = qf.cap_per_group([c.source_id for c in kept], [stable_hash(seed, c.id) for c in kept],
-                              fcfg.max_per_doc)
+            kept = [c for c, good in zip(kept, ok, strict=False) if good]
+    capped = qf.cap_per_group([c.source_id for c in kept], [stable_hash(seed, c.id) for c in kept], fcfg.max_per_doc)
     counts["over_cap"] = capped.count(False)
-    return [c for c, ok in zip(kept, capped) if ok], counts
+    return [c for c, ok in zip(kept, capped, strict=False) if ok], counts
 
 
 def assign_splits(source_ids: list[str], seed: int, dev_share: float, test_share: float) -> dict[str, str]:
@@ -212,47 +226,83 @@ def assign_splits(source_ids: list[str], seed: int, dev_share: float, test_share
     n_test = max(1, round(len(ids) * test_share))
     n_dev = max(1, round(len(ids) * dev_share)) if dev_share > 0 else 0
     if n_test + n_dev >= len(ids):
-        raise RagtuneError(f"only {len(ids)} document(s) kept queries after filtering; train, dev and test need "
-                           f"at least {n_test + n_dev + 1} (use more documents or looser filters)")
+        raise RagtuneError(
+            f"only {len(ids)} document(s) kept queries after filtering; train, dev and test need "
+            f"at least {n_test + n_dev + 1} (use more documents or looser filters)"
+        )
     order = stable_order(ids, f"{seed}/split", key=str)
     return {d: "test" if i < n_test else "dev" if i < n_test + n_dev else "train" for i, d in enumerate(order)}
 
 
-def build_dataset(out: Path, passages: list[Passage], kept: list[Candidate],
-                  splits: dict[str, str]) -> Dataset:
+def build_dataset(out: Path, passages: list[Passage], kept: list[Candidate], splits: dict[str, str]) -> Dataset:
     """Corpus = every passage (those without kept queries stay as distractors); qrels point each query at the
     passage it was written from."""
     qrels: dict[str, dict[str, dict[str, int]]] = {s: {} for s in SPLITS}
     for c in kept:
         qrels[splits[c.source_id]][c.id] = {c.passage_id: 1}
-    return Dataset(Path(out), {p.id: p.as_document() for p in passages}, {c.id: c.text for c in kept},
-                   {s: q for s, q in qrels.items() if q})
+    return Dataset(
+        Path(out),
+        {p.id: p.as_document() for p in passages},
+        {c.id: c.text for c in kept},
+        {s: q for s, q in qrels.items() if q},
+    )
 
 
 def split_counts(ds: Dataset, splits: dict[str, str]) -> dict[str, dict[str, int]]:
-    return {s: {"queries": len(ds.qrels.get(s, {})),
-                "documents": sum(1 for v in splits.values() if v == s),
-                "passages": len({d for docs in ds.qrels.get(s, {}).values() for d in docs})}
-            for s in SPLITS}
+    return {
+        s: {
+            "queries": len(ds.qrels.get(s, {})),
+            "documents": sum(1 for v in splits.values() if v == s),
+            "passages": len({d for docs in ds.qrels.get(s, {}).values() for d in docs}),
+        }
+        for s in SPLITS
+    }
 
 
-def dataset_card(cfg: GenerationConfig, summary: SourceSummary, passages: list[Passage], stats: AskStats,
-                 cands: int, filters: dict[str, int], ds: Dataset, splits: dict[str, str]) -> dict:
-    return {"name": Path(cfg.out).name, "kind": KIND,
-            "source": asdict(summary),
-            "generator": {"model": cfg.llm.get("model"), "llm": cfg.llm, "prompt": cfg.prompt,
-                          "prompt_sha256": cfg.prompt_sha256},
-            "config": asdict(cfg),
-            "counts": {"documents": summary.documents, "passages": len(passages),
-                       "queries_asked": stats.passages * cfg.queries_per_passage, "queries_parsed": cands,
-                       "queries_kept": len(ds.queries), "splits": split_counts(ds, splits)},
-            "filters": filters,
-            "llm_calls": stats.as_dict(),
-            "fingerprint": ds.fingerprint()}
+def dataset_card(
+    cfg: GenerationConfig,
+    summary: SourceSummary,
+    passages: list[Passage],
+    stats: AskStats,
+    cands: int,
+    filters: dict[str, int],
+    ds: Dataset,
+    splits: dict[str, str],
+) -> dict:
+    return {
+        "name": Path(cfg.out).name,
+        "kind": KIND,
+        "source": asdict(summary),
+        "generator": {
+            "model": cfg.llm.get("model"),
+            "llm": cfg.llm,
+            "prompt": cfg.prompt,
+            "prompt_sha256": cfg.prompt_sha256,
+        },
+        "config": asdict(cfg),
+        "counts": {
+            "documents": summary.documents,
+            "passages": len(passages),
+            "queries_asked": stats.passages * cfg.queries_per_passage,
+            "queries_parsed": cands,
+            "queries_kept": len(ds.queries),
+            "splits": split_counts(ds, splits),
+        },
+        "filters": filters,
+        "llm_calls": stats.as_dict(),
+        "fingerprint": ds.fingerprint(),
+    }
 
 
-def generate_dataset(llm: CachedLLM, prompt: QueryPrompt, passages: list[Passage], summary: SourceSummary,
-                     embedder, cfg: GenerationConfig, emb_cache=None) -> tuple[Dataset, dict]:
+def generate_dataset(
+    llm: CachedLLM,
+    prompt: QueryPrompt,
+    passages: list[Passage],
+    summary: SourceSummary,
+    embedder,
+    cfg: GenerationConfig,
+    emb_cache=None,
+) -> tuple[Dataset, dict]:
     """Ask, filter, split and write the BEIR folder and its dataset_card.json into cfg.out."""
     from corpus.beir import write_dataset
     from corpus.datasets import CARD
@@ -263,8 +313,9 @@ def generate_dataset(llm: CachedLLM, prompt: QueryPrompt, passages: list[Passage
     check_output_folder(out)
     replies, stats = ask(llm, prompt, passages, cfg)
     cands, missing = candidates_from(replies, passages, cfg.queries_per_passage)
-    retriever = Retriever(embedder, {p.id: p.as_document() for p in passages}, emb_cache, show_progress=True,
-                          name="passages")
+    retriever = Retriever(
+        embedder, {p.id: p.as_document() for p in passages}, emb_cache, show_progress=True, name="passages"
+    )
     kept, counts = apply_filters(cands, {p.id: p for p in passages}, retriever, cfg.filters, cfg.seed, missing)
     splits = assign_splits([c.source_id for c in kept], cfg.seed, cfg.dev_share, cfg.test_share)
     ds = build_dataset(out, passages, kept, splits)

@@ -1,6 +1,7 @@
 """Reading what scripts 3 and 4 left in reports/ for the chatbot's report tab: every CSV as a table, the RAG
 comparison filtered by verdict with one query opened in full, and the pictures. A missing or unreadable file
 becomes a message, never an error page."""
+
 from __future__ import annotations
 
 import html
@@ -33,8 +34,10 @@ def read_table(folder: Path, name: str | None) -> tuple[pd.DataFrame | None, str
     """(table, message); the message says what is missing or wrong when there is no table."""
     folder = Path(folder)
     if not name:
-        return None, (f"No reports in `{folder}` yet: run `3_eval_retrieval.py` and `4_rag_compare.py` "
-                      "(or `make demo`), then press Reload.")
+        return None, (
+            f"No reports in `{folder}` yet: run `3_eval_retrieval.py` and `4_rag_compare.py` "
+            "(or `make demo`), then press Reload."
+        )
     path = folder / name
     try:
         df = pd.read_csv(path)
@@ -72,8 +75,10 @@ def _passage(doc_id: str, docs: dict[str, Document], relevant: bool) -> str:
     if doc is None:
         return f"<li><code>{html.escape(doc_id)}</code>{mark} (not in the chatbot's corpus)</li>"
     title = html.escape(doc.title or doc_id)
-    return (f"<li><details><summary><b>{title}</b> <code>{html.escape(doc_id)}</code>{mark}</summary>"
-            f"<div style='white-space:pre-wrap'>{html.escape(document_text(doc))}</div></details></li>")
+    return (
+        f"<li><details><summary><b>{title}</b> <code>{html.escape(doc_id)}</code>{mark}</summary>"
+        f"<div style='white-space:pre-wrap'>{html.escape(document_text(doc))}</div></details></li>"
+    )
 
 
 def row_details(row: dict, docs: dict[str, Document]) -> str:
@@ -81,11 +86,13 @@ def row_details(row: dict, docs: dict[str, Document]) -> str:
     if "verdict" not in row or "query" not in row:
         return "<p>Open a row of <code>rag_compare_report.csv</code> to read it in full.</p>"
     relevant = set(str(row.get("relevant_ids") or "").split(";")) - {""}
-    parts = [f"<h3>{html.escape(str(row['query']))}</h3>",
-             f"<p>query <code>{html.escape(str(row.get('query_id', '')))}</code> · verdict "
-             f"<b>{html.escape(str(row['verdict']))}</b> · relevant: "
-             f"{', '.join(f'<code>{html.escape(d)}</code>' for d in sorted(relevant)) or 'none'}</p>",
-             "<div style='display:flex;gap:1em'>"]
+    parts = [
+        f"<h3>{html.escape(str(row['query']))}</h3>",
+        f"<p>query <code>{html.escape(str(row.get('query_id', '')))}</code> · verdict "
+        f"<b>{html.escape(str(row['verdict']))}</b> · relevant: "
+        f"{', '.join(f'<code>{html.escape(d)}</code>' for d in sorted(relevant)) or 'none'}</p>",
+        "<div style='display:flex;gap:1em'>",
+    ]
     for arm in ARMS:
         ids = [d for d in str(row.get(f"{arm}_context_ids") or "").split(";") if d and d != "nan"]
         rank = row.get(f"{arm}_rank")
@@ -93,8 +100,10 @@ def row_details(row: dict, docs: dict[str, Document]) -> str:
         items = "".join(_passage(d, docs, d in relevant) for d in ids)
         answer = row.get(f"{arm}_answer")
         answer = "" if answer is None or (isinstance(answer, float) and pd.isna(answer)) else str(answer)
-        parts.append(f"<div style='flex:1'><h4>{arm}</h4><p>first relevant rank: {rank_text}</p>"
-                     f"<ol>{items}</ol><p><b>answer</b></p>"
-                     f"<div style='white-space:pre-wrap'>{html.escape(answer) or '<i>(empty)</i>'}</div></div>")
+        parts.append(
+            f"<div style='flex:1'><h4>{arm}</h4><p>first relevant rank: {rank_text}</p>"
+            f"<ol>{items}</ol><p><b>answer</b></p>"
+            f"<div style='white-space:pre-wrap'>{html.escape(answer) or '<i>(empty)</i>'}</div></div>"
+        )
     parts.append("</div>")
     return "".join(parts)

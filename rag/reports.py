@@ -1,4 +1,5 @@
 """The comparison's outputs: the per-query report CSV, a tidy summary (CSV + Markdown) with 95% CIs, a picture."""
+
 from __future__ import annotations
 
 import math
@@ -65,8 +66,9 @@ def summarise(df: pd.DataFrame, judged: bool) -> pd.DataFrame:
             hi = min(hi, 1.0)
         if metric in ("faithfulness", "correctness") and not math.isnan(hi):
             hi = min(hi, 5.0)
-        out.append({"arm": arm, "metric": metric, "n": n, "value": value, "ci_low": lo, "ci_high": hi,
-                    "missing": missing})
+        out.append(
+            {"arm": arm, "metric": metric, "n": n, "value": value, "ci_low": lo, "ci_high": hi, "missing": missing}
+        )
 
     total = len(df)
     for arm in ARMS:
@@ -89,8 +91,9 @@ def summarise(df: pd.DataFrame, judged: bool) -> pd.DataFrame:
         add("paired", f"verdict_{v}", total, int(counts.get(v, 0)))
     if judged:
         for metric in ("faithfulness", "correctness"):
-            diff = (pd.to_numeric(df[f"finetuned_{metric}"], errors="coerce")
-                    - pd.to_numeric(df[f"base_{metric}"], errors="coerce"))
+            diff = pd.to_numeric(df[f"finetuned_{metric}"], errors="coerce") - pd.to_numeric(
+                df[f"base_{metric}"], errors="coerce"
+            )
             n, m, lo, hi = _mean_ci(diff)
             add("finetuned-base", f"{metric}_diff", n, m, lo, hi, missing=total - n)
     return pd.DataFrame(out, columns=SUMMARY_COLUMNS)
@@ -103,13 +106,19 @@ def _fmt(x) -> str:
 
 
 def summary_markdown(summary: pd.DataFrame, card: dict) -> str:
-    lines = ["# RAG comparison: base vs fine-tuned retriever", "",
-             f"LLM: `{card['llm'].get('model', '')}` at `{card['llm'].get('base_url', '')}`; "
-             f"top-k {card['top_k']}, max tokens {card['max_tokens']}, queries: {card.get('queries', '')} "
-             f"({card['split']} split).", "",
-             "Means with Student-t 95% intervals (context hit rate: Wilson); `n` counts the values averaged, "
-             "`missing` those left out (not found within the search depth, or not scored by the judge).", "",
-             "| " + " | ".join(SUMMARY_COLUMNS) + " |", "|" + "---|" * len(SUMMARY_COLUMNS)]
+    lines = [
+        "# RAG comparison: base vs fine-tuned retriever",
+        "",
+        f"LLM: `{card['llm'].get('model', '')}` at `{card['llm'].get('base_url', '')}`; "
+        f"top-k {card['top_k']}, max tokens {card['max_tokens']}, queries: {card.get('queries', '')} "
+        f"({card['split']} split).",
+        "",
+        "Means with Student-t 95% intervals (context hit rate: Wilson); `n` counts the values averaged, "
+        "`missing` those left out (not found within the search depth, or not scored by the judge).",
+        "",
+        "| " + " | ".join(SUMMARY_COLUMNS) + " |",
+        "|" + "---|" * len(SUMMARY_COLUMNS),
+    ]
     for rec in summary.to_dict("records"):
         lines.append("| " + " | ".join(_fmt(rec[c]) for c in SUMMARY_COLUMNS) + " |")
     return "\n".join(lines) + "\n"
@@ -117,6 +126,7 @@ def summary_markdown(summary: pd.DataFrame, card: dict) -> str:
 
 def plot(df: pd.DataFrame, judged: bool, path: Path) -> Path:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -142,8 +152,7 @@ def plot(df: pd.DataFrame, judged: bool, path: Path) -> Path:
             for a, arm in enumerate(ARMS):
                 s = pd.to_numeric(df[f"{arm}_{metric}"], errors="coerce").dropna()
                 vc = s.value_counts().reindex(scores, fill_value=0)
-                axes[2].bar([x + (2 * j + a - 1.5) * width for x in scores], vc.values, width,
-                            label=f"{arm} {metric}")
+                axes[2].bar([x + (2 * j + a - 1.5) * width for x in scores], vc.values, width, label=f"{arm} {metric}")
         axes[2].set_xticks(list(scores))
         axes[2].set_title("judge scores (1–5)")
         axes[2].legend(fontsize=7)

@@ -1,8 +1,9 @@
 """Trainer callbacks: the rich progress bar, a checkpoint at the last step, the run file beside checkpoints."""
+
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from transformers import TrainerCallback
 

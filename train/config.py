@@ -1,4 +1,5 @@
 """The one run configuration of the fine-tuning stage, and the fingerprint that decides whether a run may resume."""
+
 from __future__ import annotations
 
 import hashlib
@@ -58,9 +59,13 @@ class TrainConfig:
             raise RagtuneError(f"unknown precision '{self.precision}' (choose one of: {', '.join(PRECISIONS)})")
         if self.metric not in METRICS:
             raise RagtuneError(f"unknown metric '{self.metric}' (choose one of: {', '.join(METRICS)})")
-        positive = {"batch size": self.batch_size, "mini batch size": self.mini_batch_size,
-                    "max sequence length": self.max_seq_length, "eval steps": self.eval_steps,
-                    "LoRA rank": self.lora_rank}
+        positive = {
+            "batch size": self.batch_size,
+            "mini batch size": self.mini_batch_size,
+            "max sequence length": self.max_seq_length,
+            "eval steps": self.eval_steps,
+            "LoRA rank": self.lora_rank,
+        }
         for name, value in positive.items():
             if value < 1:
                 raise RagtuneError(f"{name} must be at least 1, got {value}")

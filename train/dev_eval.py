@@ -1,4 +1,5 @@
 """Dev retrieval metrics during training: sentence-transformers' InformationRetrievalEvaluator, whole corpus."""
+
 from __future__ import annotations
 
 from train.examples import TrainingData
@@ -6,8 +7,15 @@ from train.examples import TrainingData
 NAME = "dev"
 SCORE = "cosine"
 # metric name in the evaluator's output -> the label shown in tables and cards
-SHOWN = {"mrr@10": "MRR@10", "ndcg@10": "nDCG@10", "accuracy@1": "Hit@1", "accuracy@3": "Hit@3",
-         "accuracy@5": "Hit@5", "accuracy@10": "Hit@10", "map@100": "MAP@100"}
+SHOWN = {
+    "mrr@10": "MRR@10",
+    "ndcg@10": "nDCG@10",
+    "accuracy@1": "Hit@1",
+    "accuracy@3": "Hit@3",
+    "accuracy@5": "Hit@5",
+    "accuracy@10": "Hit@10",
+    "map@100": "MAP@100",
+}
 
 
 def metric_key(metric: str) -> str:
@@ -20,10 +28,22 @@ def build_evaluator(data: TrainingData, query_prompt: str, doc_prompt: str, batc
     from sentence_transformers.util import cos_sim
 
     return InformationRetrievalEvaluator(
-        queries=data.dev_queries, corpus=data.corpus, relevant_docs=data.dev_relevant, name=NAME,
-        mrr_at_k=[10], ndcg_at_k=[10], accuracy_at_k=[1, 3, 5, 10], precision_recall_at_k=[10], map_at_k=[100],
-        batch_size=batch_size, score_functions={SCORE: cos_sim}, main_score_function=SCORE,
-        query_prompt=query_prompt or None, corpus_prompt=doc_prompt or None, write_csv=False)
+        queries=data.dev_queries,
+        corpus=data.corpus,
+        relevant_docs=data.dev_relevant,
+        name=NAME,
+        mrr_at_k=[10],
+        ndcg_at_k=[10],
+        accuracy_at_k=[1, 3, 5, 10],
+        precision_recall_at_k=[10],
+        map_at_k=[100],
+        batch_size=batch_size,
+        score_functions={SCORE: cos_sim},
+        main_score_function=SCORE,
+        query_prompt=query_prompt or None,
+        corpus_prompt=doc_prompt or None,
+        write_csv=False,
+    )
 
 
 def shown_metrics(raw: dict) -> dict[str, float]:

@@ -1,4 +1,5 @@
 """What the trainer consumes: triplet columns, the dev queries, the corpus they search, one data fingerprint."""
+
 from __future__ import annotations
 
 import hashlib
@@ -62,8 +63,12 @@ def load_training_data(path: str | Path) -> TrainingData:
             raise DataError(dev_file, "expected a non-empty list of document ids", line=lineno, field="relevant_ids")
         unknown = [str(d) for d in ids if str(d) not in corpus]
         if unknown:
-            raise DataError(dev_file, f"unknown document '{unknown[0]}' (not in {ds.path}/corpus.jsonl)",
-                            line=lineno, field="relevant_ids")
+            raise DataError(
+                dev_file,
+                f"unknown document '{unknown[0]}' (not in {ds.path}/corpus.jsonl)",
+                line=lineno,
+                field="relevant_ids",
+            )
         dev_queries[qid] = require_str(dev_file, lineno, obj, "query")
         dev_relevant[qid] = {str(d) for d in ids}
     h = hashlib.sha256()

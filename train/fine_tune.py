@@ -1,4 +1,5 @@
 """Contrastive fine-tuning with SentenceTransformerTrainer: resumable, dev-evaluated, saved with prompts and card."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -42,8 +43,10 @@ def prepare_model(cfg: TrainConfig):
     """The base model with this run's sequence length and prompts; cfg comes back with the prompts resolved."""
     model = load_embedder(cfg.base_model, device=pick_device(cfg.device or None))
     cfg = dataclasses.replace(
-        cfg, query_prompt=prompt_for(model, "query") if cfg.query_prompt is None else cfg.query_prompt,
-        doc_prompt=prompt_for(model, "document") if cfg.doc_prompt is None else cfg.doc_prompt)
+        cfg,
+        query_prompt=prompt_for(model, "query") if cfg.query_prompt is None else cfg.query_prompt,
+        doc_prompt=prompt_for(model, "document") if cfg.doc_prompt is None else cfg.doc_prompt,
+    )
     model.max_seq_length = cfg.max_seq_length
     # stored with the model: scripts 3-5 read them back through corpus.models.prompt_for
     model.prompts = {**(model.prompts or {}), "query": cfg.query_prompt, "document": cfg.doc_prompt}
@@ -51,16 +54,19 @@ def prepare_model(cfg: TrainConfig):
 
 
 def build_loss(model, cfg: TrainConfig):
-    from sentence_transformers.sentence_transformer.losses import (CachedMultipleNegativesRankingLoss,
-                                                                  MultipleNegativesRankingLoss)
+    from sentence_transformers.sentence_transformer.losses import (
+        CachedMultipleNegativesRankingLoss,
+        MultipleNegativesRankingLoss,
+    )
 
     if cfg.loss == "cached-mnrl":
         return CachedMultipleNegativesRankingLoss(model, mini_batch_size=cfg.mini_batch_size)
     return MultipleNegativesRankingLoss(model)
 
 
-def build_trainer(model, data: TrainingData, cfg: TrainConfig, output_dir: Path, evaluator,
-                  callbacks=(), checkpoints: bool = True):
+def build_trainer(
+    model, data: TrainingData, cfg: TrainConfig, output_dir: Path, evaluator, callbacks=(), checkpoints: bool = True
+):
     """The trainer for one run. Without checkpoints (search trials) it neither saves nor evaluates."""
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.base.sampler import BatchSamplers
@@ -70,30 +76,55 @@ def build_trainer(model, data: TrainingData, cfg: TrainConfig, output_dir: Path,
     device = str(model.device)
     precision = resolve_precision(cfg.precision, device)
     if checkpoints:
-        schedule = dict(eval_strategy="steps", eval_steps=cfg.eval_steps, save_strategy="steps",
-                        save_steps=cfg.eval_steps, save_total_limit=2, load_best_model_at_end=True,
-                        metric_for_best_model="eval_" + metric_key(cfg.metric), greater_is_better=True)
+        schedule = dict(
+            eval_strategy="steps",
+            eval_steps=cfg.eval_steps,
+            save_strategy="steps",
+            save_steps=cfg.eval_steps,
+            save_total_limit=2,
+            load_best_model_at_end=True,
+            metric_for_best_model="eval_" + metric_key(cfg.metric),
+            greater_is_better=True,
+        )
     else:
         schedule = dict(eval_strategy="no", save_strategy="no")
     args = SentenceTransformerTrainingArguments(
-        output_dir=str(output_dir), per_device_train_batch_size=cfg.batch_size, num_train_epochs=cfg.epochs,
-        max_steps=cfg.max_steps or -1, learning_rate=cfg.learning_rate,
+        output_dir=str(output_dir),
+        per_device_train_batch_size=cfg.batch_size,
+        num_train_epochs=cfg.epochs,
+        max_steps=cfg.max_steps or -1,
+        learning_rate=cfg.learning_rate,
         # transformers 5 reads a float below 1 as a share of all steps (warmup_ratio is deprecated)
         warmup_steps=float(cfg.warmup_ratio),
-        weight_decay=cfg.weight_decay, fp16=precision == "fp16", bf16=precision == "bf16",
+        weight_decay=cfg.weight_decay,
+        fp16=precision == "fp16",
+        bf16=precision == "bf16",
         use_cpu=not device.startswith("cuda"),
         # duplicates in a batch (the same occupation as two rows' positive) would be false in-batch negatives
-        batch_sampler=BatchSamplers.NO_DUPLICATES, prompts=column_prompts(cfg.query_prompt, cfg.doc_prompt,
-                                                                          cfg.num_negatives),
-        logging_steps=max(1, min(10, cfg.eval_steps)), seed=cfg.seed, data_seed=cfg.seed, report_to="none",
-        disable_tqdm=True, log_level="error", per_device_eval_batch_size=cfg.eval_batch_size, **schedule)
+        batch_sampler=BatchSamplers.NO_DUPLICATES,
+        prompts=column_prompts(cfg.query_prompt, cfg.doc_prompt, cfg.num_negatives),
+        logging_steps=max(1, min(10, cfg.eval_steps)),
+        seed=cfg.seed,
+        data_seed=cfg.seed,
+        report_to="none",
+        disable_tqdm=True,
+        log_level="error",
+        per_device_eval_batch_size=cfg.eval_batch_size,
+        **schedule,
+    )
     callbacks = list(callbacks)
     if checkpoints:
         callbacks.append(CheckpointAtEnd())
         if cfg.early_stopping_patience:
             callbacks.append(EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping_patience))
-    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=train_dataset,
-                                         loss=build_loss(model, cfg), evaluator=evaluator, callbacks=callbacks)
+    trainer = SentenceTransformerTrainer(
+        model=model,
+        args=args,
+        train_dataset=train_dataset,
+        loss=build_loss(model, cfg),
+        evaluator=evaluator,
+        callbacks=callbacks,
+    )
     # without tqdm the trainer prints every log dict; RichProgress shows loss and dev score instead
     trainer.remove_callback(PrinterCallback)
     return trainer
@@ -117,8 +148,12 @@ def _versions() -> dict:
     import torch
     import transformers
 
-    return {"python": platform.python_version(), "torch": torch.__version__,
-            "sentence_transformers": sentence_transformers.__version__, "transformers": transformers.__version__}
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "sentence_transformers": sentence_transformers.__version__,
+        "transformers": transformers.__version__,
+    }
 
 
 def fine_tune(cfg: TrainConfig, overwrite: bool = False, extra_callbacks=()) -> TrainResult:
@@ -132,9 +167,12 @@ def fine_tune(cfg: TrainConfig, overwrite: bool = False, extra_callbacks=()) -> 
     data = load_training_data(cfg.triplets)
     model, cfg = prepare_model(cfg)
     resolve_precision(cfg.precision, str(model.device))  # refuse fp16 on a CPU before any work is done
-    identity = {"run_fingerprint": run_fingerprint(cfg, data.fingerprint, model.ragtune_fingerprint),
-                "settings": {k: v for k, v in cfg.learning_settings().items() if k not in ("triplets", "base_model")},
-                "data_fingerprint": data.fingerprint, "base_fingerprint": model.ragtune_fingerprint}
+    identity = {
+        "run_fingerprint": run_fingerprint(cfg, data.fingerprint, model.ragtune_fingerprint),
+        "settings": {k: v for k, v in cfg.learning_settings().items() if k not in ("triplets", "base_model")},
+        "data_fingerprint": data.fingerprint,
+        "base_fingerprint": model.ragtune_fingerprint,
+    }
     plan: RunPlan = plan_run(out, identity, overwrite)
     if plan.action == "done":
         console.print(f"[green]already trained[/] with these settings and data: {out} (--overwrite to retrain)")
@@ -147,19 +185,22 @@ def fine_tune(cfg: TrainConfig, overwrite: bool = False, extra_callbacks=()) -> 
     saved = plan.saved or {}
     record = {**identity, "dev_before": saved.get("dev_before"), "elapsed_s": saved.get("elapsed_s", 0.0)}
     if record["dev_before"] is None:
-        with console.status(f"dev metrics of the base model ({len(data.dev_queries)} queries, "
-                            f"{len(data.corpus):,} documents)"):
+        with console.status(
+            f"dev metrics of the base model ({len(data.dev_queries)} queries, {len(data.corpus):,} documents)"
+        ):
             record["dev_before"] = shown_metrics(evaluator(model))
     record_run(out, record)
     timer = RecordElapsed(lambda s: record_run(out, {**record, "elapsed_s": round(s, 1)}), record["elapsed_s"])
     label = SHOWN[cfg.metric]
-    trainer = build_trainer(model, data, cfg, checkpoints_dir(out), evaluator,
-                            callbacks=[RichProgress(label), timer, *extra_callbacks])
+    trainer = build_trainer(
+        model, data, cfg, checkpoints_dir(out), evaluator, callbacks=[RichProgress(label), timer, *extra_callbacks]
+    )
     resumed_from = None
     if plan.action == "resume":
         resumed_from = _step_of(plan.checkpoint)
-        console.print(f"[yellow]resuming[/] from {plan.checkpoint} (step {resumed_from}; optimizer and scheduler "
-                      f"state restored)")
+        console.print(
+            f"[yellow]resuming[/] from {plan.checkpoint} (step {resumed_from}; optimizer and scheduler state restored)"
+        )
     trainer.train(resume_from_checkpoint=str(plan.checkpoint) if plan.checkpoint else None)
 
     state = trainer.state
@@ -170,18 +211,33 @@ def fine_tune(cfg: TrainConfig, overwrite: bool = False, extra_callbacks=()) -> 
         merge_lora(model)
     model.save(str(out))
     card = {
-        "run_fingerprint": identity["run_fingerprint"], "identity": identity,
-        "base_model": str(model.ragtune_path), "base_model_fingerprint": model.ragtune_fingerprint,
-        "triplets": str(data.folder), "dataset": data.dataset_path, "data_fingerprint": data.fingerprint,
-        "train_rows": len(trainer.train_dataset), "dev_queries": len(data.dev_queries),
-        "dev_corpus_documents": len(data.corpus), "config": cfg.as_dict(),
+        "run_fingerprint": identity["run_fingerprint"],
+        "identity": identity,
+        "base_model": str(model.ragtune_path),
+        "base_model_fingerprint": model.ragtune_fingerprint,
+        "triplets": str(data.folder),
+        "dataset": data.dataset_path,
+        "data_fingerprint": data.fingerprint,
+        "train_rows": len(trainer.train_dataset),
+        "dev_queries": len(data.dev_queries),
+        "dev_corpus_documents": len(data.corpus),
+        "config": cfg.as_dict(),
         "prompts": {"query": cfg.query_prompt, "document": cfg.doc_prompt},
-        "device": str(model.device), "precision": resolve_precision(cfg.precision, str(model.device)),
-        "threads": torch.get_num_threads(), "steps": state.global_step, "epochs": round(state.epoch or 0.0, 4),
-        "best_step": best_step, "resumed_from_step": resumed_from, "wall_time_s": round(timer.elapsed(), 1),
-        "metric": label, "dev_before": record["dev_before"], "dev_after": dev_after,
+        "device": str(model.device),
+        "precision": resolve_precision(cfg.precision, str(model.device)),
+        "threads": torch.get_num_threads(),
+        "steps": state.global_step,
+        "epochs": round(state.epoch or 0.0, 4),
+        "best_step": best_step,
+        "resumed_from_step": resumed_from,
+        "wall_time_s": round(timer.elapsed(), 1),
+        "metric": label,
+        "dev_before": record["dev_before"],
+        "dev_after": dev_after,
         "dev_history": {str(k): v for k, v in sorted(history.items())},
-        "trainable_parameters": trainable, "total_parameters": total, "versions": _versions(),
+        "trainable_parameters": trainable,
+        "total_parameters": total,
+        "versions": _versions(),
     }
     write_json(out / CARD_FILE, card)
     finish_run(out, cfg.keep_checkpoints)

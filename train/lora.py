@@ -1,4 +1,5 @@
 """LoRA through PEFT: adapters on the attention and feed-forward projections, merged back before the model is saved."""
+
 from __future__ import annotations
 
 from corpus.errors import RagtuneError
@@ -21,8 +22,9 @@ def add_lora(model, rank: int, alpha: int, dropout: float) -> None:
     names = {name.rsplit(".", 1)[-1] for name, _ in inner.named_modules()}
     targets = _BERT_TARGETS if {"query", "value"} <= names else "all-linear"
     try:
-        inject_adapter_in_model(LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=dropout,
-                                           target_modules=targets), inner)
+        inject_adapter_in_model(
+            LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=dropout, target_modules=targets), inner
+        )
     except (ValueError, AttributeError) as exc:
         raise RagtuneError(f"--lora is not supported for this base model: {exc}") from None
 

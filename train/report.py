@@ -1,4 +1,5 @@
 """The rich tables the fine-tuning stage ends with."""
+
 from __future__ import annotations
 
 from rich.table import Table
@@ -19,8 +20,9 @@ def dev_table(card: dict) -> Table:
         if a is None or b is None:
             continue
         colour = "green" if a > b else "red" if a < b else "white"
-        t.add_row(label + (" ★" if label == card["metric"] else ""), f"{b:.3f}", f"{a:.3f}",
-                  f"[{colour}]{a - b:+.3f}[/]")
+        t.add_row(
+            label + (" ★" if label == card["metric"] else ""), f"{b:.3f}", f"{a:.3f}", f"[{colour}]{a - b:+.3f}[/]"
+        )
     return t
 
 
@@ -31,8 +33,10 @@ def run_table(card: dict) -> Table:
     t.add_column("value", justify="right")
     t.add_row("base model", card["base_model"])
     t.add_row("training rows (query, positive, negatives)", f"{card['train_rows']:,} × {cfg['num_negatives']} neg.")
-    t.add_row("loss / batch / lr / max_seq_length",
-              f"{cfg['loss']} / {cfg['batch_size']} / {cfg['learning_rate']:g} / {cfg['max_seq_length']}")
+    t.add_row(
+        "loss / batch / lr / max_seq_length",
+        f"{cfg['loss']} / {cfg['batch_size']} / {cfg['learning_rate']:g} / {cfg['max_seq_length']}",
+    )
     if cfg["lora"]:
         t.add_row("LoRA rank / alpha / dropout", f"{cfg['lora_rank']} / {cfg['lora_alpha']} / {cfg['lora_dropout']}")
     t.add_row("trainable parameters", f"{card['trainable_parameters']:,} of {card['total_parameters']:,}")

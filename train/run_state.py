@@ -1,4 +1,5 @@
 """Where a training run stands on disk: finished, resumable from a checkpoint, or new; and the overwrite policy."""
+
 from __future__ import annotations
 
 import json
@@ -64,8 +65,10 @@ def plan_run(out: Path, identity: dict, overwrite: bool) -> RunPlan:
             return RunPlan("done", card=card)
         changed = _differences(card.get("identity", {}).get("settings", {}), identity["settings"])
         what = "; ".join(changed) or "other data or base model"
-        raise RagtuneError(f"{out} holds a model trained with other settings ({what}); "
-                           "pass --overwrite to replace it or --out for a new folder")
+        raise RagtuneError(
+            f"{out} holds a model trained with other settings ({what}); "
+            "pass --overwrite to replace it or --out for a new folder"
+        )
     run_file = ckpt / RUN_FILE
     if run_file.exists():
         saved = json.loads(run_file.read_text(encoding="utf-8"))
@@ -75,15 +78,18 @@ def plan_run(out: Path, identity: dict, overwrite: bool) -> RunPlan:
                 changed.append("the triplets changed")
             if saved.get("base_fingerprint") != identity["base_fingerprint"]:
                 changed.append("the base model changed")
-            raise RagtuneError(f"{ckpt} holds checkpoints of a run with other settings ({'; '.join(changed)}); "
-                               "pass --overwrite to start fresh")
+            raise RagtuneError(
+                f"{ckpt} holds checkpoints of a run with other settings ({'; '.join(changed)}); "
+                "pass --overwrite to start fresh"
+            )
         last = latest_checkpoint(ckpt)
         if last is not None:
             return RunPlan("resume", checkpoint=last, saved=saved)
         return RunPlan("fresh", saved=saved)
     if out.exists() and any(out.iterdir()):
-        raise RagtuneError(f"{out} exists and is not a ragtune training output; "
-                           "choose another --out or pass --overwrite")
+        raise RagtuneError(
+            f"{out} exists and is not a ragtune training output; choose another --out or pass --overwrite"
+        )
     return RunPlan("fresh")
 
 

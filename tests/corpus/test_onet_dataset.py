@@ -1,4 +1,5 @@
 """The O*NET dataset: clean labels, deterministic splits, no leakage of test text into training."""
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,11 @@ def test_queries_are_never_document_text_and_splits_are_disjoint(tiny_onet_recor
     assert not (train & test) and not (dev & test) and not (train & dev)
     assert sum(len(ds.qrels[s]) for s in ds.qrels) == len(ds.queries)
     # every query is relevant to exactly its own occupation
-    assert all(len(docs) == 1 and q.startswith(next(iter(docs)) + "#")
-               for split in ds.qrels.values() for q, docs in split.items())
+    assert all(
+        len(docs) == 1 and q.startswith(next(iter(docs)) + "#")
+        for split in ds.qrels.values()
+        for q, docs in split.items()
+    )
     assert stats.queries["test"] == 10 and stats.relevant_documents["test"] == 8
     assert stats.dropped["text_of_several_occupations"] > 0
 
@@ -64,8 +68,16 @@ print(json.dumps({{"qrels": ds.qrels, "fp": ds.fingerprint(), "q": ds.queries}},
 
 def test_split_is_identical_across_processes_and_hash_seeds():
     code = SNIPPET.format(root=str(ROOT), fixtures=str(ONET_TINY))
-    outs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                           env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin"}).stdout for seed in ("1", "999")]
+    outs = [
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin"},
+        ).stdout
+        for seed in ("1", "999")
+    ]
     assert outs[0] == outs[1]
     assert json.loads(outs[0])["qrels"]["test"]
 

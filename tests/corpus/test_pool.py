@@ -1,4 +1,5 @@
 """The candidate pool: exact size, relevant documents first, no training negatives, byte-identical output."""
+
 from __future__ import annotations
 
 import hashlib
@@ -47,8 +48,9 @@ def test_script_output_is_byte_identical_across_hash_seeds(tiny_dataset, tmp_pat
     outs = []
     for seed in ("0", "12345"):
         out = tmp_path / f"pool_{seed}.jsonl"
-        proc = run_script("1_build_corpus.py", "--data", tiny_dataset, "--size", "600", "--out", out,
-                          env={"PYTHONHASHSEED": seed})
+        proc = run_script(
+            "1_build_corpus.py", "--data", tiny_dataset, "--size", "600", "--out", out, env={"PYTHONHASHSEED": seed}
+        )
         assert proc.returncode == 0, proc.stderr
         outs.append(out)
     assert digest(outs[0]) == digest(outs[1])

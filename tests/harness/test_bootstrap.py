@@ -1,4 +1,5 @@
 """Bootstrap CIs and the randomization test on synthetic paired data whose true difference is known."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -43,9 +44,9 @@ def test_randomization_test_separates_a_real_effect_from_none():
     a, b = paired_sample(rng, 400, 0.5, 0.62)
     same = rng.random(400)
     p = randomization_test(np.stack([b - a, np.zeros(400), same - same[::-1]], axis=1), samples=5000, seed=0)
-    assert p[0] < 0.001          # a 12-point gain over 400 queries is not chance
-    assert p[1] == 1.0           # identical arms: every flip is as extreme
-    assert p[2] > 0.01           # an antisymmetric difference has mean 0
+    assert p[0] < 0.001  # a 12-point gain over 400 queries is not chance
+    assert p[1] == 1.0  # identical arms: every flip is as extreme
+    assert p[2] > 0.01  # an antisymmetric difference has mean 0
 
 
 def test_outcomes_and_pair_rows():
@@ -53,8 +54,10 @@ def test_outcomes_and_pair_rows():
     first_b = np.array([0, 2, 4, 3, 0])
     o = outcomes(first_a, first_b, k=10)
     assert (o.fixed, o.regressed, o.unchanged) == (2, 1, 2)
-    vals = {"base": {m: np.zeros((5, 1)) for m in ("hit", "precision", "recall", "mrr", "ndcg", "map")},
-            "tuned": {m: np.ones((5, 1)) for m in ("hit", "precision", "recall", "mrr", "ndcg", "map")}}
+    vals = {
+        "base": {m: np.zeros((5, 1)) for m in ("hit", "precision", "recall", "mrr", "ndcg", "map")},
+        "tuned": {m: np.ones((5, 1)) for m in ("hit", "precision", "recall", "mrr", "ndcg", "map")},
+    }
     rows, outs = compare_arms(vals, {"base": first_a, "tuned": first_b}, [10], 10, 200, 0.95, 0)
     deltas = [r for r in rows if r["kind"] == "delta"]
     assert len(rows) == 18 and len(deltas) == 6

@@ -1,4 +1,5 @@
 """The embedding cache: a warm run never calls model.encode; a new model or --recompute does."""
+
 from __future__ import annotations
 
 import pytest

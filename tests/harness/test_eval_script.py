@@ -1,5 +1,6 @@
 """3_eval_retrieval.py end to end on the tiny O*NET set: outputs, their agreement with trec_eval, and the
 one-line errors a user can act on."""
+
 from __future__ import annotations
 
 import json
@@ -24,12 +25,30 @@ FAST = ["--bootstrap", "500", "--latency-queries", "2"]
 def sizes_run(tiny_dataset, tmp_path_factory):
     """Three arms (base, the same model again, BM25) over pools of 12 and 20 documents."""
     import corpus.paths
+
     out = tmp_path_factory.mktemp("reports")
     mp = pytest.MonkeyPatch()
     mp.setattr(corpus.paths, "EMBEDDING_CACHE_DIR", out / "cache")
     try:
-        rc = run_cli(script().main, ["--data", str(tiny_dataset), "--models", "base=base", "again=base", "--bm25",
-                                     "--sizes", "12,20", "--no-external", "--k", "1,3,10", "--out", str(out), *FAST])
+        rc = run_cli(
+            script().main,
+            [
+                "--data",
+                str(tiny_dataset),
+                "--models",
+                "base=base",
+                "again=base",
+                "--bm25",
+                "--sizes",
+                "12,20",
+                "--no-external",
+                "--k",
+                "1,3,10",
+                "--out",
+                str(out),
+                *FAST,
+            ],
+        )
     finally:
         mp.undo()
     assert rc == 0
@@ -38,8 +57,19 @@ def sizes_run(tiny_dataset, tmp_path_factory):
 
 def test_reports_are_tidy_and_complete(sizes_run):
     m = pd.read_csv(sizes_run / "retrieval_metrics.csv")
-    assert list(m.columns) == ["size", "kind", "arm", "baseline", "metric", "k", "value", "ci_low", "ci_high",
-                               "p_value", "n_queries"]
+    assert list(m.columns) == [
+        "size",
+        "kind",
+        "arm",
+        "baseline",
+        "metric",
+        "k",
+        "value",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "n_queries",
+    ]
     arms = m[m["kind"] == "arm"]
     assert len(arms) == 2 * 3 * 6 * 3  # sizes × arms × metrics × k
     assert set(m[m["kind"] == "delta"]["arm"]) == {"again - base", "bm25 - base", "bm25 - again"}
@@ -88,10 +118,15 @@ def test_trec_runs_rescore_to_the_reported_metrics(sizes_run):
             run.setdefault(q, {})[d] = float(score)
         res = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10", "P.3", "recall.10", "map_cut.10"}).evaluate(run)
         # queries BM25 retrieves nothing for are absent from its run: trec_eval -c would count them as 0
-        for measure, metric, k in (("ndcg_cut_10", "ndcg", 10), ("P_3", "precision", 3), ("recall_10", "recall", 10),
-                                   ("map_cut_10", "map", 10)):
-            ours = m[(m["size"] == 20) & (m["kind"] == "arm") & (m["arm"] == arm) & (m["metric"] == metric)
-                     & (m["k"] == k)]["value"].iloc[0]
+        for measure, metric, k in (
+            ("ndcg_cut_10", "ndcg", 10),
+            ("P_3", "precision", 3),
+            ("recall_10", "recall", 10),
+            ("map_cut_10", "map", 10),
+        ):
+            ours = m[
+                (m["size"] == 20) & (m["kind"] == "arm") & (m["arm"] == arm) & (m["metric"] == metric) & (m["k"] == k)
+            ]["value"].iloc[0]
             theirs = sum(r[measure] for r in res.values()) / len(qrels)
             assert ours == pytest.approx(theirs, abs=1e-6), (arm, measure)
 
@@ -99,13 +134,19 @@ def test_trec_runs_rescore_to_the_reported_metrics(sizes_run):
 def test_queries_whose_documents_are_not_in_the_pool_count_as_misses(tiny_dataset, isolated_cache, tmp_path):
     from corpus.beir import load_dataset
     from corpus.jsonl import write_jsonl
+
     ds = load_dataset(tiny_dataset)
     gone = next(iter(ds.qrels["test"].values()))
     pool = tmp_path / "pool.jsonl"
     write_jsonl(pool, ({"_id": d.id, "title": d.title, "text": d.text} for d in ds.corpus.values() if d.id not in gone))
     out = tmp_path / "r"
-    assert run_cli(script().main, ["--data", str(tiny_dataset), "--corpus", str(pool), "--models", "base=base",
-                                   "--out", str(out), *FAST]) == 0
+    assert (
+        run_cli(
+            script().main,
+            ["--data", str(tiny_dataset), "--corpus", str(pool), "--models", "base=base", "--out", str(out), *FAST],
+        )
+        == 0
+    )
     card = json.loads((out / "retrieval_card.json").read_text())
     missing = sum(1 for docs in ds.qrels["test"].values() if set(docs) <= set(gone))
     assert card["pools"][0]["unreachable_queries"] == missing >= 1
@@ -116,6 +157,7 @@ def test_queries_whose_documents_are_not_in_the_pool_count_as_misses(tiny_datase
 
 def test_default_arms_skip_a_missing_finetuned_model(monkeypatch, tmp_path, capsys):
     import corpus.paths
+
     mod = script()
     monkeypatch.setattr(corpus.paths, "DEFAULT_FINETUNED", tmp_path / "runs" / "finetuned" / "final")
     monkeypatch.setattr(corpus.paths, "ROOT", tmp_path)
@@ -135,7 +177,9 @@ def broken_copy(tiny_dataset, tmp_path):
 
 def test_qrels_naming_an_unknown_document(broken_copy):
     with open(broken_copy / "qrels" / "test.tsv", "a") as fh:
-        fh.write(f"{next(iter(json.loads(l)['_id'] for l in open(broken_copy / 'queries.jsonl')))}\tno-such-doc\t1\n")
+        fh.write(
+            f"{next(iter(json.loads(line)['_id'] for line in open(broken_copy / 'queries.jsonl')))}\tno-such-doc\t1\n"
+        )
     proc = run_script("3_eval_retrieval.py", "--data", broken_copy, "--models", "base=base")
     assert_one_line_error(proc, "test.tsv", "unknown document 'no-such-doc'")
 
@@ -147,27 +191,33 @@ def test_empty_split(broken_copy):
 
 
 def test_unknown_model_path(tiny_dataset, tmp_path):
-    proc = run_script("3_eval_retrieval.py", "--data", tiny_dataset, "--models", "base=base",
-                      f"finetuned={tmp_path / 'nope'}")
+    proc = run_script(
+        "3_eval_retrieval.py", "--data", tiny_dataset, "--models", "base=base", f"finetuned={tmp_path / 'nope'}"
+    )
     assert_one_line_error(proc, "nope", "does not exist")
 
 
 def test_ignore_identical_ids_drops_the_querys_own_document(isolated_cache, tmp_path):
     """ArguAna-style data: each query's own text is in the corpus under the query's id and is not relevant."""
     from tests.corpus.test_beir import make_beir
-    corpus = [{"_id": "a1", "title": "", "text": "Zoos should be banned because animals suffer in captivity."},
-              {"_id": "a2", "title": "", "text": "Keeping wild animals in cages harms their welfare."},
-              {"_id": "a3", "title": "", "text": "Nuclear power is the cleanest reliable energy source."},
-              {"_id": "a4", "title": "", "text": "Reactors produce waste that stays dangerous for millennia."}]
-    queries = [{"_id": "a1", "text": "Zoos should be banned because animals suffer in captivity."},
-               {"_id": "a3", "text": "Nuclear power is the cleanest reliable energy source."}]
-    data = make_beir(tmp_path / "arguana_like", corpus, queries,
-                     "query-id\tcorpus-id\tscore\na1\ta2\t1\na3\ta4\t1\n")
+
+    corpus = [
+        {"_id": "a1", "title": "", "text": "Zoos should be banned because animals suffer in captivity."},
+        {"_id": "a2", "title": "", "text": "Keeping wild animals in cages harms their welfare."},
+        {"_id": "a3", "title": "", "text": "Nuclear power is the cleanest reliable energy source."},
+        {"_id": "a4", "title": "", "text": "Reactors produce waste that stays dangerous for millennia."},
+    ]
+    queries = [
+        {"_id": "a1", "text": "Zoos should be banned because animals suffer in captivity."},
+        {"_id": "a3", "text": "Nuclear power is the cleanest reliable energy source."},
+    ]
+    data = make_beir(tmp_path / "arguana_like", corpus, queries, "query-id\tcorpus-id\tscore\na1\ta2\t1\na3\ta4\t1\n")
     mrr = {}
     for flag in ([], ["--ignore-identical-ids"]):
         out = tmp_path / f"r{len(flag)}"
-        assert run_cli(script().main, ["--data", str(data), "--models", "base=base", "--out", str(out),
-                                       *FAST, *flag]) == 0
+        assert (
+            run_cli(script().main, ["--data", str(data), "--models", "base=base", "--out", str(out), *FAST, *flag]) == 0
+        )
         pq = pd.read_csv(out / "retrieval_per_query.csv")
         assert len(pq) == 2
         mrr[bool(flag)] = pq["mrr@10"].mean()

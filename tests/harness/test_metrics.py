@@ -1,4 +1,5 @@
 """Metrics against pytrec_eval (trec_eval) on a real MiniLM run, and on rankings whose answers are known."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,8 +14,10 @@ TREC = {"precision": "P", "recall": "recall", "ndcg": "ndcg_cut", "map": "map_cu
 
 def trec_values(qrels, ranked, scores, doc_ids, query_ids, ks=KS):
     """pytrec_eval per query, laid out like per_query(): metric -> (n, len(ks))."""
-    run = {q: {doc_ids[j]: float(s) for j, s in zip(row, srow) if j >= 0}
-           for q, row, srow in zip(query_ids, ranked, scores)}
+    run = {
+        q: {doc_ids[j]: float(s) for j, s in zip(row, srow, strict=False) if j >= 0}
+        for q, row, srow in zip(query_ids, ranked, scores, strict=False)
+    }
     cut = ",".join(map(str, ks))
     res = pytrec_eval.RelevanceEvaluator(qrels, {f"{m}.{cut}" for m in TREC.values()}).evaluate(run)
     out = {m: np.array([[res[q][f"{t}_{k}"] for k in ks] for q in query_ids]) for m, t in TREC.items()}
@@ -49,8 +52,9 @@ def real_run(tiny_dataset, minilm, tmp_path_factory):
             qrels[q].setdefault(str(d), int(rng.integers(1, 4)))
     qrels[query_ids[0]]["not-in-pool"] = 2
     qrels[query_ids[1]] = {d: 0 for d in qrels[query_ids[1]]} | {doc_ids[0]: 3}
-    retriever = Retriever(minilm, {d: ds.corpus[d] for d in doc_ids},
-                          cache=EmbeddingCache(tmp_path_factory.mktemp("cache")))
+    retriever = Retriever(
+        minilm, {d: ds.corpus[d] for d in doc_ids}, cache=EmbeddingCache(tmp_path_factory.mktemp("cache"))
+    )
     scores, idx = retriever.search_embeddings(retriever.encode_queries([ds.queries[q] for q in query_ids]), 20)
     return qrels, idx, scores, retriever.doc_ids, query_ids
 
@@ -70,8 +74,10 @@ def test_random_graded_runs_match_trec_eval():
     rng = np.random.default_rng(0)
     doc_ids = [f"d{i}" for i in range(60)]
     query_ids = [f"q{i}" for i in range(40)]
-    qrels = {q: {f"d{j}": int(rng.integers(0, 4)) for j in rng.choice(70, size=rng.integers(1, 8), replace=False)}
-             for q in query_ids}
+    qrels = {
+        q: {f"d{j}": int(rng.integers(0, 4)) for j in rng.choice(70, size=rng.integers(1, 8), replace=False)}
+        for q in query_ids
+    }
     qrels = {q: d for q, d in qrels.items() if any(g > 0 for g in d.values())}
     query_ids = list(qrels)
     ranked = np.array([rng.permutation(60)[:20] for _ in query_ids])
@@ -98,8 +104,10 @@ def test_hand_made_rankings():
     np.testing.assert_allclose(v["map"], [[0, 0.25, (1 / 2 + 2 / 5) / 2], [0, 0, 0], [0.5, ap3, ap3]])
     idcg3 = 2 + 1 / np.log2(3)
     np.testing.assert_allclose(v["ndcg"][2], [1.0, (2 + 1 / np.log2(4)) / idcg3, (2 + 1 / np.log2(4)) / idcg3])
-    np.testing.assert_allclose(v["ndcg"][0], [0, (1 / np.log2(3)) / (1 + 1 / np.log2(3)),
-                                              (1 / np.log2(3) + 1 / np.log2(6)) / (1 + 1 / np.log2(3))])
+    np.testing.assert_allclose(
+        v["ndcg"][0],
+        [0, (1 / np.log2(3)) / (1 + 1 / np.log2(3)), (1 / np.log2(3) + 1 / np.log2(6)) / (1 + 1 / np.log2(3))],
+    )
     assert first_relevant_rank(judged).tolist() == [2, 0, 1]
 
 

@@ -1,4 +1,5 @@
 """RAG fixtures: a scriptable OpenAI-compatible stub server for faults, and redirected caches."""
+
 from __future__ import annotations
 
 import json
@@ -8,10 +9,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-LONG_ANSWER = ("The passages describe this work under [1]: the occupation plans, directs and coordinates the "
-               "activities named in the question, and [2] lists related duties; nothing here is cut at 100 chars.")
-GOOD_JUDGEMENT = json.dumps({"faithfulness": 4, "faithfulness_reason": "Supported by [1].",
-                             "correctness": 3, "correctness_reason": "Partly matches the reference."})
+LONG_ANSWER = (
+    "The passages describe this work under [1]: the occupation plans, directs and coordinates the "
+    "activities named in the question, and [2] lists related duties; nothing here is cut at 100 chars."
+)
+GOOD_JUDGEMENT = json.dumps(
+    {
+        "faithfulness": 4,
+        "faithfulness_reason": "Supported by [1].",
+        "correctness": 3,
+        "correctness_reason": "Partly matches the reference.",
+    }
+)
 
 
 def default_reply(messages: list[dict]) -> str:
@@ -57,8 +66,13 @@ class StubLLM:
 
             def do_GET(self):
                 if self.path.rstrip("/").endswith("/models"):
-                    self._json(200, {"object": "list", "data": [{"id": "stub", "object": "model", "created": 0,
-                                                                 "owned_by": "tests"}]})
+                    self._json(
+                        200,
+                        {
+                            "object": "list",
+                            "data": [{"id": "stub", "object": "model", "created": 0, "owned_by": "tests"}],
+                        },
+                    )
                 else:
                     self._json(404, {"error": {"message": "not found"}})
 
@@ -80,20 +94,32 @@ class StubLLM:
                     self.connection.shutdown(2)
                     return
                 if action in ("429", "500"):
-                    return self._json(int(action), {"error": {"message": f"stub {action}", "type": "stub"}},
-                                      {"retry-after-ms": "1"})
+                    return self._json(
+                        int(action), {"error": {"message": f"stub {action}", "type": "stub"}}, {"retry-after-ms": "1"}
+                    )
                 if action == "sleep":
                     time.sleep(stub.sleep_s)
                     action = "ok"
                 text = stub.reply(body["messages"]) if action == "ok" else action
                 if body.get("stream"):
                     return self._stream(text)
-                self._json(200, {"id": f"c{n}", "object": "chat.completion", "created": 0, "model": body["model"],
-                                 "choices": [{"index": 0, "finish_reason": "stop",
-                                              "message": {"role": "assistant", "content": text}}],
-                                 "usage": {"prompt_tokens": len(json.dumps(body["messages"])) // 4,
-                                           "completion_tokens": len(text.split()),
-                                           "total_tokens": 0}})
+                self._json(
+                    200,
+                    {
+                        "id": f"c{n}",
+                        "object": "chat.completion",
+                        "created": 0,
+                        "model": body["model"],
+                        "choices": [
+                            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}
+                        ],
+                        "usage": {
+                            "prompt_tokens": len(json.dumps(body["messages"])) // 4,
+                            "completion_tokens": len(text.split()),
+                            "total_tokens": 0,
+                        },
+                    },
+                )
 
             def _stream(self, text: str):
                 self.send_response(200)
@@ -101,8 +127,13 @@ class StubLLM:
                 self.send_header("Connection", "close")
                 self.end_headers()
                 for word in text.split(" "):
-                    chunk = {"id": "s", "object": "chat.completion.chunk", "created": 0, "model": "stub",
-                             "choices": [{"index": 0, "delta": {"content": word + " "}, "finish_reason": None}]}
+                    chunk = {
+                        "id": "s",
+                        "object": "chat.completion.chunk",
+                        "created": 0,
+                        "model": "stub",
+                        "choices": [{"index": 0, "delta": {"content": word + " "}, "finish_reason": None}],
+                    }
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.close_connection = True
@@ -132,12 +163,14 @@ def stub_llm():
 def rag_caches(tmp_path, monkeypatch, isolated_cache):
     """Answer and LLM caches under tmp_path (the embedding cache is redirected by isolated_cache)."""
     import corpus.paths
+
     monkeypatch.setattr(corpus.paths, "CACHE_DIR", tmp_path / "cache")
     return tmp_path / "cache"
 
 
 def closed_port_url() -> str:
     from tests.helpers import free_port
+
     return f"http://127.0.0.1:{free_port()}/v1"
 
 
@@ -146,5 +179,6 @@ def smollm2_server():
     """The real tiny SmolLM2 GGUF behind ragtune's own local server, started once for the whole session."""
     from rag.local_model import smollm2
     from rag.local_server import LocalServer, ServerConfig
+
     with LocalServer(smollm2(), ServerConfig(threads=1, ctx_per_slot=2048)) as server:
         yield server

@@ -1,4 +1,5 @@
 """The answer cache under concurrency: identical requests in flight together cost one call and one entry."""
+
 from __future__ import annotations
 
 import threading
@@ -27,8 +28,9 @@ class SlowClient:
         time.sleep(0.2)
         with self._lock:
             self.in_flight -= 1
-        return Completion(text=f"answer to {messages[-1]['content']}", prompt_tokens=5, completion_tokens=3,
-                          latency_s=0.2)
+        return Completion(
+            text=f"answer to {messages[-1]['content']}", prompt_tokens=5, completion_tokens=3, latency_s=0.2
+        )
 
 
 def test_identical_requests_in_flight_are_asked_once(tmp_path):

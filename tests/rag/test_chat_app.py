@@ -1,5 +1,6 @@
 """The chatbot's callbacks without a browser: questions checked, both arms retrieved, answers streamed from a
 stub endpoint, a dead endpoint reported in the answer area, the report tab over missing and present reports."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -17,6 +18,7 @@ from tests.rag.conftest import LONG_ANSWER, closed_port_url
 @pytest.fixture(scope="module")
 def tiny_docs(tiny_dataset):
     from corpus.beir import load_dataset
+
     return load_dataset(tiny_dataset).corpus
 
 
@@ -45,7 +47,7 @@ def test_questions_are_checked():
 
 
 def test_only_in_one_arm():
-    hits = {"base": [Hit("a", .9, 1), Hit("b", .8, 2)], "finetuned": [Hit("b", .9, 1), Hit("c", .7, 2)]}
+    hits = {"base": [Hit("a", 0.9, 1), Hit("b", 0.8, 2)], "finetuned": [Hit("b", 0.9, 1), Hit("c", 0.7, 2)]}
     assert only_in_one(hits) == {"base": {"a"}, "finetuned": {"c"}}
     assert only_in_one({"base": hits["base"]}) == {"base": set()}
 
@@ -123,9 +125,18 @@ def test_report_tab_missing_and_present(tmp_path, tiny_docs):
     rows = []
     for i, v in enumerate(["fixed", "both_hit", "fixed"]):
         row = {c: None for c in report_columns(False)}
-        row.update(query_id=f"q{i}", query=f"question {i}", relevant_ids=ids[i], verdict=v, base_rank=4,
-                   finetuned_rank=1, base_context_ids=f"{ids[5]};{ids[6]}", finetuned_context_ids=f"{ids[i]};{ids[5]}",
-                   base_answer="base says no", finetuned_answer=f"tuned answer {i}")
+        row.update(
+            query_id=f"q{i}",
+            query=f"question {i}",
+            relevant_ids=ids[i],
+            verdict=v,
+            base_rank=4,
+            finetuned_rank=1,
+            base_context_ids=f"{ids[5]};{ids[6]}",
+            finetuned_context_ids=f"{ids[i]};{ids[5]}",
+            base_answer="base says no",
+            finetuned_answer=f"tuned answer {i}",
+        )
         rows.append(row)
     pd.DataFrame(rows).to_csv(tmp_path / "rag_compare_report.csv", index=False)
     pd.DataFrame({"model": ["base"], "ndcg@10": [0.5]}).to_csv(tmp_path / "retrieval_metrics.csv", index=False)

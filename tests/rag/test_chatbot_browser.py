@@ -5,6 +5,7 @@ Needs /usr/bin/chromium (`apt-get install -y chromium`; never `playwright instal
 skipped, unless RAGTUNE_REQUIRE_BROWSER=1 (set by CI) turns the skip into a failure.
 Set RAGTUNE_SCREENSHOT_DIR to keep the screenshot (e.g. docs/ for the README's picture).
 """
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,16 @@ from tests.helpers import free_port
 
 CHROMIUM = os.environ.get("RAGTUNE_CHROMIUM", "/usr/bin/chromium")
 # from shared/README: no sandbox in containers, nothing that calls home
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 START_TIMEOUT_S = 150
 ANSWER_TIMEOUT_MS = 120_000
 
@@ -64,24 +73,56 @@ def chatbot(tiny_dataset, tmp_path_factory):
     reports = tmp / "reports"
     reports.mkdir()
     row = {c: None for c in report_columns(False)}
-    row.update(query_id="q1", query="Who plans budgets?", relevant_ids=ids[0], verdict="fixed", base_rank=5,
-               finetuned_rank=1, base_context_ids=ids[3], finetuned_context_ids=ids[0],
-               base_answer="The passages do not say.", finetuned_answer="A manager plans budgets [1].")
+    row.update(
+        query_id="q1",
+        query="Who plans budgets?",
+        relevant_ids=ids[0],
+        verdict="fixed",
+        base_rank=5,
+        finetuned_rank=1,
+        base_context_ids=ids[3],
+        finetuned_context_ids=ids[0],
+        base_answer="The passages do not say.",
+        finetuned_answer="A manager plans budgets [1].",
+    )
     pd.DataFrame([row]).to_csv(reports / "rag_compare_report.csv", index=False)
 
     port = free_port()
     log = tmp / "chatbot.log"
-    cmd = [sys.executable, str(corpus.paths.ROOT / "5_chatbot.py"), "--data", str(tiny_dataset),
-           "--finetuned", str(tuned), "--local-model", "smollm2", "--ctx", "1024", "--max-tokens", "24",
-           "--threads", "1", "--port", str(port), "--reports-dir", str(reports),
-           "--cache-dir", str(tmp / "emb_cache")]
+    cmd = [
+        sys.executable,
+        str(corpus.paths.ROOT / "5_chatbot.py"),
+        "--data",
+        str(tiny_dataset),
+        "--finetuned",
+        str(tuned),
+        "--local-model",
+        "smollm2",
+        "--ctx",
+        "1024",
+        "--max-tokens",
+        "24",
+        "--threads",
+        "1",
+        "--port",
+        str(port),
+        "--reports-dir",
+        str(reports),
+        "--cache-dir",
+        str(tmp / "emb_cache"),
+    ]
     with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=corpus.paths.ROOT,
-                                env={**os.environ, "COLUMNS": "160"})
+        proc = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, cwd=corpus.paths.ROOT, env={**os.environ, "COLUMNS": "160"}
+        )
     try:
         wait_until_up(proc, f"http://127.0.0.1:{port}/", log)
-        yield {"url": f"http://127.0.0.1:{port}/", "question": ds.queries[sorted(ds.relevant("test"))[0]],
-               "log": log, "tmp": tmp}
+        yield {
+            "url": f"http://127.0.0.1:{port}/",
+            "question": ds.queries[sorted(ds.relevant("test"))[0]],
+            "log": log,
+            "tmp": tmp,
+        }
     finally:
         proc.send_signal(signal.SIGINT)  # Ctrl-C: gradio closes, the local LLM server stops with the script
         try:
@@ -110,7 +151,10 @@ def page(chatbot):
 def wait_status(page, *words: str) -> str:
     page.wait_for_function(
         "words => { const s = document.querySelector('#status'); "
-        "return s && words.some(w => s.innerText.includes(w)); }", arg=list(words), timeout=ANSWER_TIMEOUT_MS)
+        "return s && words.some(w => s.innerText.includes(w)); }",
+        arg=list(words),
+        timeout=ANSWER_TIMEOUT_MS,
+    )
     return page.locator("#status").inner_text()
 
 

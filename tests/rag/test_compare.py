@@ -1,4 +1,5 @@
 """Which queries step 4 answers: a fixed sample across the split, and a larger --limit extends a smaller one."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace

@@ -1,5 +1,6 @@
 """4_rag_compare.py end to end against a stub endpoint: report schema, resume after a dead server, judge
 replies that are junk, and one-line errors."""
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,23 @@ def script():
 
 
 def args(stub, tiny_dataset, out, *extra):
-    return ["--llm-base-url", stub.base_url, "--llm-model", "stub", "--data", str(tiny_dataset),
-            "--finetuned", "base", "--limit", "3", "--retries", "0", "--out-dir", str(out), *extra]
+    return [
+        "--llm-base-url",
+        stub.base_url,
+        "--llm-model",
+        "stub",
+        "--data",
+        str(tiny_dataset),
+        "--finetuned",
+        "base",
+        "--limit",
+        "3",
+        "--retries",
+        "0",
+        "--out-dir",
+        str(out),
+        *extra,
+    ]
 
 
 def card(out):
@@ -45,6 +61,7 @@ def test_report_schema_and_outputs(script, stub_llm, tiny_dataset, rag_caches, t
     # context tokens come from the endpoint's /tokenize (the stub: one token per word) for the exact block sent
     from corpus.beir import load_dataset
     from rag.prompts import format_context
+
     corpus = load_dataset(tiny_dataset).corpus
     for _, row in df.iterrows():
         context = format_context([corpus[d] for d in row["base_context_ids"].split(";")])
@@ -59,8 +76,9 @@ def test_report_schema_and_outputs(script, stub_llm, tiny_dataset, rag_caches, t
     assert c["top_k"] == 3 and c["llm"]["model"] == "stub" and c["prompt"] == "built-in"
 
 
-def test_dead_server_mid_run_then_resume_recomputes_nothing(script, stub_llm, tiny_dataset, rag_caches, tmp_path,
-                                                            capsys):
+def test_dead_server_mid_run_then_resume_recomputes_nothing(
+    script, stub_llm, tiny_dataset, rag_caches, tmp_path, capsys
+):
     out = tmp_path / "reports"
     stub_llm.fail_after = 2  # the third distinct prompt finds the server gone
     assert run_cli(script.main, args(stub_llm, tiny_dataset, out)) == 2
@@ -84,6 +102,7 @@ def test_dead_server_mid_run_then_resume_recomputes_nothing(script, stub_llm, ti
 
 def test_judge_junk_is_missing_not_nan(script, stub_llm, tiny_dataset, rag_caches, tmp_path, capsys):
     from tests.rag.conftest import default_reply
+
     first_query = {}
 
     def reply(messages):
@@ -114,8 +133,9 @@ def test_bad_prompt_file_is_one_line(tmp_path):
     assert_one_line_error(proc, str(bad), "{context}")
 
 
-@pytest.mark.parametrize("url, fragment", [("ftp://example.org/v1", "must start with http"),
-                                           (None, "connection failed")])
+@pytest.mark.parametrize(
+    "url, fragment", [("ftp://example.org/v1", "must start with http"), (None, "connection failed")]
+)
 def test_bad_or_unreachable_url_is_one_line(url, fragment):
     url = url or closed_port_url()
     proc = run_script(SCRIPT, "--llm-base-url", url, "--llm-model", "m", "--finetuned", "base")
@@ -125,8 +145,10 @@ def test_bad_or_unreachable_url_is_one_line(url, fragment):
 def test_missing_finetuned_model_says_run_step_2(script, stub_llm, tmp_path, monkeypatch, capsys):
     # the default location is pointed at an empty folder, so the test runs whether or not step 2 ran here
     monkeypatch.setattr(script, "DEFAULT_FINETUNED", tmp_path / "runs" / "finetuned" / "final")
-    code = run_cli(script.main, ["--llm-base-url", stub_llm.base_url, "--llm-model", "stub",
-                                 "--finetuned", str(script.DEFAULT_FINETUNED)])
+    code = run_cli(
+        script.main,
+        ["--llm-base-url", stub_llm.base_url, "--llm-model", "stub", "--finetuned", str(script.DEFAULT_FINETUNED)],
+    )
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1
     assert "2_train_embedder.py" in err and "--finetuned base" in err

@@ -1,4 +1,5 @@
 """LLM-as-judge: strict JSON, one retry, missing (raw reply kept) instead of a crash."""
+
 from __future__ import annotations
 
 from rag.answer_cache import AnswerCache
@@ -11,14 +12,22 @@ from tests.rag.conftest import GOOD_JUDGEMENT
 def test_parse_judgement_strict():
     assert parse_judgement(GOOD_JUDGEMENT)["correctness"] == 3
     assert parse_judgement("```json\n" + GOOD_JUDGEMENT + "\n```")["faithfulness"] == 4
-    for bad in ("Score: 4/5", '{"faithfulness": 9, "correctness": 3}', '{"faithfulness": "4", "correctness": 3}',
-                '{"faithfulness": 4}', "[4, 3]", '{"faithfulness": 3.5, "correctness": 3}', ""):
+    for bad in (
+        "Score: 4/5",
+        '{"faithfulness": 9, "correctness": 3}',
+        '{"faithfulness": "4", "correctness": 3}',
+        '{"faithfulness": 4}',
+        "[4, 3]",
+        '{"faithfulness": 3.5, "correctness": 3}',
+        "",
+    ):
         assert parse_judgement(bad) is None, bad
 
 
 def _llm(stub, tmp_path):
-    return CachedLLM(LLMClient(EndpointConfig(stub.base_url, "stub", max_retries=0)),
-                     AnswerCache(tmp_path / "answers"), "stub")
+    return CachedLLM(
+        LLMClient(EndpointConfig(stub.base_url, "stub", max_retries=0)), AnswerCache(tmp_path / "answers"), "stub"
+    )
 
 
 def test_junk_then_json_is_retried_once(stub_llm, tmp_path):

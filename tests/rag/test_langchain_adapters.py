@@ -1,4 +1,5 @@
 """The LangChain face: an arm as a BaseRetriever and prompt | ChatOpenAI against the same endpoint."""
+
 from __future__ import annotations
 
 from harness.retrieval import Retriever
@@ -10,6 +11,7 @@ from tests.rag.conftest import LONG_ANSWER
 
 def test_arm_retriever_and_chain(minilm, tiny_dataset, isolated_cache, stub_llm):
     from corpus.beir import load_dataset
+
     ds = load_dataset(tiny_dataset)
     qid, rel = next(iter(ds.relevant("test").items()))
     arm = ArmRetriever(retriever=Retriever(minilm, ds.corpus, name="base"), k=3)
@@ -20,6 +22,10 @@ def test_arm_retriever_and_chain(minilm, tiny_dataset, isolated_cache, stub_llm)
     chain = rag_chain(arm, load_template(None), EndpointConfig(stub_llm.base_url, "stub", max_retries=0), 32)
     assert chain.invoke(ds.queries[qid]) == LONG_ANSWER
     sent = stub_llm.chat_requests[0]
-    assert sent["model"] == "stub" and sent.get("max_tokens", sent.get("max_completion_tokens")) == 32 and sent["temperature"] == 0
+    assert (
+        sent["model"] == "stub"
+        and sent.get("max_tokens", sent.get("max_completion_tokens")) == 32
+        and sent["temperature"] == 0
+    )
     prompt = sent["messages"][0]["content"]
-    assert f"[1] {docs[0].page_content}" in prompt and f"searched for: \"{ds.queries[qid]}\"" in prompt
+    assert f"[1] {docs[0].page_content}" in prompt and f'searched for: "{ds.queries[qid]}"' in prompt

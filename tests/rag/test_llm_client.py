@@ -1,4 +1,5 @@
 """The openai-based client against a stub server: retries, timeouts, errors that name the URL, never the key."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Assembling a GGUF from ordered part packages: verified by sha256, cached, never re-assembled."""
+
 from __future__ import annotations
 
 import hashlib
@@ -20,7 +21,8 @@ def fake_parts(tmp_path, monkeypatch):
         (pkg / "data").mkdir(parents=True)
         (pkg / "data" / "part.bin").write_bytes(chunk)
         (pkg / "__init__.py").write_text(
-            "import os\ndef get_part_path():\n    return os.path.join(os.path.dirname(__file__), 'data', 'part.bin')\n")
+            "import os\ndef get_part_path():\n    return os.path.join(os.path.dirname(__file__), 'data', 'part.bin')\n"
+        )
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
     whole = b"".join(chunks)
     yield _PartsSpec("ragtune_fake_part{}", 3, hashlib.sha256(whole).hexdigest(), len(whole), "fake.gguf"), whole

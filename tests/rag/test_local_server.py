@@ -1,4 +1,5 @@
 """The real local server with the tiny SmolLM2 GGUF: start on a free port, answer, stream, stop."""
+
 from __future__ import annotations
 
 import urllib.error
@@ -15,8 +16,7 @@ MSG = [{"role": "user", "content": "Passage [1]: Chefs cook food.\nWho cooks foo
 
 def test_answers_and_streams(smollm2_server):
     assert smollm2_server.address.startswith("http://127.0.0.1:")
-    client = LLMClient(EndpointConfig(smollm2_server.base_url, "smollm2", api_key_env="", max_retries=0,
-                                      timeout_s=120))
+    client = LLMClient(EndpointConfig(smollm2_server.base_url, "smollm2", api_key_env="", max_retries=0, timeout_s=120))
     client.check()
     done = client.complete(MSG, max_tokens=12)
     assert done.text.strip() and done.prompt_tokens > 10 and 0 < done.completion_tokens <= 12
@@ -49,8 +49,9 @@ def test_open_client_starts_the_local_server_without_the_users_key(monkeypatch):
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-user-secret")  # meant for a remote endpoint, never for ours
     with ExitStack() as stack:
-        client, card, model_key = open_client(stack, None, LocalOptions("smollm2", threads=1, ctx_per_slot=512),
-                                              timeout_s=120, max_retries=0)
+        client, card, model_key = open_client(
+            stack, None, LocalOptions("smollm2", threads=1, ctx_per_slot=512), timeout_s=120, max_retries=0
+        )
         assert client._key != "sk-user-secret" and card["api_key_set"] is False
         assert model_key == f"local:{card['model']}:{card['sha256'][:16]}"  # the weights, not the port
         assert client.complete(MSG, max_tokens=4).text.strip()
@@ -67,8 +68,9 @@ def test_lazy_local_client_starts_the_server_only_for_a_reply_the_cache_lacks(tm
 
     cache = AnswerCache(tmp_path / "answers")
     with ExitStack() as stack:
-        llm, card = open_llm(stack, None, LocalOptions("smollm2", threads=1, ctx_per_slot=512), cache,
-                             timeout_s=120, max_retries=0)
+        llm, card = open_llm(
+            stack, None, LocalOptions("smollm2", threads=1, ctx_per_slot=512), cache, timeout_s=120, max_retries=0
+        )
         assert not llm.client.started and card["sha256"]  # the card needs no running server
         first, cached = llm.complete(MSG, max_tokens=4)
         assert not cached and llm.client.started
@@ -77,7 +79,8 @@ def test_lazy_local_client_starts_the_server_only_for_a_reply_the_cache_lacks(tm
         urllib.request.urlopen(f"{address.removesuffix('/v1')}/health", timeout=2)  # stopped with the stack
 
     with ExitStack() as stack:  # a rerun: everything cached, no model loaded
-        llm, _ = open_llm(stack, None, LocalOptions("smollm2", threads=1, ctx_per_slot=512), cache,
-                          timeout_s=120, max_retries=0)
+        llm, _ = open_llm(
+            stack, None, LocalOptions("smollm2", threads=1, ctx_per_slot=512), cache, timeout_s=120, max_retries=0
+        )
         again, cached = llm.complete(MSG, max_tokens=4)
         assert cached and again.text == first.text and not llm.client.started

@@ -1,6 +1,7 @@
 """0a_generate_queries.py end to end: a run killed half way resumes without asking the LLM again, the split
 never puts one document in two splits, the real tiny SmolLM2 writes a dataset steps 0 and 1 accept, and bad
 input is one line and exit 2."""
+
 from __future__ import annotations
 
 import json
@@ -32,13 +33,22 @@ def card_of(out):
     return json.loads((out / "dataset_card.json").read_text())
 
 
-def test_killed_run_resumes_without_asking_again_and_splits_by_document(script, stub_llm, rag_caches, tmp_path,
-                                                                       capsys):
+def test_killed_run_resumes_without_asking_again_and_splits_by_document(script, stub_llm, rag_caches, tmp_path, capsys):
     stub_llm.reply = stub_queries
     stub_llm.fail_after = 3  # the server dies while the fourth passage is being asked
     out = tmp_path / "own"
-    argv = ["--from-docs", str(OWN_DOCS), "--data", str(out), "--llm-base-url", stub_llm.base_url,
-            "--llm-model", "stub", "--retries", "0"]
+    argv = [
+        "--from-docs",
+        str(OWN_DOCS),
+        "--data",
+        str(out),
+        "--llm-base-url",
+        stub_llm.base_url,
+        "--llm-model",
+        "stub",
+        "--retries",
+        "0",
+    ]
     assert run_cli(script.main, argv) == 2
     assert "connection failed" in capsys.readouterr().err
     failed = len(stub_llm.chat_requests)  # 3 answered, then the one that failed (the worker may start one more)
@@ -56,8 +66,9 @@ def test_killed_run_resumes_without_asking_again_and_splits_by_document(script, 
     assert len(ds.corpus) == 6 and all(source_of(d) in {p.stem for p in OWN_DOCS.glob("*.txt")} for d in ds.corpus)
     docs_in = {s: {source_of(d) for rel in ds.relevant(s).values() for d in rel} for s in ("train", "dev", "test")}
     assert docs_in["train"] and docs_in["dev"] and docs_in["test"]
-    assert not (docs_in["train"] & docs_in["test"] or docs_in["train"] & docs_in["dev"] or
-                docs_in["dev"] & docs_in["test"])
+    assert not (
+        docs_in["train"] & docs_in["test"] or docs_in["train"] & docs_in["dev"] or docs_in["dev"] & docs_in["test"]
+    )
     for split in ("train", "dev", "test"):
         for qid, rel in ds.relevant(split).items():
             assert rel == {qid.rsplit("#q", 1)[0]}  # each query points at the passage it was written from
@@ -72,10 +83,19 @@ def test_killed_run_resumes_without_asking_again_and_splits_by_document(script, 
 
 def test_never_overwrites_a_dataset_it_did_not_write(script, tiny_dataset, tmp_path, capsys):
     import shutil
+
     target = tmp_path / "beir"
     shutil.copytree(tiny_dataset, target)
-    argv = ["--from-docs", str(OWN_DOCS), "--data", str(target), "--llm-base-url", "http://127.0.0.1:9/v1",
-            "--llm-model", "x"]
+    argv = [
+        "--from-docs",
+        str(OWN_DOCS),
+        "--data",
+        str(target),
+        "--llm-base-url",
+        "http://127.0.0.1:9/v1",
+        "--llm-model",
+        "x",
+    ]
     assert run_cli(script.main, argv) == 2
     assert "not generated from documents" in capsys.readouterr().err
 
@@ -83,9 +103,30 @@ def test_never_overwrites_a_dataset_it_did_not_write(script, tiny_dataset, tmp_p
 def test_tiny_local_model_writes_a_dataset_steps_0_and_1_accept(script, smollm2_server, rag_caches, tmp_path):
     out = tmp_path / "postings"
     # SmolLM2-135M writes poor queries: loose filters here, the filters themselves are tested on their own
-    argv = ["--from-docs", str(OWN_DOCS), "--data", str(out), "--max-docs", "4", "--max-tokens", "40",
-            "--llm-base-url", smollm2_server.base_url, "--llm-model", "smollm2", "--min-words", "1",
-            "--max-words", "200", "--copy-ngram", "1000", "--near-duplicate", "1.01", "--round-trip-k", "0"]
+    argv = [
+        "--from-docs",
+        str(OWN_DOCS),
+        "--data",
+        str(out),
+        "--max-docs",
+        "4",
+        "--max-tokens",
+        "40",
+        "--llm-base-url",
+        smollm2_server.base_url,
+        "--llm-model",
+        "smollm2",
+        "--min-words",
+        "1",
+        "--max-words",
+        "200",
+        "--copy-ngram",
+        "1000",
+        "--near-duplicate",
+        "1.01",
+        "--round-trip-k",
+        "0",
+    ]
     assert run_cli(script.main, argv) == 0
     ds = load_dataset(out)
     card = card_of(out)
@@ -93,35 +134,63 @@ def test_tiny_local_model_writes_a_dataset_steps_0_and_1_accept(script, smollm2_
     assert len(ds.corpus) == 4 and ds.queries and all(q.strip() for q in ds.queries.values())
     assert set(ds.qrels) == {"train", "dev", "test"}
 
-    assert run_cli(load_script("0_build_triplets.py").main, ["--data", str(out), "--reserve-distractors", "0",
-                                                             "--num-negatives", "1"]) == 0
+    assert (
+        run_cli(
+            load_script("0_build_triplets.py").main,
+            ["--data", str(out), "--reserve-distractors", "0", "--num-negatives", "1"],
+        )
+        == 0
+    )
     train_rows = (out / "triplets" / "train.jsonl").read_text().splitlines()
     assert len(train_rows) == len(ds.qrels["train"])
     relevant_test = {d for rel in ds.relevant("test").values() for d in rel}
     pool = out / "pool.jsonl"
-    assert run_cli(load_script("1_build_corpus.py").main, ["--data", str(out), "--size", str(len(relevant_test)),
-                                                           "--no-external", "--out", str(pool)]) == 0
+    assert (
+        run_cli(
+            load_script("1_build_corpus.py").main,
+            ["--data", str(out), "--size", str(len(relevant_test)), "--no-external", "--out", str(pool)],
+        )
+        == 0
+    )
     assert {json.loads(line)["_id"] for line in pool.read_text().splitlines()} == relevant_test
 
 
-@pytest.mark.parametrize("name,content,extra,fragments", [
-    ("empty.txt", b"\n\n", [], ["empty.txt", "file is empty"]),
-    ("latin1.txt", "Caf\u00e9 cook wanted\n".encode("latin-1"), [], ["latin1.txt:1", "not UTF-8"]),
-    ("jobs.csv", b"title,body\nWelder,Joins metal\n", ["--title-column", "title"], ["jobs.csv:1", "field 'text'",
-                                                                                    "--text-column"]),
-])
+@pytest.mark.parametrize(
+    "name,content,extra,fragments",
+    [
+        ("empty.txt", b"\n\n", [], ["empty.txt", "file is empty"]),
+        ("latin1.txt", "Caf\u00e9 cook wanted\n".encode("latin-1"), [], ["latin1.txt:1", "not UTF-8"]),
+        (
+            "jobs.csv",
+            b"title,body\nWelder,Joins metal\n",
+            ["--title-column", "title"],
+            ["jobs.csv:1", "field 'text'", "--text-column"],
+        ),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(tmp_path, name, content, extra, fragments):
     folder = tmp_path / "docs"
     folder.mkdir()
     (folder / name).write_bytes(content)
     source = folder if name.endswith(".txt") else folder / name
-    proc = run_script("0a_generate_queries.py", "--from-docs", source, "--data", tmp_path / "out", *extra,
-                      "--llm-base-url", "http://127.0.0.1:9/v1", "--llm-model", "never-called")
+    proc = run_script(
+        "0a_generate_queries.py",
+        "--from-docs",
+        source,
+        "--data",
+        tmp_path / "out",
+        *extra,
+        "--llm-base-url",
+        "http://127.0.0.1:9/v1",
+        "--llm-model",
+        "never-called",
+    )
     assert_one_line_error(proc, *fragments)
 
 
 def test_default_output_never_lands_in_the_source_dataset(script, tiny_dataset):
     from corpus.paths import DATA_DIR
+
     assert script.default_out(OWN_DOCS) == DATA_DIR / "own_docs"
     assert script.default_out(tiny_dataset / "corpus.jsonl") == DATA_DIR / f"{tiny_dataset.name}_generated"
     assert script.default_out(tiny_dataset) == DATA_DIR / f"{tiny_dataset.name}_generated"

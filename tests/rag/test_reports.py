@@ -1,4 +1,5 @@
 """Verdicts and the summary: counts stated, missing values left out rather than turned into NaN averages."""
+
 from __future__ import annotations
 
 import math
@@ -17,15 +18,24 @@ def test_verdict_truth_table():
 
 
 def frame():
-    return pd.DataFrame({
-        "base_context_hit": [True, False, False, True], "finetuned_context_hit": [True, True, False, False],
-        "base_rank": pd.array([1, 7, None, 2], dtype="Int64"), "finetuned_rank": pd.array([2, 1, 50, 9], dtype="Int64"),
-        "verdict": ["both_hit", "fixed", "both_miss", "regressed"],
-        **{f"{a}_{m}": [10, 20, 30, 40] for a in ("base", "finetuned")
-           for m in ("prompt_tokens", "context_tokens", "answer_tokens", "latency_s")},
-        "base_faithfulness": [5, None, 3, None], "finetuned_faithfulness": [4, 4, None, None],
-        "base_correctness": [None] * 4, "finetuned_correctness": [2, 3, 4, 5],
-    })
+    return pd.DataFrame(
+        {
+            "base_context_hit": [True, False, False, True],
+            "finetuned_context_hit": [True, True, False, False],
+            "base_rank": pd.array([1, 7, None, 2], dtype="Int64"),
+            "finetuned_rank": pd.array([2, 1, 50, 9], dtype="Int64"),
+            "verdict": ["both_hit", "fixed", "both_miss", "regressed"],
+            **{
+                f"{a}_{m}": [10, 20, 30, 40]
+                for a in ("base", "finetuned")
+                for m in ("prompt_tokens", "context_tokens", "answer_tokens", "latency_s")
+            },
+            "base_faithfulness": [5, None, 3, None],
+            "finetuned_faithfulness": [4, 4, None, None],
+            "base_correctness": [None] * 4,
+            "finetuned_correctness": [2, 3, 4, 5],
+        }
+    )
 
 
 def test_summary_counts_and_cis():

@@ -1,4 +1,5 @@
 """Fixtures of the fine-tuning tests: triplets mined from the tiny O*NET dataset, the script module, a fast config."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,8 +34,17 @@ def fast_config(tiny_triplets, tmp_path):
     from train.config import TrainConfig
 
     def make(**overrides) -> TrainConfig:
-        settings = dict(triplets=str(tiny_triplets), out=str(tmp_path / "model"), batch_size=4, max_steps=2,
-                        eval_steps=2, max_seq_length=32, learning_rate=5e-4, device="cpu", eval_batch_size=16)
+        settings = dict(
+            triplets=str(tiny_triplets),
+            out=str(tmp_path / "model"),
+            batch_size=4,
+            max_steps=2,
+            eval_steps=2,
+            max_seq_length=32,
+            learning_rate=5e-4,
+            device="cpu",
+            eval_batch_size=16,
+        )
         settings.update(overrides)
         return TrainConfig(**settings)
 

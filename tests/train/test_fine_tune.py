@@ -1,4 +1,5 @@
 """Real training steps with the shipped MiniLM on triplets mined from the tiny O*NET dataset."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,10 @@ from corpus.errors import RagtuneError
 from corpus.models import load_embedder, prompt_for
 from harness.encoding import encode
 
-TEXTS = ["Prepare and serve meals to customers in a restaurant.",
-         "Chief Executives\nDetermine and formulate policies and provide overall direction of companies."]
+TEXTS = [
+    "Prepare and serve meals to customers in a restaurant.",
+    "Chief Executives\nDetermine and formulate policies and provide overall direction of companies.",
+]
 
 
 class Interrupt(TrainerCallback):
@@ -67,8 +70,7 @@ def test_training_changes_embeddings_stores_prompts_and_reloads(fast_config, min
 
 
 def test_batches_never_repeat_a_text(fast_config, tiny_triplets, tmp_path):
-    from sentence_transformers.base.sampler import NoDuplicatesBatchSampler
-    from sentence_transformers.base.sampler import BatchSamplers
+    from sentence_transformers.base.sampler import BatchSamplers, NoDuplicatesBatchSampler
 
     from train.dev_eval import build_evaluator
     from train.examples import load_training_data
@@ -119,8 +121,7 @@ def test_lora_adapter_saves_and_reloads_with_the_same_embeddings(fast_config, mi
     from train.fine_tune import fine_tune
 
     capture = Capture()
-    result = fine_tune(fast_config(lora=True, lora_rank=4, lora_alpha=8, learning_rate=2e-3),
-                       extra_callbacks=[capture])
+    result = fine_tune(fast_config(lora=True, lora_rank=4, lora_alpha=8, learning_rate=2e-3), extra_callbacks=[capture])
     card = result.card
     assert 0 < card["trainable_parameters"] < 0.05 * card["total_parameters"]
     # merged into plain weights: loads without PEFT and without the base model's path

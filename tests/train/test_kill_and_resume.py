@@ -1,5 +1,6 @@
 """kill -9 in the middle of a real 2_train_embedder.py run, then the same command again: it resumes from the
 last complete checkpoint (optimizer and scheduler too) instead of starting over, and says so."""
+
 from __future__ import annotations
 
 import json
@@ -16,16 +17,36 @@ MAX_STEPS = 12
 
 
 def command(triplets, out) -> list[str]:
-    return [sys.executable, str(ROOT / "2_train_embedder.py"), "--triplets", str(triplets), "--out", str(out),
-            "--batch-size", "4", "--max-steps", str(MAX_STEPS), "--eval-steps", "2", "--max-seq-length", "32",
-            "--lr", "5e-4", "--device", "cpu", "--eval-batch-size", "16"]
+    return [
+        sys.executable,
+        str(ROOT / "2_train_embedder.py"),
+        "--triplets",
+        str(triplets),
+        "--out",
+        str(out),
+        "--batch-size",
+        "4",
+        "--max-steps",
+        str(MAX_STEPS),
+        "--eval-steps",
+        "2",
+        "--max-seq-length",
+        "32",
+        "--lr",
+        "5e-4",
+        "--device",
+        "cpu",
+        "--eval-batch-size",
+        "16",
+    ]
 
 
 def test_kill_9_after_a_checkpoint_then_rerun_resumes(tiny_triplets, tmp_path):
     out = tmp_path / "model"
     env = {**os.environ, "COLUMNS": "200"}
-    proc = subprocess.Popen(command(tiny_triplets, out), cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        command(tiny_triplets, out), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + 300
     try:
         while latest_checkpoint(checkpoints_dir(out)) is None:
@@ -38,8 +59,7 @@ def test_kill_9_after_a_checkpoint_then_rerun_resumes(tiny_triplets, tmp_path):
     assert not (out / "training_card.json").exists(), "the run finished before it could be killed"
     killed_at = int(latest_checkpoint(checkpoints_dir(out)).name.split("-")[1])
 
-    rerun = subprocess.run(command(tiny_triplets, out), cwd=ROOT, env=env, capture_output=True, text=True,
-                           timeout=600)
+    rerun = subprocess.run(command(tiny_triplets, out), cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert "resuming" in rerun.stdout and f"step {killed_at}" in rerun.stdout
     card = json.loads((out / "training_card.json").read_text())

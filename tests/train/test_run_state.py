@@ -1,4 +1,5 @@
 """Which checkpoint a rerun resumes from, and what a rerun may reuse."""
+
 from __future__ import annotations
 
 import json
@@ -8,8 +9,12 @@ import pytest
 from corpus.errors import RagtuneError
 from train.run_state import latest_checkpoint, plan_run, record_run
 
-IDENTITY = {"run_fingerprint": "abc", "settings": {"learning_rate": 1e-4}, "data_fingerprint": "d",
-            "base_fingerprint": "b"}
+IDENTITY = {
+    "run_fingerprint": "abc",
+    "settings": {"learning_rate": 1e-4},
+    "data_fingerprint": "d",
+    "base_fingerprint": "b",
+}
 
 
 def _checkpoint(folder, step, complete=True):

@@ -1,4 +1,5 @@
 """The Optuna search: short trials scored on dev, kept in a study that a rerun continues, a CSV of results."""
+
 from __future__ import annotations
 
 import pandas as pd

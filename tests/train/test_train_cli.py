@@ -1,4 +1,5 @@
 """2_train_embedder.py turns bad arguments into one line on stderr and exit code 2."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,13 +7,16 @@ import pytest
 from corpus.cli import EXIT_USER_ERROR, run_cli
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--triplets", "{tmp}/nowhere"], "triplets not found"),
-    (["--triplets", "{triplets}", "--loss", "triplet-margin"], "unknown loss 'triplet-margin'"),
-    (["--triplets", "{triplets}", "--base-model", "{tmp}"], "is not a sentence-transformers model folder"),
-    (["--triplets", "{triplets}", "--base-model", "{triplets}/train.jsonl"], "not a sentence-transformers"),
-    (["--triplets", "{triplets}", "--precision", "fp16", "--device", "cpu"], "needs a CUDA device"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--triplets", "{tmp}/nowhere"], "triplets not found"),
+        (["--triplets", "{triplets}", "--loss", "triplet-margin"], "unknown loss 'triplet-margin'"),
+        (["--triplets", "{triplets}", "--base-model", "{tmp}"], "is not a sentence-transformers model folder"),
+        (["--triplets", "{triplets}", "--base-model", "{triplets}/train.jsonl"], "not a sentence-transformers"),
+        (["--triplets", "{triplets}", "--precision", "fp16", "--device", "cpu"], "needs a CUDA device"),
+    ],
+)
 def test_bad_arguments_are_one_line_and_exit_2(train_script, tiny_triplets, tmp_path, capsys, args, message):
     argv = [a.format(tmp=tmp_path, triplets=tiny_triplets) for a in args] + ["--out", str(tmp_path / "out")]
     assert run_cli(train_script.main, argv) == EXIT_USER_ERROR
