@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from corpus.beir import Dataset, load_dataset, write_dataset
+from corpus.beir import Dataset, Document, load_dataset, read_corpus, write_dataset
+from corpus.console import console
 from corpus.flat import FLAT_SUFFIXES, convert_flat
 from corpus.jsonl import write_json
 from corpus.onet_dataset import OnetConfig, OnetStats, build_onet_dataset
-from corpus.paths import DATA_DIR, DEFAULT_DATASET
+from corpus.paths import DATA_DIR, DEFAULT_DATASET, default_pool_file
 from corpus.sources.onet import OCCUPATIONS, TASKS, load_onet
 
 CARD = "dataset_card.json"
+# the candidate pool steps 3, 4 and 5 use when none is named: <data>/corpus_800.jsonl from step 1, for any dataset
+DEFAULT_POOL_SIZE = 800
 
 
 def prepare_onet(
@@ -59,3 +62,30 @@ def onet_stats_from_card(path: Path) -> OnetStats | None:
     if not card.exists():
         return None
     return OnetStats(**json.loads(card.read_text()).get("stats", {}))
+
+
+@dataclass(frozen=True)
+class PoolChoice:
+    """The documents a step retrieves from: a pool file, or the dataset's whole corpus (file is then '')."""
+
+    docs: dict[str, Document]
+    file: str
+    source: str  # what a card names: the pool file, or <data>/corpus.jsonl for the whole corpus
+
+
+def resolve_pool(pool: str | Path | None, ds: Dataset | None) -> PoolChoice:
+    """--pool if given; else <data>/corpus_<DEFAULT_POOL_SIZE>.jsonl when step 1 wrote it; else the whole corpus,
+    with a note (the same rule and words in steps 3, 4 and 5)."""
+    if pool is None and ds is not None:
+        default = default_pool_file(ds.path, DEFAULT_POOL_SIZE)
+        if default.exists():
+            pool = default
+        else:
+            console.print(
+                f"[yellow]note:[/] no {DEFAULT_POOL_SIZE}-document pool {default} (run step 1): "
+                "retrieving from the dataset's whole corpus"
+            )
+            return PoolChoice(ds.corpus, "", str(ds.path / "corpus.jsonl"))
+    if pool is None:
+        raise ValueError("resolve_pool needs a pool file or a dataset")
+    return PoolChoice(read_corpus(Path(pool)), str(pool), str(pool))

@@ -1,6 +1,7 @@
 """Embeddings on disk, keyed by content fingerprints (model, texts, prompt), never by names or times.
 
-Overwrite policy is explicit: 'reuse' (default) loads a stored array; 'recompute' encodes again and replaces it.
+Overwrite policy: corpus.cache_policy.CachePolicy (REUSE loads a stored array, RECOMPUTE encodes again and
+replaces it).
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ from pathlib import Path
 import numpy as np
 
 import corpus.paths
+from corpus.cache_policy import CachePolicy
 from corpus.jsonl import temp_sibling
-
-POLICIES = ("reuse", "recompute")
 
 
 def texts_fingerprint(texts: list[str]) -> str:
@@ -26,12 +26,10 @@ def texts_fingerprint(texts: list[str]) -> str:
 
 
 class EmbeddingCache:
-    def __init__(self, folder: Path | None = None, policy: str = "reuse"):
-        if policy not in POLICIES:
-            raise ValueError(f"policy must be one of {POLICIES}")
+    def __init__(self, folder: Path | None = None, policy: CachePolicy | str = CachePolicy.REUSE):
         # looked up at call time so tests (and --cache-dir) can redirect it
         self.folder = Path(folder) if folder is not None else corpus.paths.EMBEDDING_CACHE_DIR
-        self.policy = policy
+        self.policy = CachePolicy(policy)  # a wrong word fails here, as ValueError
         self.hits = 0
         self.misses = 0
 
@@ -45,7 +43,7 @@ class EmbeddingCache:
 
     def get(self, key: str, n: int) -> np.ndarray | None:
         p = self.path(key)
-        if self.policy == "recompute" or not p.exists():
+        if self.policy is CachePolicy.RECOMPUTE or not p.exists():
             self.misses += 1
             return None
         arr = np.load(p, mmap_mode=None)

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from corpus.beir import Dataset, Document, corpus_fingerprint
+from corpus.cache_policy import CachePolicy
 from corpus.console import console
 from corpus.errors import RagtuneError
 from harness.ann import IndexConfig, build_index, recall_vs_exact, search
@@ -36,7 +37,7 @@ class EvalConfig:
     depth: int = 100  # ranks kept per query (TREC runs, first-relevant rank)
     index: IndexConfig = field(default_factory=IndexConfig)
     batch_size: int = 64
-    recompute: bool = False
+    cache: CachePolicy = CachePolicy.REUSE
     bootstrap_samples: int = 10_000
     confidence: float = 0.95
     seed: int = 13
@@ -249,7 +250,7 @@ def evaluate(
     doc_ids = list(union)
     position = {d: i for i, d in enumerate(doc_ids)}
     pools_rows = [np.fromiter((position[d] for d in docs), dtype=np.int64, count=len(docs)) for _, docs in pools]
-    cache = cache or EmbeddingCache(policy="recompute" if cfg.recompute else "reuse")
+    cache = cache or EmbeddingCache(policy=cfg.cache)
     models_info: dict[str, dict] = {}
 
     runs_by_pool: list[list[ArmRun]] = [[] for _ in pools]

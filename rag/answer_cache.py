@@ -2,7 +2,7 @@
 
 The key covers everything that changes a reply (messages, max_tokens, temperature, model identity), so a
 killed run resumes without recomputing what finished and a changed prompt never reuses a stale answer.
-Overwrite policy is explicit: 'reuse' (default) or 'recompute' (ask again and replace).
+Overwrite policy: corpus.cache_policy.CachePolicy (REUSE by default, RECOMPUTE asks again and replaces).
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ import threading
 from pathlib import Path
 
 import corpus.paths
+from corpus.cache_policy import CachePolicy
 from corpus.jsonl import write_json
-
-POLICIES = ("reuse", "recompute")
 
 
 def request_hash(payload: dict) -> str:
@@ -23,11 +22,9 @@ def request_hash(payload: dict) -> str:
 
 
 class AnswerCache:
-    def __init__(self, folder: Path | None = None, policy: str = "reuse"):
-        if policy not in POLICIES:
-            raise ValueError(f"policy must be one of {POLICIES}")
+    def __init__(self, folder: Path | None = None, policy: CachePolicy | str = CachePolicy.REUSE):
         self.folder = Path(folder) if folder is not None else corpus.paths.CACHE_DIR / "answers"
-        self.policy = policy
+        self.policy = CachePolicy(policy)  # a wrong word fails here, as ValueError
         self.hits = 0
         self.misses = 0
         self.writes = 0
@@ -43,7 +40,7 @@ class AnswerCache:
     def get(self, key: str) -> dict | None:
         p = self.path(key)
         record = None
-        if self.policy == "reuse" and p.is_file():
+        if self.policy is CachePolicy.REUSE and p.is_file():
             try:
                 record = json.loads(p.read_text(encoding="utf-8"))
             except (OSError, json.JSONDecodeError):

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from corpus.beir import Document, document_text, read_corpus
+from corpus.cache_policy import CachePolicy
 from corpus.console import console, progress
 from corpus.errors import RagtuneError
 from corpus.paths import DEFAULT_FINETUNED, REPORTS_DIR
@@ -43,7 +44,7 @@ class RunConfig:
     judge_max_tokens: int = 200
     llm: dict = field(default_factory=dict)  # endpoint description (never the key)
     judge_llm: dict = field(default_factory=dict)
-    cache_policy: str = "reuse"
+    cache_policy: CachePolicy = CachePolicy.REUSE
     out_dir: str = str(REPORTS_DIR)
 
     def card(self) -> dict:

@@ -9,50 +9,43 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 
 from corpus.console import console
+from corpus.options import check_options, option
 from rag.answer_cache import AnswerCache
 from rag.cached_llm import CachedLLM
-from rag.llm_client import EndpointConfig, LLMClient
+from rag.llm_client import EndpointConfig, LLMClient, endpoint_from_args
 
 
-def add_endpoint_arguments(parser, *, timeout_s: float = 600.0, retries: int = 3, ctx: int = 4096):
-    """The LLM flags of every stage that talks to an LLM (0a, 4, 5), so they read the same everywhere.
+@dataclass
+class EndpointOptions:
+    """LLM endpoint (default: ragtune's local server): the options of every step that talks to an LLM (0a, 4, 5)."""
 
-    Returns the argument group, for the stage's own LLM flags."""
-    g = parser.add_argument_group("LLM endpoint (default: ragtune's local server)")
-    g.add_argument(
-        "--llm-base-url",
+    llm_base_url: str | None = option(
+        None,
         help="OpenAI-compatible base URL, e.g. http://host:8000/v1 (default: $OPENAI_BASE_URL, else the local server)",
     )
-    g.add_argument("--llm-model", help="model name at that endpoint (required with an external endpoint)")
-    g.add_argument(
-        "--llm-api-key-env",
-        default="OPENAI_API_KEY",
-        help="environment variable holding the API key (default: OPENAI_API_KEY)",
+    llm_model: str | None = option(None, help="model name at that endpoint (required with an external endpoint)")
+    llm_api_key_env: str = option("OPENAI_API_KEY", help="environment variable holding the API key")
+    timeout: float = option(600.0, help="seconds per request", min=0.001)
+    retries: int = option(3, help="retries on 429/5xx/connection errors", min=0)
+    local_model: str = option(
+        "qwen2.5-coder-1.5b", help="local GGUF: qwen2.5-coder-1.5b, smollm2 (tiny, for tests) or a .gguf path"
     )
-    g.add_argument("--timeout", type=float, default=timeout_s, help=f"seconds per request (default: {timeout_s:g})")
-    g.add_argument(
-        "--retries", type=int, default=retries, help=f"retries on 429/5xx/connection errors (default: {retries})"
+    threads: int | None = option(
+        None, help="local server CPU threads (default: 1 on a machine with ≤ 2 cores, else cores - 1)", min=1
     )
-    g.add_argument(
-        "--local-model",
-        default="qwen2.5-coder-1.5b",
-        help="local GGUF: qwen2.5-coder-1.5b (default), smollm2 (tiny, for tests) or a .gguf path",
-    )
-    g.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="local server CPU threads (default: 1 on a machine with ≤ 2 cores, else cores - 1)",
-    )
-    g.add_argument("--ctx", type=int, default=ctx, help=f"local server context tokens per request (default: {ctx})")
-    return g
+    ctx: int = option(4096, help="local server context tokens per request", min=1)
 
+    def __post_init__(self):
+        check_options(self)
 
-def check_endpoint_arguments(parser, args) -> None:
-    if args.threads is not None and args.threads < 1:
-        parser.error("--threads must be positive")
-    if args.ctx < 1 or args.retries < 0 or args.timeout <= 0:
-        parser.error("--ctx and --timeout must be positive, --retries ≥ 0")
+    def endpoint(self) -> EndpointConfig | None:
+        """The explicit endpoint (flags or $OPENAI_BASE_URL); None means: serve the local model."""
+        return endpoint_from_args(
+            self.llm_base_url, self.llm_model, self.llm_api_key_env, timeout_s=self.timeout, max_retries=self.retries
+        )
+
+    def local(self, slots: int) -> LocalOptions:
+        return LocalOptions(self.local_model, self.threads, self.ctx, slots=slots)
 
 
 @dataclass(frozen=True)

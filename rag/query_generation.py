@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from corpus.beir import SPLITS, Dataset
+from corpus.cache_policy import CachePolicy
 from corpus.console import progress
 from corpus.documents import Passage, SourceSummary, SplitterConfig
 from corpus.errors import DataError, RagtuneError
@@ -107,7 +108,7 @@ class GenerationConfig:
     seed: int = 13
     prompt: str = "built-in"
     prompt_sha256: str = ""
-    cache_policy: str = "reuse"
+    cache_policy: CachePolicy = CachePolicy.REUSE
     llm: dict = field(default_factory=dict)
 
     def __post_init__(self):

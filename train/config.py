@@ -7,6 +7,7 @@ import json
 from dataclasses import asdict, dataclass, fields
 
 from corpus.errors import RagtuneError
+from corpus.options import check_options, option
 
 # CLI name -> what it trains with; both use in-batch negatives plus the mined hard negatives
 LOSSES = ("mnrl", "cached-mnrl")
@@ -17,40 +18,48 @@ METRICS = ("mrr@10", "ndcg@10", "accuracy@1", "accuracy@3", "accuracy@5", "accur
 
 @dataclass
 class TrainConfig:
-    triplets: str = ""
-    base_model: str = "base"
-    out: str = ""
-    loss: str = "mnrl"
+    """training"""
+
+    triplets: str = option(
+        "", help="triplet folder from step 0 (train.jsonl, dev.jsonl, card.json; default: <data>/triplets of O*NET)"
+    )
+    base_model: str = option(
+        "base", help="'base' (shipped MiniLM) or a sentence-transformers folder", flag="--embedder"
+    )
+    out: str = option("", help="where the fine-tuned model and its card go (default: runs/finetuned/final)")
+    loss: str = option("mnrl", help="contrastive loss", choices=LOSSES)
     # defaults measured on the O*NET data (README, step 2): in-batch negatives only, a hot learning rate and
     # 80 steps lifted test MRR@10 most for the compute a 2-core CPU has in 10 minutes; the mined hard negatives
     # (--num-negatives 1..3) cost a document each per row and lifted less there
-    num_negatives: int = 0
-    batch_size: int = 32
-    mini_batch_size: int = 16
-    learning_rate: float = 1e-4
-    warmup_ratio: float = 0.1
-    weight_decay: float = 0.01
-    epochs: float = 1.0
-    max_steps: int = 80
+    num_negatives: int = option(0, help="mined hard negatives per query", min=0)
+    batch_size: int = option(32, help="rows per batch (in-batch negatives need ≥ 2)", min=1)
+    mini_batch_size: int = option(16, help="cached-mnrl only: rows per forward pass (memory)", min=1)
+    learning_rate: float = option(1e-4, help="learning rate", flag="--lr", min=0.0, max=1.0)
+    warmup_ratio: float = option(0.1, help="share of steps warming up the learning rate", min=0.0, max=1.0)
+    weight_decay: float = option(0.01, help="AdamW weight decay", min=0.0)
+    epochs: float = option(1.0, help="used when --max-steps is 0", min=0.0)
+    max_steps: int = option(80, help="optimizer steps; 0 = run --epochs", min=0)
     # the median O*NET document is 138 tokens: 160 keeps most of them whole, 128 truncated most
-    max_seq_length: int = 160
+    max_seq_length: int = option(160, help="tokens per text", min=1)
     # None: keep the prompts stored with the base model (e5/bge folders carry theirs)
-    query_prompt: str | None = None
-    doc_prompt: str | None = None
-    lora: bool = False
-    lora_rank: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.1
-    eval_steps: int = 40
-    metric: str = "mrr@10"
-    early_stopping_patience: int = 0
-    seed: int = 13
+    query_prompt: str | None = option(None, help="prefix for queries, e.g. 'query: ' (default: the base model's)")
+    doc_prompt: str | None = option(None, help="prefix for documents, e.g. 'passage: ' (default: the base model's)")
+    lora: bool = option(False, help="train a LoRA adapter (merged into the saved model)")
+    lora_rank: int = option(16, help="LoRA rank", min=1)
+    lora_alpha: int = option(32, help="LoRA alpha", min=1)
+    lora_dropout: float = option(0.1, help="LoRA dropout", min=0.0, max=1.0)
+    eval_steps: int = option(40, help="dev evaluation and checkpoint interval", min=1)
+    metric: str = option("mrr@10", help="dev metric that picks the best checkpoint", choices=METRICS)
+    early_stopping_patience: int = option(
+        0, help="stop after N evaluations without improvement (0 = off)", flag="--early-stopping", min=0
+    )
+    seed: int = option(13, help="training seed")
     # how the run executes, not what it learns: left out of the fingerprint so a resume may change them
-    threads: int = 0
-    precision: str = "auto"
-    device: str = ""
-    eval_batch_size: int = 64
-    keep_checkpoints: bool = False
+    threads: int = option(0, help="CPU threads for torch (0 = torch's default)", min=0)
+    precision: str = option("auto", help="16-bit on CUDA only", choices=PRECISIONS)
+    device: str = option("", help="cpu, cuda, cuda:1 (default: cuda when present)")
+    eval_batch_size: int = option(64, help="dev evaluation batch size", min=1)
+    keep_checkpoints: bool = option(False, help="keep <out>/checkpoints after the final save")
 
     def __post_init__(self):
         if self.loss not in LOSSES:
@@ -79,6 +88,7 @@ class TrainConfig:
             raise RagtuneError(f"warmup ratio must be in [0, 1), got {self.warmup_ratio}")
         if self.max_steps < 0 or self.epochs <= 0:
             raise RagtuneError("max steps must be >= 0 (0 = whole epochs) and epochs > 0")
+        check_options(self)
 
     # fields that change what the model learns; the rest only change how fast or where
     RUNTIME_ONLY = ("out", "threads", "precision", "device", "eval_batch_size", "keep_checkpoints")

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from corpus.beir import Dataset, document_text
+from corpus.cache_policy import CachePolicy
 from corpus.console import console
 from corpus.errors import DataError, RagtuneError
 from corpus.flat import read_given_negatives
@@ -24,7 +25,7 @@ class TripletConfig:
     out: str = ""
     mining: MiningConfig = field(default_factory=MiningConfig)
     batch_size: int = 64
-    recompute: bool = False
+    cache: CachePolicy = CachePolicy.REUSE
 
 
 def reserve_distractors(ds: Dataset, cfg: MiningConfig) -> list[str]:
@@ -50,7 +51,7 @@ def build_triplets(ds: Dataset, model, cfg: TripletConfig) -> tuple[Path, Mining
     unknown = [d for ds_ in given_ids.values() for d in ds_ if d not in index]
     if unknown:
         raise DataError(Path(ds.path) / "negatives.jsonl", f"unknown document '{unknown[0]}'", field="corpus-id")
-    cache = EmbeddingCache(policy="recompute" if cfg.recompute else "reuse")
+    cache = EmbeddingCache(policy=cfg.cache)
     with console.status("encoding corpus and training queries (cached by content)"):
         doc_emb = encode(
             model, [document_text(ds.corpus[d]) for d in doc_ids], "document", cache, cfg.batch_size, show_progress=True

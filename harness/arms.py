@@ -1,0 +1,91 @@
+"""Arm specs: what the compared retrievers of steps 3, 4 and 5 are, parsed once.
+
+    base                  the shipped MiniLM, named 'base'
+    NAME=PATH             a sentence-transformers folder (or 'base') under NAME
+    PATH                  a folder, named after its last path part
+    bm25                  the lexical BM25 arm
+    NAME=a+b              a fusion of arms a and b        (room for it: not supported yet)
+    NAME=a>RERANKER       arm a reranked by a cross-encoder (room for it: not supported yet)
+
+and the one behaviour when the default fine-tuned model is missing: a note, and the step goes on without it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from corpus.console import console
+from corpus.errors import RagtuneError
+from corpus.models import resolve_model_path
+from corpus.paths import DEFAULT_FINETUNED
+
+DENSE, BM25, HYBRID, RERANK = "dense", "bm25", "hybrid", "rerank"
+KINDS = (DENSE, BM25, HYBRID, RERANK)
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+BASE = "base"
+FINETUNED = "finetuned"
+DEFAULT_ARMS = (f"{BASE}={BASE}", f"{FINETUNED}={DEFAULT_FINETUNED}")
+
+
+@dataclass(frozen=True)
+class ArmSpec:
+    name: str
+    kind: str  # one of KINDS
+    model: str = ""  # dense: 'base' or a model folder
+    parts: tuple[str, ...] = ()  # hybrid: fused arm names; rerank: (arm name, reranker folder)
+
+    @property
+    def text(self) -> str:
+        """The spec as a user writes it (cards, errors)."""
+        if self.kind == BM25:
+            return BM25
+        if self.kind == DENSE:
+            return f"{self.name}={self.model}"
+        return f"{self.name}={('+' if self.kind == HYBRID else '>').join(self.parts)}"
+
+
+def parse_arm(text: str) -> ArmSpec:
+    text = text.strip()
+    if text == BM25:
+        return ArmSpec(BM25, BM25)
+    name, sep, value = text.partition("=")
+    if not sep:
+        name, value = (BASE, BASE) if text == BASE else (text.rstrip("/").split("/")[-1], text)
+    name, value = name.strip(), value.strip()
+    if not name or not value:
+        raise RagtuneError(f"--arms: '{text}' must be NAME=PATH, base, bm25 or a model folder")
+    if not NAME_RE.match(name):
+        raise RagtuneError(f"--arms: arm name '{name}' must be letters, digits, '_', '.' or '-'")
+    if value == BM25:
+        return ArmSpec(name, BM25)
+    if "+" in value:
+        raise RagtuneError(f"--arms {text}: fused (hybrid) arms are not supported yet")
+    if ">" in value:
+        raise RagtuneError(f"--arms {text}: reranked arms are not supported yet")
+    return ArmSpec(name, DENSE, value)
+
+
+def missing_finetuned_note(path: Path = DEFAULT_FINETUNED) -> str:
+    return f"no fine-tuned model at {path} (run step 2, `ragtune train`): going on without the '{FINETUNED}' arm"
+
+
+def parse_arms(texts: list[str] | tuple[str, ...] | None) -> list[ArmSpec]:
+    """Arms in comparison order (the first is the baseline). Leaving out --arms means DEFAULT_ARMS, where a missing
+    default fine-tuned model is a note and the step goes on without it; a model folder named explicitly must exist
+    (checked now, before any model loads)."""
+    given = texts is not None and list(texts) != list(DEFAULT_ARMS)
+    arms = []
+    for text in texts or DEFAULT_ARMS:
+        arm = parse_arm(text)
+        if arm.kind == DENSE and not given and arm.name == FINETUNED and not DEFAULT_FINETUNED.exists():
+            console.print(f"[yellow]note:[/] {missing_finetuned_note()}")
+            continue
+        if arm.kind == DENSE:
+            resolve_model_path(arm.model)
+        arms.append(arm)
+    names = [a.name for a in arms]
+    if len(set(names)) != len(names):
+        raise RagtuneError(f"--arms: arm names must be unique, got {', '.join(names)}")
+    return arms

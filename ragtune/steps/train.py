@@ -1,0 +1,76 @@
+"""Step 2: fine-tune the embedder on the triplets from step 0 (contrastive loss, in-batch + hard negatives)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from corpus.options import check_options, option
+from train.config import TrainConfig
+
+
+@dataclass
+class TrainStepConfig:
+    train: TrainConfig = field(default_factory=TrainConfig)
+    overwrite: bool = option(False, help="discard a finished model or checkpoints in --out")
+    search: int = option(0, help="run N Optuna trials first, then train the best (0 = off)", min=0)
+    search_steps: int = option(20, help="optimizer steps per search trial", min=1)
+
+    def __post_init__(self):
+        check_options(self)
+
+
+@dataclass
+class TrainStepResult:
+    out: Path  # the fine-tuned model folder (training_card.json beside it)
+    action: str  # trained, resumed or reused
+    metric: str
+    dev_before: float  # the dev metric of the base model
+    dev_after: float  # ... and of the fine-tuned one
+    card: dict  # training_card.json
+
+
+def with_default_paths(cfg: TrainConfig) -> TrainConfig:
+    """Empty triplets/out mean the default dataset's triplets and runs/finetuned (paths live on the top floor)."""
+    from corpus.paths import DEFAULT_DATASET, DEFAULT_FINETUNED, triplets_dir
+
+    return replace(
+        cfg,
+        triplets=cfg.triplets or str(triplets_dir(DEFAULT_DATASET)),
+        out=cfg.out or str(DEFAULT_FINETUNED),
+    )
+
+
+def run(cfg: TrainStepConfig) -> TrainStepResult:
+    from train.fine_tune import fine_tune
+
+    tcfg = with_default_paths(cfg.train)
+    if cfg.search:
+        from train.search import search
+
+        tcfg = search(tcfg, cfg.search, cfg.search_steps)
+    result = fine_tune(tcfg, overwrite=cfg.overwrite)
+    card = {**result.card, "out": str(result.out)}
+    metric = card["metric"]
+    return TrainStepResult(
+        Path(result.out),
+        result.action,
+        metric,
+        card["dev_before"].get(metric, 0.0),
+        card["dev_after"].get(metric, 0.0),
+        card,
+    )
+
+
+def show(result: TrainStepResult) -> None:
+    from corpus.console import console
+    from train.report import dev_table, run_table
+
+    console.print(run_table(result.card))
+    console.print(dev_table(result.card))
+    if result.dev_after <= result.dev_before:
+        console.print(
+            f"[yellow]warning:[/] dev {result.metric} did not improve over the base model; try a lower --lr, "
+            "more --max-steps or other --num-negatives"
+        )
+    console.print(f"[green]fine-tuned model:[/] {result.out} (training_card.json beside it)")

