@@ -16,17 +16,22 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import corpus.paths
 from corpus.console import console
 from corpus.errors import RagtuneError
 from corpus.models import resolve_model_path
-from corpus.paths import DEFAULT_FINETUNED
 
 DENSE, BM25, HYBRID, RERANK = "dense", "bm25", "hybrid", "rerank"
 KINDS = (DENSE, BM25, HYBRID, RERANK)
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 BASE = "base"
 FINETUNED = "finetuned"
-DEFAULT_ARMS = (f"{BASE}={BASE}", f"{FINETUNED}={DEFAULT_FINETUNED}")
+# for help texts; default_arms() reads the path at call time (tests and notebooks may move it)
+DEFAULT_ARMS = (f"{BASE}={BASE}", f"{FINETUNED}=runs/finetuned/final")
+
+
+def default_arms() -> tuple[str, ...]:
+    return (f"{BASE}={BASE}", f"{FINETUNED}={corpus.paths.DEFAULT_FINETUNED}")
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,7 @@ class ArmSpec:
     def text(self) -> str:
         """The spec as a user writes it (cards, errors)."""
         if self.kind == BM25:
-            return BM25
+            return BM25 if self.name == BM25 else f"{self.name}={BM25}"
         if self.kind == DENSE:
             return f"{self.name}={self.model}"
         return f"{self.name}={('+' if self.kind == HYBRID else '>').join(self.parts)}"
@@ -67,7 +72,8 @@ def parse_arm(text: str) -> ArmSpec:
     return ArmSpec(name, DENSE, value)
 
 
-def missing_finetuned_note(path: Path = DEFAULT_FINETUNED) -> str:
+def missing_finetuned_note(path: Path | None = None) -> str:
+    path = path or corpus.paths.DEFAULT_FINETUNED
     return f"no fine-tuned model at {path} (run step 2, `ragtune train`): going on without the '{FINETUNED}' arm"
 
 
@@ -75,11 +81,11 @@ def parse_arms(texts: list[str] | tuple[str, ...] | None) -> list[ArmSpec]:
     """Arms in comparison order (the first is the baseline). Leaving out --arms means DEFAULT_ARMS, where a missing
     default fine-tuned model is a note and the step goes on without it; a model folder named explicitly must exist
     (checked now, before any model loads)."""
-    given = texts is not None and list(texts) != list(DEFAULT_ARMS)
+    given = texts is not None
     arms = []
-    for text in texts or DEFAULT_ARMS:
+    for text in texts if given else default_arms():
         arm = parse_arm(text)
-        if arm.kind == DENSE and not given and arm.name == FINETUNED and not DEFAULT_FINETUNED.exists():
+        if not given and arm.name == FINETUNED and not corpus.paths.DEFAULT_FINETUNED.exists():
             console.print(f"[yellow]note:[/] {missing_finetuned_note()}")
             continue
         if arm.kind == DENSE:

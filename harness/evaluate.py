@@ -67,10 +67,10 @@ class EvalConfig:
         if len(set(names)) != len(names):
             raise RagtuneError(
                 f"arm names must be unique, got {', '.join(names)}"
-                + (" ('bm25' is taken by --bm25)" if self.bm25 else "")
+                + (" ('bm25' is taken by the bm25 arm)" if self.bm25 else "")
             )
         if not names:
-            raise RagtuneError("nothing to evaluate: give --models or --bm25")
+            raise RagtuneError("nothing to evaluate: give --arms")
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -78,10 +78,12 @@ def _add_field(group, f: dataclasses.Field, tp) -> None:
     help_text = (help_text + _default_text(f)).replace("%", "%%")
     if typing.get_origin(tp) is list:
         (item,) = typing.get_args(tp)
-        group.add_argument(
-            flag, dest=dest, nargs="+", type=lambda s, t=item: _list_item(s, t), metavar=item.__name__.upper(),
-            help=help_text,
-        )  # fmt: skip
+
+        def convert(text: str, item=item) -> list:
+            return _list_item(text, item)
+
+        convert.__name__ = item.__name__  # argparse names the type in "invalid int value: 'x'"
+        group.add_argument(flag, dest=dest, nargs="+", type=convert, metavar=item.__name__.upper(), help=help_text)
         return
     group.add_argument(flag, dest=dest, type=tp, help=help_text, metavar=f.name.upper())
 

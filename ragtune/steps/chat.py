@@ -63,12 +63,12 @@ class ChatResult:
 
 def _arms(cfg: ChatStepConfig) -> tuple[dict[str, str], list[str]]:
     """arm name → model folder, and the notes for the page (the same missing-model words as steps 3 and 4)."""
+    import corpus.paths
     from corpus.models import resolve_model_path
-    from corpus.paths import DEFAULT_FINETUNED
     from harness.arms import DENSE, missing_finetuned_note, parse_arms
 
     notes = []
-    if cfg.arms is None and not DEFAULT_FINETUNED.exists():
+    if cfg.arms is None and not corpus.paths.DEFAULT_FINETUNED.exists():
         notes.append(missing_finetuned_note())
     arms = parse_arms(cfg.arms)
     if any(a.kind != DENSE for a in arms):

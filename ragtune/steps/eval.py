@@ -123,6 +123,11 @@ def run(cfg: EvalStepConfig) -> EvalStepResult:
     from harness.reports import write_reports
 
     arms = parse_arms(cfg.arms)
+    lexical = [i for i, a in enumerate(arms) if a.kind == BM25]
+    if lexical and (lexical != [len(arms) - 1] or arms[-1].name != BM25):
+        raise RagtuneError(
+            "--arms: the BM25 arm is written 'bm25' and comes last (the evaluator scores it after the dense arms)"
+        )
     ds = open_dataset(cfg.data)
     pools, pool_file = _pools(cfg, ds)
     out = Path(cfg.out) if cfg.out else REPORTS_DIR

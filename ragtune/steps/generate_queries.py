@@ -52,9 +52,8 @@ class GenerateQueriesConfig:
     )
     near_duplicate: float = option(
         _F.near_duplicate_cosine,
-        help="drop a query this similar (cosine) to another of the same document",
+        help="drop a query this similar (cosine) to another of the same document (above 1 = off)",
         min=-1.0,
-        max=1.0,
     )
     round_trip_k: int = option(
         _F.round_trip_k, help="keep a query only if the base embedder ranks its passage in this top-k (0 = off)", min=0

@@ -84,9 +84,9 @@ def test_same_negatives_as_sentence_transformers_miner(mined, minilm):
 
 def test_script_writes_triplets_and_reuses_cached_embeddings(tiny_dataset, tmp_path, isolated_cache):
     from corpus.cli import run_cli
-    from tests.helpers import load_script
+    from ragtune.cli import entry
 
-    script = load_script("0_build_triplets.py")
+    main = entry("triplets")
     args = [
         "--data",
         str(tiny_dataset),
@@ -97,7 +97,7 @@ def test_script_writes_triplets_and_reuses_cached_embeddings(tiny_dataset, tmp_p
         "--reserve-distractors",
         "3",
     ]
-    assert run_cli(script.main, args) == 0
+    assert run_cli(main, args) == 0
     card = json.loads((tmp_path / "t" / "card.json").read_text())
     assert card["embedding_cache"] == {"hits": 0, "misses": 2}
     rows = read_triplets(tmp_path / "t")
@@ -106,7 +106,7 @@ def test_script_writes_triplets_and_reuses_cached_embeddings(tiny_dataset, tmp_p
     assert all(len(r.negatives) == 2 and r.positive_id not in r.negative_ids for r in rows)
     dev = [json.loads(x) for x in (tmp_path / "t" / "dev.jsonl").read_text().splitlines()]
     assert len(dev) == len(ds.qrels["dev"])
-    assert run_cli(script.main, args) == 0
+    assert run_cli(main, args) == 0
     card = json.loads((tmp_path / "t" / "card.json").read_text())
     assert card["embedding_cache"] == {"hits": 2, "misses": 0}
     assert card["reserved_distractors"] == 3

@@ -1,4 +1,4 @@
-"""3_eval_retrieval.py end to end on the tiny O*NET set: outputs, their agreement with trec_eval, and the
+"""Step 3 (`ragtune eval`, 3_eval_retrieval.py) end to end on the tiny O*NET set: outputs, their agreement with trec_eval, and the
 one-line errors a user can act on."""
 
 from __future__ import annotations
@@ -11,11 +11,10 @@ import pytest
 import pytrec_eval
 
 from corpus.cli import run_cli
-from tests.helpers import assert_one_line_error, load_script, run_script
+from ragtune.cli import entry
+from tests.helpers import assert_one_line_error, run_script
 
-
-def script():
-    return load_script("3_eval_retrieval.py")
+EVAL = entry("eval")
 
 
 FAST = ["--bootstrap", "500", "--latency-queries", "2"]
@@ -31,14 +30,14 @@ def sizes_run(tiny_dataset, tmp_path_factory):
     mp.setattr(corpus.paths, "EMBEDDING_CACHE_DIR", out / "cache")
     try:
         rc = run_cli(
-            script().main,
+            EVAL,
             [
                 "--data",
                 str(tiny_dataset),
-                "--models",
+                "--arms",
                 "base=base",
                 "again=base",
-                "--bm25",
+                "bm25",
                 "--sizes",
                 "12,20",
                 "--no-external",
@@ -142,8 +141,8 @@ def test_queries_whose_documents_are_not_in_the_pool_count_as_misses(tiny_datase
     out = tmp_path / "r"
     assert (
         run_cli(
-            script().main,
-            ["--data", str(tiny_dataset), "--corpus", str(pool), "--models", "base=base", "--out", str(out), *FAST],
+            EVAL,
+            ["--data", str(tiny_dataset), "--pool", str(pool), "--arms", "base=base", "--out", str(out), *FAST],
         )
         == 0
     )
@@ -153,19 +152,6 @@ def test_queries_whose_documents_are_not_in_the_pool_count_as_misses(tiny_datase
     assert card["queries"] == len(ds.qrels["test"])  # kept, not dropped
     pq = pd.read_csv(out / "retrieval_per_query.csv")
     assert (pq.loc[pq["n_relevant_in_pool"] == 0, "hit@100"] == 0).all()
-
-
-def test_default_arms_skip_a_missing_finetuned_model(monkeypatch, tmp_path, capsys):
-    import corpus.paths
-
-    mod = script()
-    monkeypatch.setattr(corpus.paths, "DEFAULT_FINETUNED", tmp_path / "runs" / "finetuned" / "final")
-    monkeypatch.setattr(corpus.paths, "ROOT", tmp_path)
-    assert mod.model_specs(None) == [["base", "base"]]
-    assert "base model only" in capsys.readouterr().out
-    ft = tmp_path / "runs" / "finetuned" / "final"
-    ft.mkdir(parents=True)
-    assert mod.model_specs(None) == [["base", "base"], ["finetuned", str(ft)]]
 
 
 @pytest.fixture()
@@ -180,19 +166,19 @@ def test_qrels_naming_an_unknown_document(broken_copy):
         fh.write(
             f"{next(iter(json.loads(line)['_id'] for line in open(broken_copy / 'queries.jsonl')))}\tno-such-doc\t1\n"
         )
-    proc = run_script("3_eval_retrieval.py", "--data", broken_copy, "--models", "base=base")
+    proc = run_script("3_eval_retrieval.py", "--data", broken_copy, "--arms", "base=base")
     assert_one_line_error(proc, "test.tsv", "unknown document 'no-such-doc'")
 
 
 def test_empty_split(broken_copy):
     (broken_copy / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n")
-    proc = run_script("3_eval_retrieval.py", "--data", broken_copy, "--models", "base=base")
+    proc = run_script("3_eval_retrieval.py", "--data", broken_copy, "--arms", "base=base")
     assert_one_line_error(proc, "split 'test' has no relevant pairs")
 
 
 def test_unknown_model_path(tiny_dataset, tmp_path):
     proc = run_script(
-        "3_eval_retrieval.py", "--data", tiny_dataset, "--models", "base=base", f"finetuned={tmp_path / 'nope'}"
+        "3_eval_retrieval.py", "--data", tiny_dataset, "--arms", "base=base", f"finetuned={tmp_path / 'nope'}"
     )
     assert_one_line_error(proc, "nope", "does not exist")
 
@@ -215,9 +201,7 @@ def test_ignore_identical_ids_drops_the_querys_own_document(isolated_cache, tmp_
     mrr = {}
     for flag in ([], ["--ignore-identical-ids"]):
         out = tmp_path / f"r{len(flag)}"
-        assert (
-            run_cli(script().main, ["--data", str(data), "--models", "base=base", "--out", str(out), *FAST, *flag]) == 0
-        )
+        assert run_cli(EVAL, ["--data", str(data), "--arms", "base=base", "--out", str(out), *FAST, *flag]) == 0
         pq = pd.read_csv(out / "retrieval_per_query.csv")
         assert len(pq) == 2
         mrr[bool(flag)] = pq["mrr@10"].mean()

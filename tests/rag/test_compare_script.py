@@ -1,4 +1,4 @@
-"""4_rag_compare.py end to end against a stub endpoint: report schema, resume after a dead server, judge
+"""Step 4 (`ragtune rag`, 4_rag_compare.py) end to end against a stub endpoint: report schema, resume after a dead server, judge
 replies that are junk, and one-line errors."""
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import pytest
 from corpus.cli import run_cli
 from rag.compare import report_columns
 from rag.reports import CARD_JSON, PLOT_PNG, REPORT_CSV, SUMMARY_CSV, SUMMARY_MD
-from tests.helpers import assert_one_line_error, load_script, run_script
+from ragtune.cli import entry
+from tests.helpers import assert_one_line_error, run_script
 from tests.rag.conftest import LONG_ANSWER, closed_port_url
 
 SCRIPT = "4_rag_compare.py"
@@ -19,7 +20,10 @@ SCRIPT = "4_rag_compare.py"
 
 @pytest.fixture(scope="module")
 def script():
-    return load_script(SCRIPT)
+    class Step:
+        main = staticmethod(entry("rag"))
+
+    return Step
 
 
 def args(stub, tiny_dataset, out, *extra):
@@ -30,13 +34,14 @@ def args(stub, tiny_dataset, out, *extra):
         "stub",
         "--data",
         str(tiny_dataset),
-        "--finetuned",
-        "base",
+        "--arms",
+        "base=base",
+        "finetuned=base",
         "--limit",
         "3",
         "--retries",
         "0",
-        "--out-dir",
+        "--out",
         str(out),
         *extra,
     ]
@@ -138,20 +143,21 @@ def test_bad_prompt_file_is_one_line(tmp_path):
 )
 def test_bad_or_unreachable_url_is_one_line(url, fragment):
     url = url or closed_port_url()
-    proc = run_script(SCRIPT, "--llm-base-url", url, "--llm-model", "m", "--finetuned", "base")
+    proc = run_script(SCRIPT, "--llm-base-url", url, "--llm-model", "m", "--arms", "base", "finetuned=base")
     assert_one_line_error(proc, url, fragment)
 
 
 def test_missing_finetuned_model_says_run_step_2(script, stub_llm, tmp_path, monkeypatch, capsys):
+    import corpus.paths
+
     # the default location is pointed at an empty folder, so the test runs whether or not step 2 ran here
-    monkeypatch.setattr(script, "DEFAULT_FINETUNED", tmp_path / "runs" / "finetuned" / "final")
-    code = run_cli(
-        script.main,
-        ["--llm-base-url", stub_llm.base_url, "--llm-model", "stub", "--finetuned", str(script.DEFAULT_FINETUNED)],
-    )
-    err = capsys.readouterr().err.strip()
+    monkeypatch.setattr(corpus.paths, "DEFAULT_FINETUNED", tmp_path / "runs" / "finetuned" / "final")
+    code = run_cli(script.main, ["--llm-base-url", stub_llm.base_url, "--llm-model", "stub"])
+    captured = capsys.readouterr()
+    err = captured.err.strip()
     assert code == 2 and len(err.splitlines()) == 1
-    assert "2_train_embedder.py" in err and "--finetuned base" in err
+    assert "no fine-tuned model at" in captured.out  # the same note as steps 3 and 5
+    assert "step 2" in err and "--arms base=base finetuned=base" in err
 
 
 def test_endpoint_without_tokenize_leaves_context_tokens_empty(script, stub_llm, tiny_dataset, rag_caches, tmp_path):

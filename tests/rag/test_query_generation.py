@@ -1,4 +1,4 @@
-"""0a_generate_queries.py end to end: a run killed half way resumes without asking the LLM again, the split
+"""Step 0a (`ragtune generate-queries`, 0a_generate_queries.py) end to end: a run killed half way resumes without asking the LLM again, the split
 never puts one document in two splits, the real tiny SmolLM2 writes a dataset steps 0 and 1 accept, and bad
 input is one line and exit 2."""
 
@@ -14,14 +14,20 @@ from corpus.cli import run_cli
 from corpus.documents import source_of
 from rag.query_filters import FILTERS
 from tests.conftest import FIXTURES
-from tests.helpers import assert_one_line_error, load_script, run_script
+from ragtune.cli import entry
+from ragtune.steps import generate_queries
+from tests.helpers import assert_one_line_error, run_script
 
 OWN_DOCS = FIXTURES / "own_docs"
 
 
 @pytest.fixture(scope="module")
 def script():
-    return load_script("0a_generate_queries.py")
+    class Step:
+        main = staticmethod(entry("generate-queries"))
+        default_out = staticmethod(generate_queries.default_out)
+
+    return Step
 
 
 def stub_queries(messages: list[dict]) -> str:
@@ -40,7 +46,7 @@ def test_killed_run_resumes_without_asking_again_and_splits_by_document(script, 
     argv = [
         "--from-docs",
         str(OWN_DOCS),
-        "--data",
+        "--out",
         str(out),
         "--llm-base-url",
         stub_llm.base_url,
@@ -89,7 +95,7 @@ def test_never_overwrites_a_dataset_it_did_not_write(script, tiny_dataset, tmp_p
     argv = [
         "--from-docs",
         str(OWN_DOCS),
-        "--data",
+        "--out",
         str(target),
         "--llm-base-url",
         "http://127.0.0.1:9/v1",
@@ -106,7 +112,7 @@ def test_tiny_local_model_writes_a_dataset_steps_0_and_1_accept(script, smollm2_
     argv = [
         "--from-docs",
         str(OWN_DOCS),
-        "--data",
+        "--out",
         str(out),
         "--max-docs",
         "4",
@@ -136,7 +142,7 @@ def test_tiny_local_model_writes_a_dataset_steps_0_and_1_accept(script, smollm2_
 
     assert (
         run_cli(
-            load_script("0_build_triplets.py").main,
+            entry("triplets"),
             ["--data", str(out), "--reserve-distractors", "0", "--num-negatives", "1"],
         )
         == 0
@@ -147,7 +153,7 @@ def test_tiny_local_model_writes_a_dataset_steps_0_and_1_accept(script, smollm2_
     pool = out / "pool.jsonl"
     assert (
         run_cli(
-            load_script("1_build_corpus.py").main,
+            entry("pool"),
             ["--data", str(out), "--size", str(len(relevant_test)), "--no-external", "--out", str(pool)],
         )
         == 0
@@ -177,7 +183,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, name, content, extra, fragme
         "0a_generate_queries.py",
         "--from-docs",
         source,
-        "--data",
+        "--out",
         tmp_path / "out",
         *extra,
         "--llm-base-url",

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import load_script
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +24,12 @@ def tiny_triplets(tiny_dataset, minilm, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def train_script():
-    return load_script("2_train_embedder.py")
+    from ragtune.cli import entry
+
+    class Step:
+        main = staticmethod(entry("train"))
+
+    return Step
 
 
 @pytest.fixture()

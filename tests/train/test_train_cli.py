@@ -1,4 +1,4 @@
-"""2_train_embedder.py turns bad arguments into one line on stderr and exit code 2."""
+"""Step 2 (`ragtune train`, 2_train_embedder.py) turns bad arguments into one line on stderr and exit code 2."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from corpus.cli import EXIT_USER_ERROR, run_cli
     [
         (["--triplets", "{tmp}/nowhere"], "triplets not found"),
         (["--triplets", "{triplets}", "--loss", "triplet-margin"], "unknown loss 'triplet-margin'"),
-        (["--triplets", "{triplets}", "--base-model", "{tmp}"], "is not a sentence-transformers model folder"),
-        (["--triplets", "{triplets}", "--base-model", "{triplets}/train.jsonl"], "not a sentence-transformers"),
+        (["--triplets", "{triplets}", "--embedder", "{tmp}"], "is not a sentence-transformers model folder"),
+        (["--triplets", "{triplets}", "--embedder", "{triplets}/train.jsonl"], "not a sentence-transformers"),
         (["--triplets", "{triplets}", "--precision", "fp16", "--device", "cpu"], "needs a CUDA device"),
+        (["--triplets", "{triplets}", "--eval-batch-size", "0"], "--eval-batch-size must be ≥ 1, got 0"),
+        (["--triplets", "{triplets}", "--warmup-ratio", "1.5"], "warmup ratio must be in [0, 1)"),
     ],
 )
 def test_bad_arguments_are_one_line_and_exit_2(train_script, tiny_triplets, tmp_path, capsys, args, message):
