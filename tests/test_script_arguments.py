@@ -54,7 +54,10 @@ def test_ragtune_help_lists_the_steps():
     import sys
 
     proc = subprocess.run(
-        [sys.executable, "-c", "from ragtune.cli import main; main()", "--help"], capture_output=True, text=True, cwd=ROOT
+        [sys.executable, "-c", "from ragtune.cli import main; main()", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     assert proc.returncode == 0
     for step in ("generate-queries", "triplets", "pool", "train", "eval", "rag", "chat"):

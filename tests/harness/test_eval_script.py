@@ -14,6 +14,8 @@ from corpus.cli import run_cli
 from ragtune.cli import entry
 from tests.helpers import assert_one_line_error, run_script
 
+pytestmark = [pytest.mark.slow]
+
 EVAL = entry("eval")
 
 

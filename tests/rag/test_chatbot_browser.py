@@ -23,6 +23,8 @@ import pytest
 import corpus.paths
 from tests.helpers import free_port
 
+pytestmark = [pytest.mark.browser, pytest.mark.llm, pytest.mark.slow]
+
 CHROMIUM = os.environ.get("RAGTUNE_CHROMIUM", "/usr/bin/chromium")
 # from shared/README: no sandbox in containers, nothing that calls home
 CHROMIUM_ARGS = [

@@ -15,6 +15,8 @@ from ragtune.cli import entry
 from tests.helpers import assert_one_line_error, run_script
 from tests.rag.conftest import LONG_ANSWER, closed_port_url
 
+pytestmark = [pytest.mark.slow]
+
 SCRIPT = "4_rag_compare.py"
 
 

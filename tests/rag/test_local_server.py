@@ -11,6 +11,8 @@ from rag.llm_client import EndpointConfig, LLMClient
 from rag.local_model import smollm2
 from rag.local_server import LocalServer, ServerConfig
 
+pytestmark = [pytest.mark.llm]
+
 MSG = [{"role": "user", "content": "Passage [1]: Chefs cook food.\nWho cooks food? Cite the passage."}]
 
 

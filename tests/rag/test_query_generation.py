@@ -13,9 +13,9 @@ from corpus.beir import load_dataset
 from corpus.cli import run_cli
 from corpus.documents import source_of
 from rag.query_filters import FILTERS
-from tests.conftest import FIXTURES
 from ragtune.cli import entry
 from ragtune.steps import generate_queries
+from tests.conftest import FIXTURES
 from tests.helpers import assert_one_line_error, run_script
 
 OWN_DOCS = FIXTURES / "own_docs"
@@ -39,6 +39,7 @@ def card_of(out):
     return json.loads((out / "dataset_card.json").read_text())
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_without_asking_again_and_splits_by_document(script, stub_llm, rag_caches, tmp_path, capsys):
     stub_llm.reply = stub_queries
     stub_llm.fail_after = 3  # the server dies while the fourth passage is being asked
@@ -106,6 +107,8 @@ def test_never_overwrites_a_dataset_it_did_not_write(script, tiny_dataset, tmp_p
     assert "not generated from documents" in capsys.readouterr().err
 
 
+@pytest.mark.llm
+@pytest.mark.slow
 def test_tiny_local_model_writes_a_dataset_steps_0_and_1_accept(script, smollm2_server, rag_caches, tmp_path):
     out = tmp_path / "postings"
     # SmolLM2-135M writes poor queries: loose filters here, the filters themselves are tested on their own

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 
-
 @pytest.fixture(scope="session")
 def tiny_triplets(tiny_dataset, minilm, tmp_path_factory) -> Path:
     """A triplet folder (train.jsonl, dev.jsonl, card.json) built by the real stage-0 code. Read-only."""

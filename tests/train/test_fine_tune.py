@@ -13,6 +13,8 @@ from corpus.errors import RagtuneError
 from corpus.models import load_embedder, prompt_for
 from harness.encoding import encode
 
+pytestmark = [pytest.mark.slow]
+
 TEXTS = [
     "Prepare and serve meals to customers in a restaurant.",
     "Chief Executives\nDetermine and formulate policies and provide overall direction of companies.",

@@ -10,8 +10,12 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.helpers import ROOT
 from train.run_state import checkpoints_dir, latest_checkpoint
+
+pytestmark = [pytest.mark.slow]
 
 MAX_STEPS = 12
 

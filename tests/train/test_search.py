@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
+
+pytestmark = [pytest.mark.slow]
 
 
 def test_search_runs_trials_writes_results_and_resumes(fast_config, tmp_path, monkeypatch):

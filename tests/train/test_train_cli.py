@@ -6,6 +6,8 @@ import pytest
 
 from corpus.cli import EXIT_USER_ERROR, run_cli
 
+pytestmark = [pytest.mark.slow]
+
 
 @pytest.mark.parametrize(
     "args, message",
