@@ -18,9 +18,9 @@ from corpus.cache_policy import CachePolicy
 from corpus.console import console
 from corpus.errors import RagtuneError
 from harness.ann import IndexConfig, build_index, recall_vs_exact, search
-from harness.compare import compare_arms
 from harness.embedding_cache import EmbeddingCache
-from harness.metrics import DEFAULT_KS, first_relevant_rank, judge, per_query
+from harness.metrics import DEFAULT_KS, first_relevant_rank, per_query, relevance_matrix
+from harness.paired_comparison import compare_arms
 
 BM25 = "bm25"
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -168,7 +168,7 @@ def drop_identical_ids(
 def _score(name, kind, scores, ranked, doc_ids, cfg, query_ids, qrels) -> ArmRun:
     if cfg.ignore_identical_ids:
         scores, ranked = drop_identical_ids(scores, ranked, doc_ids, query_ids, cfg.depth)
-    judged = judge(ranked, doc_ids, query_ids, qrels)
+    judged = relevance_matrix(ranked, doc_ids, query_ids, qrels)
     return ArmRun(name, kind, scores, ranked, per_query(judged, cfg.ks), first_relevant_rank(judged))
 
 

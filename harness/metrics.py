@@ -26,7 +26,7 @@ DEFAULT_KS = (1, 3, 5, 10, 100)
 
 
 @dataclass(frozen=True)
-class Judged:
+class RelevanceMatrix:
     """What each ranked position is worth, for n queries ranked to some depth."""
 
     gains: np.ndarray  # (n, depth) float: grade of the document at each rank (0: not relevant or no document)
@@ -34,7 +34,9 @@ class Judged:
     n_relevant: np.ndarray  # (n,) int: relevant documents per query in the qrels, in the pool or not
 
 
-def judge(ranked: np.ndarray, doc_ids: list[str], query_ids: list[str], qrels: dict[str, dict[str, int]]) -> Judged:
+def relevance_matrix(
+    ranked: np.ndarray, doc_ids: list[str], query_ids: list[str], qrels: dict[str, dict[str, int]]
+) -> RelevanceMatrix:
     """Grade a ranking given as indices into doc_ids (row i answers query_ids[i]; -1 marks an empty slot)."""
     ranked = np.asarray(ranked, dtype=np.int64)
     n, width = len(query_ids), len(doc_ids) + 1
@@ -69,7 +71,7 @@ def judge(ranked: np.ndarray, doc_ids: list[str], query_ids: list[str], qrels: d
         rows, g = q_rows[by], grades[by]
         starts = np.concatenate(([0], np.cumsum(n_relevant)[:-1]))
         ideal[rows, np.arange(len(rows)) - starts[rows]] = g
-    return Judged(gains, ideal, n_relevant)
+    return RelevanceMatrix(gains, ideal, n_relevant)
 
 
 def _pad(a: np.ndarray, width: int) -> np.ndarray:
@@ -78,7 +80,7 @@ def _pad(a: np.ndarray, width: int) -> np.ndarray:
     return np.pad(a, ((0, 0), (0, width - a.shape[1])))
 
 
-def per_query(judged: Judged, ks=DEFAULT_KS) -> dict[str, np.ndarray]:
+def per_query(judged: RelevanceMatrix, ks=DEFAULT_KS) -> dict[str, np.ndarray]:
     """metric name -> (n_queries, len(ks)) array of per-query values; no Python loop over queries."""
     ks = np.asarray(sorted(set(int(k) for k in ks)))
     if len(ks) == 0 or ks[0] < 1:
@@ -113,7 +115,7 @@ def per_query(judged: Judged, ks=DEFAULT_KS) -> dict[str, np.ndarray]:
     }
 
 
-def first_relevant_rank(judged: Judged) -> np.ndarray:
+def first_relevant_rank(judged: RelevanceMatrix) -> np.ndarray:
     """1-based rank of the first relevant document within the ranked depth, 0 when there is none."""
     rel = judged.gains > 0
     return np.where(rel.any(axis=1), rel.argmax(axis=1) + 1, 0)

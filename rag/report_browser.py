@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from corpus.beir import Document, document_text
-from rag.compare import ARMS, VERDICTS
-from rag.reports import REPORT_CSV
+from rag.answer_comparison import ARMS, VERDICTS
+from rag.answer_report import REPORT_CSV
 
 ALL = "all"
 # what the table shows of the comparison report; the rest is in the opened row

@@ -120,7 +120,7 @@ def run(cfg: EvalStepConfig) -> EvalStepResult:
     from corpus.paths import REPORTS_DIR
     from harness.arms import BM25, DENSE, parse_arms
     from harness.evaluate import EvalConfig, evaluate
-    from harness.reports import write_reports
+    from harness.retrieval_report import write_reports
 
     arms = parse_arms(cfg.arms)
     lexical = [i for i, a in enumerate(arms) if a.kind == BM25]
@@ -166,7 +166,7 @@ def run(cfg: EvalStepConfig) -> EvalStepResult:
 
 def show(result: EvalStepResult) -> None:
     from corpus.console import console
-    from harness.reports import results_table
+    from harness.retrieval_report import results_table
 
     for pr in result.evaluation.pools:
         console.print(results_table(result.evaluation, pr))

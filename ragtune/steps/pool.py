@@ -54,6 +54,6 @@ def run(cfg: PoolStepConfig) -> PoolResult:
 
 def show(result: PoolResult) -> None:
     from corpus.console import console
-    from corpus.report import pool_table
+    from corpus.tables import pool_table
 
     console.print(pool_table(result.counts, result.excluded_negatives, result.out))

@@ -139,7 +139,7 @@ def run(cfg: RagConfig) -> RagResult:
     from corpus.datasets import open_dataset, resolve_pool
     from corpus.paths import REPORTS_DIR
     from harness.embedding_cache import EmbeddingCache
-    from rag import compare
+    from rag import answer_comparison
     from rag.prompts import load_template
 
     template = load_template(cfg.prompt)  # a bad template fails before anything slow
@@ -151,9 +151,9 @@ def run(cfg: RagConfig) -> RagResult:
         llms = _llms(stack, cfg, endpoint, judge_endpoint)
         ds = open_dataset(cfg.data)
         pool = resolve_pool(cfg.pool, ds)
-        queries = compare.select_queries(ds, cfg.split, cfg.limit)
-        compare.check_pool(queries, pool.docs, pool.source)
-        run_cfg = compare.RunConfig(
+        queries = answer_comparison.select_queries(ds, cfg.split, cfg.limit)
+        answer_comparison.check_pool(queries, pool.docs, pool.source)
+        run_cfg = answer_comparison.RunConfig(
             data=str(ds.path), split=cfg.split, pool=pool.source, limit=cfg.limit, top_k=cfg.top_k,
             base=str(base_path), finetuned=str(tuned_path), max_tokens=cfg.max_tokens, temperature=cfg.temperature,
             prompt=template.source, prompt_fingerprint=template.fingerprint, workers=cfg.workers, judge=cfg.judge,
@@ -161,38 +161,43 @@ def run(cfg: RagConfig) -> RagResult:
         )  # fmt: skip
         emb_cache = EmbeddingCache()
         contexts = {
-            arm: compare.retrieve_arm(spec, arm, queries, pool.docs, cfg.top_k, emb_cache)
+            arm: answer_comparison.retrieve_arm(spec, arm, queries, pool.docs, cfg.top_k, emb_cache)
             for arm, spec in (("base", base_spec), ("finetuned", tuned_spec))
         }
         console.print(
             f"answering {len(queries)} queries × 2 arms with [bold]{run_cfg.llm['model']}[/] "
             f"(top-{cfg.top_k}, ≤ {cfg.max_tokens} tokens, {cfg.workers} worker(s))"
         )
-        answers = compare.generate(llms.llm, llms.judge_llm, run_cfg, template, queries, contexts, pool.docs)
+        answers = answer_comparison.generate(llms.llm, llms.judge_llm, run_cfg, template, queries, contexts, pool.docs)
         if hasattr(llms.client, "started"):  # the local server starts only for replies the cache lacks
             run_cfg.llm["server_started"] = llms.client.started
-    rows = compare.build_rows(queries, contexts, answers, cfg.judge)
+    rows = answer_comparison.build_rows(queries, contexts, answers, cfg.judge)
     return _write(out, rows, run_cfg, len(queries), len(pool.docs), llms.answer_cache, emb_cache)
 
 
 def _write(out: Path, rows, run_cfg, n_queries: int, n_docs: int, answer_cache, emb_cache) -> RagResult:
     from corpus.jsonl import write_json
-    from rag import reports
+    from rag import answer_report
 
-    report_path, df = reports.write_report(rows, run_cfg.judge, out)
-    summary = reports.summarise(df, run_cfg.judge)
-    summary.to_csv(out / reports.SUMMARY_CSV, index=False)
+    report_path, df = answer_report.write_report(rows, run_cfg.judge, out)
+    summary = answer_report.summarise(df, run_cfg.judge)
+    summary.to_csv(out / answer_report.SUMMARY_CSV, index=False)
     card = {
         **run_cfg.card(),
         "queries": n_queries,
         "pool_documents": n_docs,
         "answer_cache": {"hits": answer_cache.hits, "misses": answer_cache.misses, "folder": str(answer_cache.folder)},
         "embedding_cache": {"hits": emb_cache.hits, "misses": emb_cache.misses},
-        "outputs": [reports.REPORT_CSV, reports.SUMMARY_CSV, reports.SUMMARY_MD, reports.PLOT_PNG],
+        "outputs": [
+            answer_report.REPORT_CSV,
+            answer_report.SUMMARY_CSV,
+            answer_report.SUMMARY_MD,
+            answer_report.PLOT_PNG,
+        ],
     }
-    (out / reports.SUMMARY_MD).write_text(reports.summary_markdown(summary, card), encoding="utf-8")
-    reports.plot(df, run_cfg.judge, out / reports.PLOT_PNG)
-    write_json(out / reports.CARD_JSON, card)
+    (out / answer_report.SUMMARY_MD).write_text(answer_report.summary_markdown(summary, card), encoding="utf-8")
+    answer_report.plot(df, run_cfg.judge, out / answer_report.PLOT_PNG)
+    write_json(out / answer_report.CARD_JSON, card)
     return RagResult(out, report_path, n_queries, summary, answer_cache.hits, answer_cache.misses, card)
 
 
@@ -200,14 +205,16 @@ def show(result: RagResult) -> None:
     from rich.table import Table
 
     from corpus.console import console
-    from rag import reports
+    from rag import answer_report
 
-    console.print(reports.summary_table(result.summary))
+    console.print(answer_report.summary_table(result.summary))
     facts = Table(title="run")
     facts.add_column("what")
     facts.add_column("value", justify="right")
     facts.add_row("queries × arms", f"{result.queries} × 2")
     facts.add_row("LLM requests cached / new", f"{result.cache_hits} / {result.cache_misses}")
     facts.add_row("report", str(result.report))
-    facts.add_row("summary, picture, card", f"{reports.SUMMARY_MD}, {reports.PLOT_PNG}, {reports.CARD_JSON}")
+    facts.add_row(
+        "summary, picture, card", f"{answer_report.SUMMARY_MD}, {answer_report.PLOT_PNG}, {answer_report.CARD_JSON}"
+    )
     console.print(facts)

@@ -64,7 +64,7 @@ def run(cfg: TrainStepConfig) -> TrainStepResult:
 
 def show(result: TrainStepResult) -> None:
     from corpus.console import console
-    from train.report import dev_table, run_table
+    from train.tables import dev_table, run_table
 
     console.print(run_table(result.card))
     console.print(dev_table(result.card))

@@ -82,7 +82,7 @@ def run(cfg: TripletsConfig) -> TripletsResult:
 
 def show(result: TripletsResult) -> None:
     from corpus.console import console
-    from corpus.report import dataset_table, mining_table
+    from corpus.tables import dataset_table, mining_table
 
     if result.dataset_card is not None:
         console.print(dataset_table(result.dataset_card))

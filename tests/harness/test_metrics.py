@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import pytrec_eval
 
-from harness.metrics import METRICS, first_relevant_rank, judge, per_query
+from harness.metrics import METRICS, first_relevant_rank, per_query, relevance_matrix
 
 KS = (1, 3, 5, 10, 20)
 TREC = {"precision": "P", "recall": "recall", "ndcg": "ndcg_cut", "map": "map_cut", "hit": "success"}
@@ -62,7 +62,7 @@ def real_run(tiny_dataset, minilm, tmp_path_factory):
 def test_every_metric_matches_trec_eval_on_a_real_run(real_run):
     qrels, idx, scores, doc_ids, query_ids = real_run
     assert len(query_ids) >= 20 and idx.shape[1] == 20
-    ours = per_query(judge(idx, doc_ids, query_ids, qrels), KS)
+    ours = per_query(relevance_matrix(idx, doc_ids, query_ids, qrels), KS)
     ref = trec_values(qrels, idx, scores, doc_ids, query_ids)
     for m in METRICS:
         np.testing.assert_allclose(ours[m], ref[m], atol=1e-6, err_msg=m)
@@ -83,7 +83,7 @@ def test_random_graded_runs_match_trec_eval():
     ranked = np.array([rng.permutation(60)[:20] for _ in query_ids])
     ranked[:5, 15:] = -1  # short rankings: precision still divides by k
     scores = np.tile(np.arange(20, 0, -1, dtype=float), (len(query_ids), 1))
-    ours = per_query(judge(ranked, doc_ids, query_ids, qrels), KS)
+    ours = per_query(relevance_matrix(ranked, doc_ids, query_ids, qrels), KS)
     ref = trec_values(qrels, ranked, scores, doc_ids, query_ids)
     for m in METRICS:
         np.testing.assert_allclose(ours[m], ref[m], atol=1e-6, err_msg=m)
@@ -94,7 +94,7 @@ def test_hand_made_rankings():
     # q1: relevant b (rank 2) and e (rank 5); q2: relevant z, not in the pool; q3: graded a=2 at rank 1, c=1 at 3
     qrels = {"q1": {"b": 1, "e": 1}, "q2": {"z": 1}, "q3": {"a": 2, "c": 1, "d": 0}}
     ranked = np.array([[0, 1, 2, 3, 4], [0, 1, 2, 3, 4], [0, 3, 2, -1, -1]])
-    judged = judge(ranked, doc_ids, ["q1", "q2", "q3"], qrels)
+    judged = relevance_matrix(ranked, doc_ids, ["q1", "q2", "q3"], qrels)
     v = per_query(judged, (1, 3, 5))
     np.testing.assert_allclose(v["hit"], [[0, 1, 1], [0, 0, 0], [1, 1, 1]])
     np.testing.assert_allclose(v["precision"], [[0, 1 / 3, 2 / 5], [0, 0, 0], [1, 2 / 3, 2 / 5]])
@@ -112,6 +112,6 @@ def test_hand_made_rankings():
 
 
 def test_bad_cutoffs_are_refused():
-    judged = judge(np.zeros((1, 1), dtype=int), ["a"], ["q"], {"q": {"a": 1}})
+    judged = relevance_matrix(np.zeros((1, 1), dtype=int), ["a"], ["q"], {"q": {"a": 1}})
     with pytest.raises(ValueError):
         per_query(judged, (0, 1))

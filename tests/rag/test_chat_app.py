@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from harness.retrieval import Hit, Retriever
+from rag.answer_comparison import report_columns
 from rag.chat_app import ask, map_figure, render_passages, report_row, report_view
 from rag.chat_engine import MAX_QUESTION_CHARS, ChatEngine, QuestionError, check_question, only_in_one
-from rag.compare import report_columns
 from rag.llm_client import EndpointConfig, LLMClient
 from rag.prompts import load_template
 from tests.rag.conftest import LONG_ANSWER, closed_port_url

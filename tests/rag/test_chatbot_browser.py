@@ -64,7 +64,7 @@ def chatbot(tiny_dataset, tmp_path_factory):
         pytest.skip(f"{CHROMIUM} missing: apt-get install -y chromium")
     from corpus.beir import load_dataset
     from corpus.models import resolve_model_path
-    from rag.compare import report_columns
+    from rag.answer_comparison import report_columns
 
     tmp = tmp_path_factory.mktemp("chatbot")
     # the 'fine-tuned' arm is a second path to the shipped MiniLM: CI has no runs/ folder

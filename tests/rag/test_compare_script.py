@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from corpus.cli import run_cli
-from rag.compare import report_columns
-from rag.reports import CARD_JSON, PLOT_PNG, REPORT_CSV, SUMMARY_CSV, SUMMARY_MD
+from rag.answer_comparison import report_columns
+from rag.answer_report import CARD_JSON, PLOT_PNG, REPORT_CSV, SUMMARY_CSV, SUMMARY_MD
 from ragtune.cli import entry
 from tests.helpers import assert_one_line_error, run_script
 from tests.rag.conftest import LONG_ANSWER, closed_port_url

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from rag.compare import select_queries
+from rag.answer_comparison import select_queries
 
 
 def fake_dataset(n: int):

@@ -6,8 +6,8 @@ import math
 
 import pandas as pd
 
-from rag.compare import verdict
-from rag.reports import summarise
+from rag.answer_comparison import verdict
+from rag.answer_report import summarise
 
 
 def test_verdict_truth_table():
