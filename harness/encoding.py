@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import numpy as np
 
-from corpus.console import progress
 from corpus.models import prompt_for
+from corpus.progress import track
 from harness.embedding_cache import EmbeddingCache, texts_fingerprint
 
 KINDS = ("query", "document")
@@ -42,15 +44,12 @@ def encode(
     # longest first over the whole list, so every batch pads to similar lengths and the first batch shows
     # the worst-case memory at once
     order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-    bar = progress() if show_progress and len(texts) > CHUNK else None
     label = label or ("encoding queries" if kind == "query" else "encoding documents")
-    task = bar.add_task(label, total=len(texts)) if bar else None
-    if bar:
-        bar.start()
-    try:
+    tracking = track(len(texts), label) if show_progress and len(texts) > CHUNK else nullcontext()
+    with tracking as tracker:
         for start in range(0, len(order), CHUNK):
             idx = order[start : start + CHUNK]
-            emb = model.encode(
+            out[idx] = model.encode(
                 [texts[i] for i in idx],
                 prompt=prompt or None,
                 batch_size=batch_size,
@@ -58,12 +57,8 @@ def encode(
                 convert_to_numpy=True,
                 show_progress_bar=False,
             )
-            out[idx] = emb
-            if bar:
-                bar.update(task, advance=len(idx))
-    finally:
-        if bar:
-            bar.stop()
+            if tracker is not None:
+                tracker.advance(len(idx))
     if cache is not None and key is not None:
         cache.put(key, out)
     return out

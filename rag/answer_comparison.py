@@ -6,17 +6,17 @@ Arms are named 'base' and 'finetuned' (the report's column prefixes); their mode
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from corpus.beir import Document, document_text, read_corpus
 from corpus.cache_policy import CachePolicy
-from corpus.console import console, progress
+from corpus.console import console
 from corpus.errors import RagtuneError
 from corpus.paths import DEFAULT_FINETUNED, REPORTS_DIR
 from corpus.splits import stable_order
 from rag.cached_llm import CachedLLM
+from rag.fan_out import fan_out
 from rag.judge import Judgement, judge
 from rag.prompts import PromptTemplate, format_context
 
@@ -161,29 +161,14 @@ def generate(
     waiting, so an endpoint failure or Ctrl-C loses nothing finished."""
     jobs = [(i, arm) for i in range(len(queries)) for arm in ARMS]
     results: dict[tuple[int, str], dict] = {}
-    pool = cf.ThreadPoolExecutor(max_workers=cfg.workers, thread_name_prefix="rag-llm")
-    try:
-        with progress() as bar:
-            task = bar.add_task("answering" + (" and judging" if judge_llm else ""), total=len(jobs))
-            futures = {
-                pool.submit(_answer_one, llm, judge_llm, cfg, template, queries[i], contexts[arm][i], docs): (i, arm)
-                for i, arm in jobs
-            }
-            for fut in cf.as_completed(futures):
-                try:
-                    results[futures[fut]] = fut.result()
-                except RagtuneError as exc:
-                    # requests already in flight fail fast too (same endpoint); let them settle so nothing
-                    # writes to the cache after this run has reported
-                    pool.shutdown(wait=True, cancel_futures=True)
-                    raise RagtuneError(
-                        f"{exc} — {len(results)} of {len(jobs)} answers finished and cached; "
-                        "rerun the same command to resume"
-                    ) from None
-                bar.advance(task)
-    finally:
-        # do not wait for queued work after a failure or Ctrl-C; running requests end with the server
-        pool.shutdown(wait=False, cancel_futures=True)
+
+    def one(job: tuple[int, str]) -> dict:
+        i, arm = job
+        return _answer_one(llm, judge_llm, cfg, template, queries[i], contexts[arm][i], docs)
+
+    label = "answering" + (" and judging" if judge_llm else "")
+    for job, answer in fan_out(one, jobs, workers=cfg.workers, label=label, unit="answers"):
+        results[job] = answer
     return results
 
 

@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import string
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from corpus.beir import SPLITS, Dataset
 from corpus.cache_policy import CachePolicy
-from corpus.console import progress
 from corpus.documents import Passage, SourceSummary, SplitterConfig
 from corpus.errors import DataError, RagtuneError
 from corpus.jsonl import read_text
 from corpus.splits import stable_hash, stable_order
 from rag import query_filters as qf
 from rag.cached_llm import CachedLLM
+from rag.fan_out import fan_out
 
 KIND = "generated-from-documents"  # marks a dataset folder this module may overwrite
 PLACEHOLDERS = ("n", "title", "passage", "hint")
@@ -148,28 +147,15 @@ def ask(llm: CachedLLM, prompt: QueryPrompt, passages: list[Passage], cfg: Gener
     def one(p: Passage):
         return p.id, *llm.complete(prompt.messages(p, cfg.queries_per_passage), cfg.max_tokens, cfg.temperature)
 
-    bar = progress()
-    task = bar.add_task("writing queries", total=len(passages))
-    with bar, ThreadPoolExecutor(max_workers=max(1, cfg.workers)) as pool:
-        pending = {pool.submit(one, p) for p in passages}
-        try:
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                for fut in done:
-                    pid, completion, cached = fut.result()
-                    replies[pid] = completion.text
-                    if cached:
-                        stats.cached += 1
-                    else:
-                        stats.asked += 1
-                        stats.prompt_tokens += completion.prompt_tokens or 0
-                        stats.completion_tokens += completion.completion_tokens or 0
-                        stats.seconds += completion.latency_s
-                    bar.update(task, advance=1, description=f"writing queries ({stats.cached} cached)")
-        except BaseException:
-            for fut in pending:
-                fut.cancel()
-            raise
+    for _, (pid, completion, cached) in fan_out(one, passages, workers=cfg.workers, label="writing queries"):
+        replies[pid] = completion.text
+        if cached:
+            stats.cached += 1
+        else:
+            stats.asked += 1
+            stats.prompt_tokens += completion.prompt_tokens or 0
+            stats.completion_tokens += completion.completion_tokens or 0
+            stats.seconds += completion.latency_s
     return replies, stats
 
 

@@ -1,4 +1,4 @@
-"""Trainer callbacks: the rich progress bar, a checkpoint at the last step, the run file beside checkpoints."""
+"""Trainer callbacks: progress over the optimizer steps (corpus.progress), a checkpoint at the last step, the run file beside checkpoints."""
 
 from __future__ import annotations
 
@@ -7,17 +7,16 @@ from collections.abc import Callable
 
 from transformers import TrainerCallback
 
-from corpus.console import progress
+from corpus.progress import Tracker
 from train.dev_eval import shown_metrics
 
 
-class RichProgress(TrainerCallback):
-    """One bar over the optimizer steps, with the latest loss and dev score in its description."""
+class StepProgress(TrainerCallback):
+    """Progress over the optimizer steps (a bar, or a plain line in a log), with the latest loss and dev score."""
 
     def __init__(self, metric_label: str):
         self.metric_label = metric_label
-        self.bar = None
-        self.task = None
+        self.tracker: Tracker | None = None
         self.loss = None
         self.score = None
 
@@ -30,13 +29,11 @@ class RichProgress(TrainerCallback):
         return " · ".join(parts)
 
     def on_train_begin(self, args, state, control, **kwargs):
-        self.bar = progress()
-        self.task = self.bar.add_task(self._describe(), total=state.max_steps, completed=state.global_step)
-        self.bar.start()
+        self.tracker = Tracker(state.max_steps, self._describe(), done=state.global_step).start()
 
     def on_step_end(self, args, state, control, **kwargs):
-        if self.bar:
-            self.bar.update(self.task, completed=state.global_step, description=self._describe())
+        if self.tracker:
+            self.tracker.update(done=state.global_step, label=self._describe())
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if logs and "loss" in logs:
@@ -46,13 +43,13 @@ class RichProgress(TrainerCallback):
         shown = shown_metrics(metrics or {})
         if self.metric_label in shown:
             self.score = shown[self.metric_label]
-        if self.bar:
-            self.bar.update(self.task, description=self._describe())
+        if self.tracker:
+            self.tracker.update(label=self._describe())
 
     def on_train_end(self, args, state, control, **kwargs):
-        if self.bar:
-            self.bar.stop()
-            self.bar = None
+        if self.tracker:
+            self.tracker.stop()
+            self.tracker = None
 
 
 class CheckpointAtEnd(TrainerCallback):

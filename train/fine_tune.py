@@ -11,7 +11,7 @@ from corpus.console import console
 from corpus.errors import RagtuneError
 from corpus.jsonl import write_json
 from corpus.models import load_embedder, pick_device, prompt_for
-from train.callbacks import CheckpointAtEnd, RecordElapsed, RichProgress
+from train.callbacks import CheckpointAtEnd, RecordElapsed, StepProgress
 from train.config import TrainConfig, run_fingerprint
 from train.dev_eval import SHOWN, build_evaluator, metric_key, shown_metrics
 from train.examples import TrainingData, column_prompts, load_training_data, to_dataset
@@ -125,7 +125,7 @@ def build_trainer(
         evaluator=evaluator,
         callbacks=callbacks,
     )
-    # without tqdm the trainer prints every log dict; RichProgress shows loss and dev score instead
+    # without tqdm the trainer prints every log dict; StepProgress shows loss and dev score instead
     trainer.remove_callback(PrinterCallback)
     return trainer
 
@@ -193,7 +193,7 @@ def fine_tune(cfg: TrainConfig, overwrite: bool = False, extra_callbacks=()) -> 
     timer = RecordElapsed(lambda s: record_run(out, {**record, "elapsed_s": round(s, 1)}), record["elapsed_s"])
     label = SHOWN[cfg.metric]
     trainer = build_trainer(
-        model, data, cfg, checkpoints_dir(out), evaluator, callbacks=[RichProgress(label), timer, *extra_callbacks]
+        model, data, cfg, checkpoints_dir(out), evaluator, callbacks=[StepProgress(label), timer, *extra_callbacks]
     )
     resumed_from = None
     if plan.action == "resume":

@@ -1,0 +1,35 @@
+"""corpus.progress: in a log (not a terminal) long work shows as plain lines, at most every few seconds and at the end."""
+
+from __future__ import annotations
+
+import re
+
+import corpus.progress as progress_module
+from corpus.progress import track
+
+
+def test_plain_lines_in_a_log(capsys, monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr(progress_module.time, "monotonic", lambda: clock[0])
+    with track(10, "encoding documents", every_s=15) as t:
+        t.advance(2)  # too soon for a line
+        clock[0] += 20
+        t.advance(3)  # 5 of 10 after 20 s: a line with an ETA of 20 s
+        clock[0] += 1
+        t.advance(1)  # too soon again
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines == [
+        "encoding documents: 5/10, elapsed 0:20, ETA 0:20",
+        "encoding documents: 6/10, elapsed 0:21, ETA 0:14",
+    ]
+
+
+def test_resumed_work_does_not_inflate_the_rate(capsys, monkeypatch):
+    clock = [0.0]
+    monkeypatch.setattr(progress_module.time, "monotonic", lambda: clock[0])
+    with track(100, "training", every_s=1, done=50) as t:
+        clock[0] += 10
+        t.update(done=60, label="training · loss 0.5")
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first == "training · loss 0.5: 60/100, elapsed 0:10, ETA 0:40"  # 10 steps in 10 s, not 60
+    assert re.fullmatch(r".*ETA [-0-9:]+", first)
