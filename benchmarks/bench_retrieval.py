@@ -69,13 +69,13 @@ def cold_ratio(model, texts: list[str]) -> None:
     from harness.embedding_cache import EmbeddingCache
     from harness.encoding import encode
 
-    model.encode(texts[:32], batch_size=32, show_progress_bar=False)  # thread pools and lazy init, for both
+    model.model.encode(texts[:32], batch_size=32, show_progress_bar=False)  # thread pools and lazy init, for both
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         ours = encode(model, texts, "document", EmbeddingCache(Path(tmp)), batch_size=64)
         t_ours = time.perf_counter() - t0
     t0 = time.perf_counter()
-    plain = model.encode(
+    plain = model.model.encode(
         texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
     )
     t_plain = time.perf_counter() - t0

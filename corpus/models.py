@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from corpus.errors import RagtuneError
 
@@ -62,8 +66,55 @@ def pick_device(device: str | None = None) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def load_embedder(spec: str | os.PathLike | None, device: str | None = None):
-    """Load a SentenceTransformer and tag it with its path and content fingerprint."""
+@dataclass(frozen=True)
+class Embedder:
+    """A SentenceTransformer with its identity: where it was loaded from and the content fingerprint of that folder.
+
+    Every step passes this object around (wrapped, never patched), and the embedding cache keys on its fingerprint,
+    so two models never share cached embeddings. Prompts and max length are read from the model itself, which
+    training may change."""
+
+    path: Path
+    fingerprint: str
+    model: Any = field(repr=False, compare=False)  # the SentenceTransformer
+
+    @property
+    def query_prompt(self) -> str:
+        return prompt_for(self.model, "query")
+
+    @property
+    def document_prompt(self) -> str:
+        return prompt_for(self.model, "document")
+
+    def prompt(self, kind: str) -> str:
+        return prompt_for(self.model, kind)
+
+    @property
+    def max_seq_length(self) -> int | None:
+        return getattr(self.model, "max_seq_length", None)
+
+    @property
+    def dim(self) -> int:
+        return self.model.get_embedding_dimension()
+
+    @property
+    def device(self) -> str:
+        return str(self.model.device)
+
+    def encode(self, texts: list[str], kind: str, batch_size: int = 64) -> np.ndarray:
+        """Unit-length float32 rows with the model's stored prompt for `kind` ('query' or 'document'); no cache."""
+        return self.model.encode(
+            texts,
+            prompt=self.prompt(kind) or None,
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+
+
+def load_embedder(spec: str | os.PathLike | None, device: str | None = None) -> Embedder:
+    """Load a SentenceTransformer ('base' or a local folder) wrapped with its path and content fingerprint."""
     path = resolve_model_path(spec)
     from sentence_transformers import SentenceTransformer
 
@@ -74,12 +125,12 @@ def load_embedder(spec: str | os.PathLike | None, device: str | None = None):
         raise RagtuneError(
             f"model path '{path}' could not be loaded as a sentence-transformers model: {first}"
         ) from None
-    model.ragtune_path = str(path)
-    model.ragtune_fingerprint = model_fingerprint(path)
-    return model
+    return Embedder(path, model_fingerprint(path), model)
 
 
 def prompt_for(model, kind: str) -> str:
-    """The prompt stored with the model for 'query' or 'document' texts ('' when none)."""
+    """The prompt stored with a SentenceTransformer (or an Embedder) for 'query' or 'document' texts ('' when none)."""
+    if isinstance(model, Embedder):
+        model = model.model
     prompts = getattr(model, "prompts", None) or {}
     return prompts.get(kind, "")

@@ -6,7 +6,7 @@ from contextlib import nullcontext
 
 import numpy as np
 
-from corpus.models import prompt_for
+from corpus.models import Embedder
 from corpus.progress import track
 from harness.embedding_cache import EmbeddingCache, texts_fingerprint
 
@@ -16,7 +16,7 @@ CHUNK = 512
 
 
 def encode(
-    model,
+    model: Embedder,
     texts: list[str],
     kind: str,
     cache: EmbeddingCache | None = None,
@@ -27,19 +27,14 @@ def encode(
     """Unit-length float32 embeddings, one row per text, in input order."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}")
-    prompt = prompt_for(model, kind)
     key = None
     if cache is not None:
-        key = cache.key(
-            getattr(model, "ragtune_fingerprint", "unknown"),
-            texts_fingerprint(texts),
-            prompt,
-            getattr(model, "max_seq_length", None),
-        )
+        # the same key as before the Embedder wrapper: caches written then still hit
+        key = cache.key(model.fingerprint, texts_fingerprint(texts), model.prompt(kind), model.max_seq_length)
         hit = cache.get(key, len(texts))
         if hit is not None:
             return hit
-    dim = model.get_embedding_dimension()
+    dim = model.dim
     out = np.zeros((len(texts), dim), dtype=np.float32)
     # longest first over the whole list, so every batch pads to similar lengths and the first batch shows
     # the worst-case memory at once
@@ -49,14 +44,7 @@ def encode(
     with tracking as tracker:
         for start in range(0, len(order), CHUNK):
             idx = order[start : start + CHUNK]
-            out[idx] = model.encode(
-                [texts[i] for i in idx],
-                prompt=prompt or None,
-                batch_size=batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
+            out[idx] = model.encode([texts[i] for i in idx], kind, batch_size)
             if tracker is not None:
                 tracker.advance(len(idx))
     if cache is not None and key is not None:

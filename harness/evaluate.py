@@ -173,18 +173,17 @@ def _score(name, kind, scores, ranked, doc_ids, cfg, query_ids, qrels) -> ArmRun
 
 
 def _dense_arm(name, path, union, pools_rows, cfg, query_ids, query_texts, qrels, cache, doc_ids, models_info):
-    from corpus.models import load_embedder, prompt_for
+    from corpus.models import load_embedder
     from harness.retrieval import Retriever
 
     model = load_embedder(path)
-    models_info[name] = {"path": model.ragtune_path, "fingerprint": model.ragtune_fingerprint}
+    models_info[name] = {"path": str(model.path), "fingerprint": model.fingerprint}
     hits_before = cache.hits
     t0 = time.perf_counter()
     retriever = Retriever(model, union, cache=cache, batch_size=cfg.batch_size, show_progress=True, name=name)
     encode_s = time.perf_counter() - t0
     cached = cache.hits > hits_before
     q_emb = retriever.encode_queries(query_texts, show_progress=True)
-    query_prompt = prompt_for(model, "query")
     runs = []
     for rows in pools_rows:
         whole = len(rows) == len(doc_ids) and bool((rows == np.arange(len(rows))).all())
@@ -206,14 +205,7 @@ def _dense_arm(name, path, union, pools_rows, cfg, query_ids, query_texts, qrels
 
         def one_query(text, index=index):
             # what a RAG system pays per question: encode one query, no cache, then search
-            emb = model.encode(
-                [text],
-                prompt=query_prompt or None,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-            search(index, emb, cfg.depth)
+            search(index, model.encode([text], "query", batch_size=1), cfg.depth)
 
         run.latency_ms = _latency(one_query, query_texts, cfg.latency_queries, cfg.seed)
         runs.append(run)

@@ -10,7 +10,7 @@ from pathlib import Path
 from corpus.console import console
 from corpus.errors import RagtuneError
 from corpus.jsonl import write_json
-from corpus.models import load_embedder, pick_device, prompt_for
+from corpus.models import Embedder, load_embedder, pick_device
 from train.callbacks import CheckpointAtEnd, RecordElapsed, StepProgress
 from train.config import TrainConfig, run_fingerprint
 from train.dev_eval import SHOWN, build_evaluator, metric_key, shown_metrics
@@ -39,18 +39,18 @@ def resolve_precision(precision: str, device: str) -> str:
     return precision
 
 
-def prepare_model(cfg: TrainConfig):
+def prepare_model(cfg: TrainConfig) -> tuple[Embedder, TrainConfig]:
     """The base model with this run's sequence length and prompts; cfg comes back with the prompts resolved."""
-    model = load_embedder(cfg.base_model, device=pick_device(cfg.device or None))
+    base = load_embedder(cfg.base_model, device=pick_device(cfg.device or None))
     cfg = dataclasses.replace(
         cfg,
-        query_prompt=prompt_for(model, "query") if cfg.query_prompt is None else cfg.query_prompt,
-        doc_prompt=prompt_for(model, "document") if cfg.doc_prompt is None else cfg.doc_prompt,
+        query_prompt=base.query_prompt if cfg.query_prompt is None else cfg.query_prompt,
+        doc_prompt=base.document_prompt if cfg.doc_prompt is None else cfg.doc_prompt,
     )
-    model.max_seq_length = cfg.max_seq_length
-    # stored with the model: scripts 3-5 read them back through corpus.models.prompt_for
-    model.prompts = {**(model.prompts or {}), "query": cfg.query_prompt, "document": cfg.doc_prompt}
-    return model, cfg
+    base.model.max_seq_length = cfg.max_seq_length
+    # stored with the model: steps 3-5 read them back through Embedder.prompt
+    base.model.prompts = {**(base.model.prompts or {}), "query": cfg.query_prompt, "document": cfg.doc_prompt}
+    return base, cfg
 
 
 def build_loss(model, cfg: TrainConfig):
@@ -165,13 +165,14 @@ def fine_tune(cfg: TrainConfig, overwrite: bool = False, extra_callbacks=()) -> 
         torch.set_num_threads(cfg.threads)
     out = Path(cfg.out)
     data = load_training_data(cfg.triplets)
-    model, cfg = prepare_model(cfg)
+    base, cfg = prepare_model(cfg)
+    model = base.model  # the SentenceTransformer the trainer updates in place
     resolve_precision(cfg.precision, str(model.device))  # refuse fp16 on a CPU before any work is done
     identity = {
-        "run_fingerprint": run_fingerprint(cfg, data.fingerprint, model.ragtune_fingerprint),
+        "run_fingerprint": run_fingerprint(cfg, data.fingerprint, base.fingerprint),
         "settings": {k: v for k, v in cfg.learning_settings().items() if k not in ("triplets", "base_model")},
         "data_fingerprint": data.fingerprint,
-        "base_fingerprint": model.ragtune_fingerprint,
+        "base_fingerprint": base.fingerprint,
     }
     plan: RunPlan = plan_run(out, identity, overwrite)
     if plan.action == "done":
@@ -213,8 +214,8 @@ def fine_tune(cfg: TrainConfig, overwrite: bool = False, extra_callbacks=()) -> 
     card = {
         "run_fingerprint": identity["run_fingerprint"],
         "identity": identity,
-        "base_model": str(model.ragtune_path),
-        "base_model_fingerprint": model.ragtune_fingerprint,
+        "base_model": str(base.path),
+        "base_model_fingerprint": base.fingerprint,
         "triplets": str(data.folder),
         "dataset": data.dataset_path,
         "data_fingerprint": data.fingerprint,

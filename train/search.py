@@ -48,7 +48,8 @@ def run_trial(cfg: TrainConfig, data, evaluator, params: dict, steps: int) -> fl
     from train.lora import add_lora
 
     trial_cfg = dataclasses.replace(cfg, max_steps=steps, early_stopping_patience=0, **params)
-    model, trial_cfg = prepare_model(trial_cfg)
+    base, trial_cfg = prepare_model(trial_cfg)
+    model = base.model
     if trial_cfg.lora:
         add_lora(model, trial_cfg.lora_rank, trial_cfg.lora_alpha, trial_cfg.lora_dropout)
     with tempfile.TemporaryDirectory(prefix="ragtune-trial-") as tmp:

@@ -84,8 +84,8 @@ def build_triplets(ds: Dataset, model, cfg: TripletConfig) -> tuple[Path, Mining
     card = {
         "dataset": str(ds.path),
         "dataset_fingerprint": ds.fingerprint(),
-        "model": getattr(model, "ragtune_path", cfg.model),
-        "model_fingerprint": getattr(model, "ragtune_fingerprint", ""),
+        "model": str(model.path),
+        "model_fingerprint": model.fingerprint,
         "mining": asdict(cfg.mining),
         "stats": stats.as_dict(),
         "dev_queries": len(dev),

@@ -63,7 +63,7 @@ def test_same_negatives_as_sentence_transformers_miner(mined, minilm):
     pairs = HFDataset.from_dict({"query": [ds.queries[q] for q in qids], "positive": [texts[p[0]] for p in positives]})
     theirs = mine_hard_negatives(
         pairs,
-        minilm,
+        minilm.model,
         corpus=texts,
         range_max=len(texts),
         relative_margin=0.05,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from corpus.beir import load_dataset
@@ -12,13 +14,13 @@ from harness.retrieval import Retriever
 @pytest.fixture()
 def counted(minilm, monkeypatch):
     calls = []
-    real = minilm.encode
+    real = minilm.model.encode
 
     def encode(texts, *a, **kw):
         calls.append(len(texts))
         return real(texts, *a, **kw)
 
-    monkeypatch.setattr(minilm, "encode", encode)
+    monkeypatch.setattr(minilm.model, "encode", encode)
     return calls
 
 
@@ -39,8 +41,7 @@ def test_cache_hits_avoid_reencoding(tiny_dataset, minilm, counted, tmp_path, mo
 
     # another model (another content fingerprint) encodes its own documents
     counted.clear()
-    monkeypatch.setattr(minilm, "ragtune_fingerprint", "another-model", raising=False)
-    Retriever(minilm, ds.corpus, cache=EmbeddingCache(tmp_path))
+    Retriever(dataclasses.replace(minilm, fingerprint="another-model"), ds.corpus, cache=EmbeddingCache(tmp_path))
     assert sum(counted) == len(ds.corpus)
 
     counted.clear()

@@ -10,7 +10,7 @@ import pytest
 from transformers import TrainerCallback
 
 from corpus.errors import RagtuneError
-from corpus.models import load_embedder, prompt_for
+from corpus.models import Embedder, load_embedder, prompt_for
 from harness.encoding import encode
 
 pytestmark = [pytest.mark.slow]
@@ -43,7 +43,7 @@ class Capture(TrainerCallback):
         self.start_step = state.global_step
 
     def on_train_end(self, args, state, control, model=None, **kwargs):
-        self.embeddings = encode(model, TEXTS, "document")
+        self.embeddings = encode(Embedder(Path("."), "in-training", model), TEXTS, "document")
 
 
 def test_training_changes_embeddings_stores_prompts_and_reloads(fast_config, minilm, isolated_cache):
@@ -64,10 +64,10 @@ def test_training_changes_embeddings_stores_prompts_and_reloads(fast_config, min
     after = encode(tuned, TEXTS, "document")
     np.testing.assert_allclose(after, capture.embeddings, atol=1e-5)
     # the stored prompt is applied by harness.encoding: same as prefixing by hand, unlike no prompt at all
-    by_hand = tuned.encode(["query: " + t for t in TEXTS], normalize_embeddings=True)
+    by_hand = tuned.model.encode(["query: " + t for t in TEXTS], normalize_embeddings=True)
     np.testing.assert_allclose(encode(tuned, TEXTS, "query"), by_hand, atol=1e-5)
-    assert np.abs(tuned.encode(TEXTS, normalize_embeddings=True) - by_hand).max() > 1e-3
-    base = minilm.encode(["passage: " + t for t in TEXTS], normalize_embeddings=True)
+    assert np.abs(tuned.model.encode(TEXTS, normalize_embeddings=True) - by_hand).max() > 1e-3
+    base = minilm.model.encode(["passage: " + t for t in TEXTS], normalize_embeddings=True)
     assert np.abs(after - base).max() > 1e-3, "two training steps at lr 5e-4 must move the embeddings"
 
 
@@ -78,7 +78,8 @@ def test_batches_never_repeat_a_text(fast_config, tiny_triplets, tmp_path):
     from train.examples import load_training_data
     from train.fine_tune import build_trainer, prepare_model
 
-    model, cfg = prepare_model(fast_config(num_negatives=2, batch_size=6))
+    base, cfg = prepare_model(fast_config(num_negatives=2, batch_size=6))
+    model = base.model
     data = load_training_data(tiny_triplets)
     trainer = build_trainer(model, data, cfg, tmp_path / "ckpt", build_evaluator(data, "", ""))
     assert trainer.args.batch_sampler == BatchSamplers.NO_DUPLICATES
@@ -131,4 +132,4 @@ def test_lora_adapter_saves_and_reloads_with_the_same_embeddings(fast_config, mi
     reloaded = load_embedder(result.out, device="cpu")
     after = encode(reloaded, TEXTS, "document")
     np.testing.assert_allclose(after, capture.embeddings, atol=1e-5)
-    assert np.abs(after - minilm.encode(TEXTS, normalize_embeddings=True)).max() > 1e-4
+    assert np.abs(after - minilm.model.encode(TEXTS, normalize_embeddings=True)).max() > 1e-4
