@@ -4,37 +4,18 @@ with its CI, a randomization-test p-value, and the queries fixed / regressed / u
 Pairs are (earlier arm, later arm) in the order arms were given, and a delta is later − earlier, so with the
 default order the first pair is finetuned − base.
 
-Fixed / regressed / unchanged at cut-off k, by the rank of the first relevant document:
-  fixed      the earlier arm has no relevant document in its top k, the later arm has one;
-  regressed  the earlier arm has one in its top k, the later arm has none;
-  unchanged  both or neither (rank moves inside the top k are not counted here; the MRR delta shows them).
+Fixed / regressed / unchanged at cut-off --fix-k: harness/outcomes.py (the definition step 4 uses too).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
 
 from harness.bootstrap import bootstrap_ci, randomization_test
 from harness.metrics import METRICS
-
-
-@dataclass(frozen=True)
-class Outcomes:
-    fixed: int
-    regressed: int
-    unchanged: int
-
-
-def outcomes(first_a: np.ndarray, first_b: np.ndarray, k: int) -> Outcomes:
-    """first_*: 1-based rank of the first relevant document per query, 0 when none was retrieved."""
-    hit_a = (first_a > 0) & (first_a <= k)
-    hit_b = (first_b > 0) & (first_b <= k)
-    fixed = int((~hit_a & hit_b).sum())
-    regressed = int((hit_a & ~hit_b).sum())
-    return Outcomes(fixed, regressed, len(hit_a) - fixed - regressed)
+from harness.outcomes import outcomes
 
 
 def pairs(names: list[str]) -> list[tuple[str, str]]:

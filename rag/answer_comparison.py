@@ -15,13 +15,13 @@ from corpus.console import console
 from corpus.errors import RagtuneError
 from corpus.paths import DEFAULT_FINETUNED, REPORTS_DIR
 from corpus.splits import stable_order
+from harness.outcomes import hit_at, verdict
 from rag.cached_llm import CachedLLM
 from rag.fan_out import fan_out
 from rag.judge import Judgement, judge
 from rag.prompts import PromptTemplate, format_context
 
 ARMS = ("base", "finetuned")
-VERDICTS = ("fixed", "regressed", "both_hit", "both_miss")
 # how deep to look for the first relevant document: beyond top-k, so a move from rank 7 to 2 is visible
 RANK_DEPTH = 100
 
@@ -98,16 +98,8 @@ def retrieve_arm(
     for q, hits in zip(queries, retriever.search([q.text for q in queries], depth), strict=False):
         rank = next((h.rank for h in hits if h.doc_id in q.relevant), None)
         ids = [h.doc_id for h in hits[:top_k]]
-        out.append(ArmContext(ids, rank, any(d in q.relevant for d in ids)))
+        out.append(ArmContext(ids, rank, hit_at(rank, top_k)))
     return out
-
-
-def verdict(base_hit: bool, tuned_hit: bool) -> str:
-    if tuned_hit and not base_hit:
-        return "fixed"
-    if base_hit and not tuned_hit:
-        return "regressed"
-    return "both_hit" if base_hit else "both_miss"
 
 
 def _answer_one(
@@ -172,7 +164,10 @@ def generate(
     return results
 
 
-def build_rows(queries: list[Query], contexts: dict[str, list[ArmContext]], answers: dict, judged: bool) -> list[dict]:
+def build_rows(
+    queries: list[Query], contexts: dict[str, list[ArmContext]], answers: dict, judged: bool, top_k: int
+) -> list[dict]:
+    """One row per query; the verdict is harness.outcomes' fixed/regressed at k = top_k (the prompt's passages)."""
     rows = []
     for i, q in enumerate(queries):
         row = {"query_id": q.id, "query": q.text, "relevant_ids": ";".join(sorted(q.relevant))}
@@ -186,7 +181,7 @@ def build_rows(queries: list[Query], contexts: dict[str, list[ArmContext]], answ
             row[f"{arm}_answer"] = ans[arm]["answer"]
         for arm in ARMS:
             row[f"{arm}_context_hit"] = ctx[arm].hit
-        row["verdict"] = verdict(ctx["base"].hit, ctx["finetuned"].hit)
+        row["verdict"] = verdict(ctx["base"].rank, ctx["finetuned"].rank, top_k)
         for metric in ANSWER_METRICS + (JUDGE_FIELDS if judged else ()):
             for arm in ARMS:
                 row[f"{arm}_{metric}"] = ans[arm][metric]

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from rag.answer_comparison import ARMS, VERDICTS, report_columns
+from harness.outcomes import VERDICTS
+from rag.answer_comparison import ARMS, report_columns
 
 REPORT_CSV = "rag_compare_report.csv"
 SUMMARY_CSV = "rag_compare_summary.csv"

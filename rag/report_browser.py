@@ -10,7 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from corpus.beir import Document, document_text
-from rag.answer_comparison import ARMS, VERDICTS
+from harness.outcomes import VERDICTS
+from rag.answer_comparison import ARMS
 from rag.answer_report import REPORT_CSV
 
 ALL = "all"

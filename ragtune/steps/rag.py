@@ -171,7 +171,7 @@ def run(cfg: RagConfig) -> RagResult:
         answers = answer_comparison.generate(llms.llm, llms.judge_llm, run_cfg, template, queries, contexts, pool.docs)
         if hasattr(llms.client, "started"):  # the local server starts only for replies the cache lacks
             run_cfg.llm["server_started"] = llms.client.started
-    rows = answer_comparison.build_rows(queries, contexts, answers, cfg.judge)
+    rows = answer_comparison.build_rows(queries, contexts, answers, cfg.judge, cfg.top_k)
     return _write(out, rows, run_cfg, len(queries), len(pool.docs), llms.answer_cache, emb_cache)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from harness.bootstrap import bootstrap_ci, randomization_test
-from harness.paired_comparison import compare_arms, outcomes
+from harness.outcomes import outcomes
+from harness.paired_comparison import compare_arms
 
 
 def paired_sample(rng, n, p_a=0.5, p_b=0.6):

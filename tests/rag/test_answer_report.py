@@ -6,15 +6,16 @@ import math
 
 import pandas as pd
 
-from rag.answer_comparison import verdict
+from harness.outcomes import verdict
 from rag.answer_report import summarise
 
 
 def test_verdict_truth_table():
-    assert verdict(False, True) == "fixed"
-    assert verdict(True, False) == "regressed"
-    assert verdict(True, True) == "both_hit"
-    assert verdict(False, False) == "both_miss"
+    # first relevant rank (None: not retrieved) of the baseline and the other arm, at k = 3
+    assert verdict(None, 2, 3) == "fixed" and verdict(5, 3, 3) == "fixed"
+    assert verdict(1, 4, 3) == "regressed" and verdict(3, None, 3) == "regressed"
+    assert verdict(1, 3, 3) == "both_hit"
+    assert verdict(4, None, 3) == "both_miss" and verdict(0, 0, 3) == "both_miss"
 
 
 def frame():
