@@ -1,4 +1,5 @@
-"""The comparison's outputs: the per-query report CSV, a tidy summary (CSV + Markdown) with 95% CIs, a picture."""
+"""The comparison's outputs: the per-query report CSV, a tidy summary (CSV + Markdown) with 95% bootstrap CIs (Wilson for
+the hit rate), a picture."""
 
 from __future__ import annotations
 
@@ -16,6 +17,10 @@ SUMMARY_MD = "rag_compare_summary.md"
 PLOT_PNG = "rag_compare.png"
 CARD_JSON = "rag_compare_card.json"
 SUMMARY_COLUMNS = ["arm", "metric", "n", "value", "ci_low", "ci_high", "missing"]
+# the same interval family and defaults as step 3 (harness.bootstrap; --bootstrap 10000, --confidence 0.95, seed 13)
+BOOTSTRAP_SAMPLES = 10_000
+CONFIDENCE = 0.95
+BOOTSTRAP_SEED = 13
 
 
 def write_report(rows: list[dict], judged: bool, out_dir: Path) -> tuple[Path, pd.DataFrame]:
@@ -30,22 +35,24 @@ def write_report(rows: list[dict], judged: bool, out_dir: Path) -> tuple[Path, p
 
 
 def _mean_ci(values: pd.Series) -> tuple[int, float, float, float]:
-    """(n, mean, low, high) over the non-missing values, Student-t 95% interval; no CI below two values."""
-    from scipy import stats
+    """(n, mean, low, high) over the non-missing values: the percentile bootstrap over queries of step 3
+    (harness.bootstrap), seeded; no CI below two values. Pass finetuned - base per query for a paired difference."""
+    from harness.bootstrap import bootstrap_ci
 
-    v = pd.to_numeric(values, errors="coerce").dropna().astype(float)
+    v = pd.to_numeric(values, errors="coerce").dropna().astype(float).to_numpy()
     n = len(v)
     if n == 0:
         return 0, math.nan, math.nan, math.nan
-    mean = float(v.mean())
-    if n < 2 or float(v.std(ddof=1)) == 0.0:
-        return n, mean, (mean if n >= 2 else math.nan), (mean if n >= 2 else math.nan)
-    lo, hi = stats.t.interval(0.95, n - 1, loc=mean, scale=float(v.std(ddof=1)) / math.sqrt(n))
-    return n, mean, float(lo), float(hi)
+    if n < 2:
+        return n, float(v.mean()), math.nan, math.nan
+    ci = bootstrap_ci(v, BOOTSTRAP_SAMPLES, CONFIDENCE, BOOTSTRAP_SEED)
+    return n, float(ci.value), float(ci.low), float(ci.high)
 
 
 def _wilson(successes: int, n: int) -> tuple[float, float]:
-    """95% Wilson interval: honest for proportions near 0 or 1 and for few queries."""
+    """95% Wilson interval for the context hit rate. The one exception to the bootstrap family, on purpose: a
+    percentile bootstrap of a proportion on a handful of queries that all hit (or all miss) collapses to [1, 1]
+    ([0, 0]), claiming certainty five queries cannot give; Wilson's interval stays honest near 0 and 1."""
     if n == 0:
         return math.nan, math.nan
     z = 1.959963984540054
@@ -60,7 +67,7 @@ def summarise(df: pd.DataFrame, judged: bool) -> pd.DataFrame:
     out = []
 
     def add(arm, metric, n, value, lo=math.nan, hi=math.nan, missing=0):
-        # a t-interval on few values can cross a bound the quantity cannot: clip to the possible range
+        # a bootstrap interval stays inside the values' range already; clipping keeps the bounds explicit
         if not metric.endswith("_diff") and not math.isnan(lo):
             lo = max(lo, 1.0 if metric in ("first_relevant_rank", "faithfulness", "correctness") else 0.0)
         if metric in ("mrr", "context_hit_rate") and not math.isnan(hi):
@@ -114,7 +121,7 @@ def summary_markdown(summary: pd.DataFrame, card: dict) -> str:
         f"top-k {card['top_k']}, max tokens {card['max_tokens']}, queries: {card.get('queries', '')} "
         f"({card['split']} split).",
         "",
-        "Means with Student-t 95% intervals (context hit rate: Wilson); `n` counts the values averaged, "
+        "Means with 95% percentile-bootstrap intervals over queries, as step 3 (context hit rate: Wilson); `n` counts the values averaged, "
         "`missing` those left out (not found within the search depth, or not scored by the judge).",
         "",
         "| " + " | ".join(SUMMARY_COLUMNS) + " |",
