@@ -165,19 +165,36 @@ def drop_identical_ids(
     return out_scores, out_ranked
 
 
-def _score(name, kind, scores, ranked, doc_ids, cfg, query_ids, qrels) -> ArmRun:
+@dataclass(frozen=True)
+class Setting:
+    """What every arm of one evaluation is scored on: the queries, the union of the pools and each pool's rows."""
+
+    cfg: EvalConfig
+    query_ids: list[str]
+    query_texts: list[str]
+    qrels: dict[str, dict[str, int]]
+    union: dict[str, Document]
+    doc_ids: list[str]  # the union's ids; rankings index into it
+    pools_rows: list[np.ndarray]  # per pool, its documents' rows in doc_ids
+    cache: EmbeddingCache
+
+
+def _score(name: str, kind: str, scores: np.ndarray, ranked: np.ndarray, s: Setting) -> ArmRun:
+    cfg = s.cfg
     if cfg.ignore_identical_ids:
-        scores, ranked = drop_identical_ids(scores, ranked, doc_ids, query_ids, cfg.depth)
-    judged = relevance_matrix(ranked, doc_ids, query_ids, qrels)
+        scores, ranked = drop_identical_ids(scores, ranked, s.doc_ids, s.query_ids, cfg.depth)
+    judged = relevance_matrix(ranked, s.doc_ids, s.query_ids, s.qrels)
     return ArmRun(name, kind, scores, ranked, per_query(judged, cfg.ks), first_relevant_rank(judged))
 
 
-def _dense_arm(name, path, union, pools_rows, cfg, query_ids, query_texts, qrels, cache, doc_ids, models_info):
+def _dense_arm(name: str, path: str, s: Setting) -> tuple[list[ArmRun], dict]:
+    """The arm's run on every pool, and the model's identity (path, fingerprint) for the card."""
+    cfg, union, cache, query_texts = s.cfg, s.union, s.cache, s.query_texts
     from corpus.models import load_embedder
     from harness.retrieval import Retriever
 
     model = load_embedder(path)
-    models_info[name] = {"path": str(model.path), "fingerprint": model.fingerprint}
+    info = {"path": str(model.path), "fingerprint": model.fingerprint}
     hits_before = cache.hits
     t0 = time.perf_counter()
     retriever = Retriever(model, union, cache=cache, batch_size=cfg.batch_size, show_progress=True, name=name)
@@ -185,8 +202,8 @@ def _dense_arm(name, path, union, pools_rows, cfg, query_ids, query_texts, qrels
     cached = cache.hits > hits_before
     q_emb = retriever.encode_queries(query_texts, show_progress=True)
     runs = []
-    for rows in pools_rows:
-        whole = len(rows) == len(doc_ids) and bool((rows == np.arange(len(rows))).all())
+    for rows in s.pools_rows:
+        whole = len(rows) == len(s.doc_ids) and bool((rows == np.arange(len(rows))).all())
         if whole and cfg.index.kind == "exact":
             index = retriever.index  # the retriever's own exact index: no copy of the embeddings
         else:
@@ -197,7 +214,7 @@ def _dense_arm(name, path, union, pools_rows, cfg, query_ids, query_texts, qrels
             exact = build_index(retriever.doc_emb[rows], IndexConfig("exact"))
             ann = recall_vs_exact(idx, search(exact, q_emb, 10)[1], 10)
         ranked = np.where(idx >= 0, rows[np.clip(idx, 0, None)], -1)
-        run = _score(name, "dense", scores, ranked, doc_ids, cfg, query_ids, qrels)
+        run = _score(name, "dense", scores, ranked, s)
         run.encode_seconds = encode_s
         run.docs_per_second = len(union) / encode_s if not cached and encode_s > 0 else float("nan")
         run.cached = cached
@@ -209,20 +226,21 @@ def _dense_arm(name, path, union, pools_rows, cfg, query_ids, query_texts, qrels
 
         run.latency_ms = _latency(one_query, query_texts, cfg.latency_queries, cfg.seed)
         runs.append(run)
-    return runs
+    return runs, info
 
 
-def _bm25_arm(union, pools_rows, cfg, query_ids, query_texts, qrels, doc_ids):
+def _bm25_arm(s: Setting) -> list[ArmRun]:
     from harness.bm25 import BM25Arm
 
+    cfg, doc_ids, query_texts = s.cfg, s.doc_ids, s.query_texts
     runs = []
-    for rows in pools_rows:
+    for rows in s.pools_rows:
         t0 = time.perf_counter()
-        arm = BM25Arm({doc_ids[r]: union[doc_ids[r]] for r in rows})
+        arm = BM25Arm({doc_ids[r]: s.union[doc_ids[r]] for r in rows})
         index_s = time.perf_counter() - t0
         scores, idx = arm.search(query_texts, cfg.search_depth)
         ranked = np.where(idx >= 0, rows[np.clip(idx, 0, None)], -1)
-        run = _score(BM25, "bm25", scores, ranked, doc_ids, cfg, query_ids, qrels)
+        run = _score(BM25, "bm25", scores, ranked, s)
         run.encode_seconds = index_s
         run.docs_per_second = len(rows) / index_s if index_s > 0 else float("nan")
         run.latency_ms = _latency(
@@ -243,18 +261,18 @@ def evaluate(
     position = {d: i for i, d in enumerate(doc_ids)}
     pools_rows = [np.fromiter((position[d] for d in docs), dtype=np.int64, count=len(docs)) for _, docs in pools]
     cache = cache or EmbeddingCache(policy=cfg.cache)
+    setting = Setting(cfg, query_ids, query_texts, qrels, union, doc_ids, pools_rows, cache)
     models_info: dict[str, dict] = {}
 
     runs_by_pool: list[list[ArmRun]] = [[] for _ in pools]
     for name, path in cfg.models:
         console.print(f"[bold]{name}[/]: {path}")
-        for i, run in enumerate(
-            _dense_arm(name, path, union, pools_rows, cfg, query_ids, query_texts, qrels, cache, doc_ids, models_info)
-        ):
+        runs, models_info[name] = _dense_arm(name, path, setting)
+        for i, run in enumerate(runs):
             runs_by_pool[i].append(run)
     if cfg.bm25:
         with console.status("BM25: indexing and searching"):
-            for i, run in enumerate(_bm25_arm(union, pools_rows, cfg, query_ids, query_texts, qrels, doc_ids)):
+            for i, run in enumerate(_bm25_arm(setting)):
                 runs_by_pool[i].append(run)
 
     results = []
