@@ -295,11 +295,9 @@ def results_table(result: EvalResult, pr: PoolResult) -> Table:
     return t
 
 
-def summary_markdown(
-    result: EvalResult, metrics: pd.DataFrame, outcomes: pd.DataFrame, speed: pd.DataFrame, written: dict[str, Path]
-) -> str:
+def _header_lines(result: EvalResult) -> list[str]:
     cfg = result.config
-    lines = [
+    return [
         "# Retrieval evaluation",
         "",
         f"- dataset: `{cfg.data}` (fingerprint {result.dataset_fingerprint}), split `{cfg.split}`, "
@@ -314,8 +312,56 @@ def summary_markdown(
         + (", `bm25`" if cfg.bm25 else ""),
         "",
     ]
+
+
+def _metric_table(m: pd.DataFrame, arms: list[str], cfg) -> list[str]:
+    deltas = m[m["kind"] == "delta"]["arm"].unique().tolist()
+    header = ["metric", *arms, *[f"Δ {d} [{cfg.confidence:.0%} CI]" for d in deltas], *["p" for _ in deltas]]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for metric in METRICS:
+        for k in cfg.ks:
+            sel = m[(m["metric"] == metric) & (m["k"] == k)]
+            vals = [f"{sel[(sel['kind'] == 'arm') & (sel['arm'] == a)]['value'].iloc[0]:.4f}" for a in arms]
+            drows = [sel[(sel["kind"] == "delta") & (sel["arm"] == d)].iloc[0] for d in deltas]
+            cells = [f"{LABELS[metric]}@{k}", *vals, *map(_fmt_delta, drows), *(_fmt_p(r["p_value"]) for r in drows)]
+            lines.append("| " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def _outcome_lines(o: pd.DataFrame, fix_k: int) -> list[str]:
+    if not len(o):
+        return []
+    lines = [
+        f"Queries fixed / regressed / unchanged at Hit@{fix_k} (fixed: the baseline has no relevant "
+        f"document in its top {fix_k} and the arm has; regressed: the reverse):",
+        "",
+    ]
+    lines += [
+        f"- `{r.arm}` vs `{r.baseline}`: {r.fixed} fixed, {r.regressed} regressed, {r.unchanged} unchanged"
+        for r in o.itertuples()
+    ]
+    return lines + [""]
+
+
+def _speed_table(s: pd.DataFrame) -> list[str]:
+    lines = [
+        "| arm | documents/s | cached | latency p50 ms | latency p95 ms | approx. recall@10 |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r.arm} | {_num(r.docs_per_second, ',.0f')} | {r.cached} | {_num(r.latency_p50_ms, '.1f')} | "
+        f"{_num(r.latency_p95_ms, '.1f')} | {_num(r.ann_recall_at_10, '.3f')} |"
+        for r in s.itertuples()
+    ]
+    return lines + [""]
+
+
+def summary_markdown(
+    result: EvalResult, metrics: pd.DataFrame, outcomes: pd.DataFrame, speed: pd.DataFrame, written: dict[str, Path]
+) -> str:
+    cfg = result.config
+    lines = _header_lines(result)
     for p in result.pools:
-        m = metrics[metrics["size"] == p.pool.size]
         lines += [
             f"## {p.pool.size:,} documents",
             "",
@@ -323,51 +369,9 @@ def summary_markdown(
             f"with only some of theirs: {p.partial}.",
             "",
         ]
-        arms = [r.name for r in p.arms]
-        deltas = m[m["kind"] == "delta"]["arm"].unique().tolist()
-        header = ["metric", *arms, *[f"Δ {d} [{cfg.confidence:.0%} CI]" for d in deltas], *["p" for _ in deltas]]
-        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        for metric in METRICS:
-            for k in cfg.ks:
-                sel = m[(m["metric"] == metric) & (m["k"] == k)]
-                vals = [f"{sel[(sel['kind'] == 'arm') & (sel['arm'] == a)]['value'].iloc[0]:.4f}" for a in arms]
-                drows = [sel[(sel["kind"] == "delta") & (sel["arm"] == d)].iloc[0] for d in deltas]
-                lines.append(
-                    "| "
-                    + " | ".join(
-                        [
-                            f"{LABELS[metric]}@{k}",
-                            *vals,
-                            *map(_fmt_delta, drows),
-                            *(_fmt_p(r["p_value"]) for r in drows),
-                        ]
-                    )
-                    + " |"
-                )
-        lines.append("")
-        o = outcomes[outcomes["size"] == p.pool.size]
-        if len(o):
-            lines += [
-                f"Queries fixed / regressed / unchanged at Hit@{cfg.fix_k} (fixed: the baseline has no relevant "
-                f"document in its top {cfg.fix_k} and the arm has; regressed: the reverse):",
-                "",
-            ]
-            lines += [
-                f"- `{r.arm}` vs `{r.baseline}`: {r.fixed} fixed, {r.regressed} regressed, {r.unchanged} unchanged"
-                for r in o.itertuples()
-            ]
-            lines.append("")
-        s = speed[speed["size"] == p.pool.size]
-        lines += [
-            "| arm | documents/s | cached | latency p50 ms | latency p95 ms | approx. recall@10 |",
-            "|---|---|---|---|---|---|",
-        ]
-        lines += [
-            f"| {r.arm} | {_num(r.docs_per_second, ',.0f')} | {r.cached} | {_num(r.latency_p50_ms, '.1f')} | "
-            f"{_num(r.latency_p95_ms, '.1f')} | {_num(r.ann_recall_at_10, '.3f')} |"
-            for r in s.itertuples()
-        ]
-        lines.append("")
+        lines += _metric_table(metrics[metrics["size"] == p.pool.size], [r.name for r in p.arms], cfg)
+        lines += _outcome_lines(outcomes[outcomes["size"] == p.pool.size], cfg.fix_k)
+        lines += _speed_table(speed[speed["size"] == p.pool.size])
     lines += ["## Files", ""] + [f"- `{path.name}`" for path in written.values()]
     return "\n".join(lines) + "\n"
 

@@ -166,11 +166,110 @@ def report_row(
     return report_browser.row_details(shown.iloc[index].to_dict(), docs)
 
 
+NO_PASSAGES = "<p><i>passages appear here</i></p>"
+
+
+def _arm_columns(gr, engine: ChatEngine, cfg: ChatConfig) -> tuple[list, list]:
+    """One column per arm: its retrieved passages above its answers."""
+    chats, passages = [], []
+    with gr.Row(equal_height=False):
+        for arm in engine.arms:
+            with gr.Column(min_width=300):
+                gr.Markdown(f"### {arm}\n`{cfg.arms.get(arm, '')}`")
+                passages.append(
+                    gr.HTML(NO_PASSAGES, elem_id=f"passages-{slug(arm)}", label=f"{arm}: retrieved passages")
+                )
+                chats.append(
+                    gr.Chatbot(label=f"{arm}: answers", height=300, elem_id=f"chat-{slug(arm)}", feedback_options=None)
+                )
+    return chats, passages
+
+
+def _chat_tab(gr, engine: ChatEngine, cfg: ChatConfig) -> None:
+    arms = engine.arms
+    with gr.Row():
+        question = gr.Textbox(
+            label="Question", placeholder=EXAMPLE_QUESTION, lines=1, max_lines=4, scale=6, elem_id="question"
+        )
+        send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+    status = gr.Markdown(
+        "Ask a question: every model retrieves its passages and the LLM answers from them.", elem_id="status"
+    )
+    with gr.Accordion("Settings", open=False):
+        with gr.Row():
+            top_k = gr.Slider(1, 10, value=cfg.top_k, step=1, label="top-k passages")
+            temperature = gr.Slider(0.0, 1.5, value=cfg.temperature, step=0.05, label="temperature")
+            max_tokens = gr.Slider(16, 1024, value=cfg.max_tokens, step=16, label="max answer tokens")
+        chosen = gr.CheckboxGroup(arms, value=arms, label="models (retriever arms) to ask")
+        clear = gr.Button("Clear history")
+    chats, passages = _arm_columns(gr, engine, cfg)
+
+    def on_ask(q, k, chosen_arms, temp, tokens, *histories):
+        for msg, html_out, hist, box in ask(engine, q, k, chosen_arms, temp, tokens, list(histories)):
+            yield (msg, *[gr.skip() if h is None else h for h in html_out], *hist, box)
+
+    ask_inputs = [question, top_k, chosen, temperature, max_tokens, *chats]
+    ask_outputs = [status, *passages, *chats, question]
+    send.click(on_ask, ask_inputs, ask_outputs, api_name="ask")
+    question.submit(on_ask, ask_inputs, ask_outputs, api_name=False)
+    clear.click(
+        lambda: ("History cleared.", *([NO_PASSAGES] * len(arms)), *([[]] * len(arms))),
+        None,
+        [status, *passages, *chats],
+        api_name=False,
+    )
+
+
+def _reports_tab(gr, app, engine: ChatEngine, folder: Path) -> None:
+    with gr.Row():
+        table_pick = gr.Dropdown([], label="table in reports/", scale=3)
+        verdict = gr.Dropdown([report_browser.ALL], value=report_browser.ALL, label="verdict", scale=2)
+        reload = gr.Button("Reload", scale=1)
+    info = gr.Markdown(elem_id="report-info")
+    table = gr.Dataframe(interactive=False, wrap=True, elem_id="report-table", max_height=380)
+    detail = gr.HTML("<p>Click a row to read it in full.</p>", elem_id="report-detail")
+    gallery = gr.Gallery(label="pictures in reports/", columns=2, height="auto", elem_id="report-pictures")
+
+    def on_view(t, v):
+        tables, t, choices, v, shown, message = report_view(folder, t, v)
+        return (
+            gr.update(choices=tables, value=t),
+            gr.update(choices=choices, value=v),
+            shown,
+            message,
+            report_browser.pictures(folder) or None,
+        )
+
+    view_outputs = [table_pick, verdict, table, info, gallery]
+    for trigger in (reload.click, table_pick.input, verdict.input):
+        trigger(on_view, [table_pick, verdict], view_outputs, api_name=False)
+    app.load(on_view, [table_pick, verdict], view_outputs, api_name=False)
+
+    def on_select(t, v, evt: gr.SelectData):
+        index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        return report_row(folder, t, v, index, engine.docs)
+
+    table.select(on_select, [table_pick, verdict], detail, api_name=False)
+
+
+def _map_tab(gr, engine: ChatEngine, cfg: ChatConfig) -> None:
+    with gr.Row():
+        map_q = gr.Textbox(label="Query", value=EXAMPLE_QUESTION, scale=5)
+        map_k = gr.Slider(1, 10, value=cfg.top_k, step=1, label="top-k", scale=1)
+        lo = min(10, cfg.pool_documents)
+        high = max(lo + 1, min(2000, cfg.pool_documents))
+        sample = gr.Slider(lo, high, step=1, value=min(300, cfg.pool_documents), label="corpus sample", scale=2)
+    draw = gr.Button("Draw map", variant="primary")
+    map_plot = gr.Plot(elem_id="embedding-map")
+    map_note = gr.Markdown()
+    draw.click(
+        lambda q, k, s: map_figure(engine, q, k, s), [map_q, map_k, sample], [map_plot, map_note], api_name=False
+    )
+
+
 def build_app(engine: ChatEngine, cfg: ChatConfig):
     import gradio as gr
 
-    arms = engine.arms
-    folder = Path(cfg.reports_dir)
     with gr.Blocks(title="ragtune: base vs fine-tuned", analytics_enabled=False) as app:
         gr.Markdown(
             "## ragtune — does the fine-tuned retriever make answers better?\n"
@@ -179,112 +278,11 @@ def build_app(engine: ChatEngine, cfg: ChatConfig):
         for note in cfg.notes + ([f"**Warning:** {engine.llm_problem}"] if engine.llm_problem else []):
             gr.Markdown(f"> {note}")
         with gr.Tab("Chat"):
-            with gr.Row():
-                question = gr.Textbox(
-                    label="Question", placeholder=EXAMPLE_QUESTION, lines=1, max_lines=4, scale=6, elem_id="question"
-                )
-                send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
-            status = gr.Markdown(
-                "Ask a question: every model retrieves its passages and the LLM answers from them.", elem_id="status"
-            )
-            with gr.Accordion("Settings", open=False):
-                with gr.Row():
-                    top_k = gr.Slider(1, 10, value=cfg.top_k, step=1, label="top-k passages")
-                    temperature = gr.Slider(0.0, 1.5, value=cfg.temperature, step=0.05, label="temperature")
-                    max_tokens = gr.Slider(16, 1024, value=cfg.max_tokens, step=16, label="max answer tokens")
-                chosen = gr.CheckboxGroup(arms, value=arms, label="models (retriever arms) to ask")
-                clear = gr.Button("Clear history")
-            chats, passages = [], []
-            with gr.Row(equal_height=False):
-                for arm in arms:
-                    with gr.Column(min_width=300):
-                        gr.Markdown(f"### {arm}\n`{cfg.arms.get(arm, '')}`")
-                        passages.append(
-                            gr.HTML(
-                                "<p><i>passages appear here</i></p>",
-                                elem_id=f"passages-{slug(arm)}",
-                                label=f"{arm}: retrieved passages",
-                            )
-                        )
-                        chats.append(
-                            gr.Chatbot(
-                                label=f"{arm}: answers", height=300, elem_id=f"chat-{slug(arm)}", feedback_options=None
-                            )
-                        )
-
-            def on_ask(q, k, chosen_arms, temp, tokens, *histories):
-                for msg, html_out, hist, box in ask(engine, q, k, chosen_arms, temp, tokens, list(histories)):
-                    yield (msg, *[gr.skip() if h is None else h for h in html_out], *hist, box)
-
-            ask_inputs = [question, top_k, chosen, temperature, max_tokens, *chats]
-            ask_outputs = [status, *passages, *chats, question]
-            send.click(on_ask, ask_inputs, ask_outputs, api_name="ask")
-            question.submit(on_ask, ask_inputs, ask_outputs, api_name=False)
-            clear.click(
-                lambda: (
-                    "History cleared.",
-                    *(["<p><i>passages appear here</i></p>"] * len(arms)),
-                    *([[]] * len(arms)),
-                ),
-                None,
-                [status, *passages, *chats],
-                api_name=False,
-            )
-
+            _chat_tab(gr, engine, cfg)
         with gr.Tab("Reports"):
-            with gr.Row():
-                table_pick = gr.Dropdown([], label="table in reports/", scale=3)
-                verdict = gr.Dropdown([report_browser.ALL], value=report_browser.ALL, label="verdict", scale=2)
-                reload = gr.Button("Reload", scale=1)
-            info = gr.Markdown(elem_id="report-info")
-            table = gr.Dataframe(interactive=False, wrap=True, elem_id="report-table", max_height=380)
-            detail = gr.HTML("<p>Click a row to read it in full.</p>", elem_id="report-detail")
-            gallery = gr.Gallery(label="pictures in reports/", columns=2, height="auto", elem_id="report-pictures")
-
-            def on_view(t, v):
-                tables, t, choices, v, shown, message = report_view(folder, t, v)
-                return (
-                    gr.update(choices=tables, value=t),
-                    gr.update(choices=choices, value=v),
-                    shown,
-                    message,
-                    report_browser.pictures(folder) or None,
-                )
-
-            view_outputs = [table_pick, verdict, table, info, gallery]
-            for trigger in (reload.click, table_pick.input, verdict.input):
-                trigger(on_view, [table_pick, verdict], view_outputs, api_name=False)
-            app.load(on_view, [table_pick, verdict], view_outputs, api_name=False)
-
-            def on_select(t, v, evt: gr.SelectData):
-                index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-                return report_row(folder, t, v, index, engine.docs)
-
-            table.select(on_select, [table_pick, verdict], detail, api_name=False)
-
+            _reports_tab(gr, app, engine, Path(cfg.reports_dir))
         with gr.Tab("Embedding map"):
-            with gr.Row():
-                map_q = gr.Textbox(label="Query", value=EXAMPLE_QUESTION, scale=5)
-                map_k = gr.Slider(1, 10, value=cfg.top_k, step=1, label="top-k", scale=1)
-                lo = min(10, cfg.pool_documents)
-                sample = gr.Slider(
-                    lo,
-                    max(lo + 1, min(2000, cfg.pool_documents)),
-                    step=1,
-                    value=min(300, cfg.pool_documents),
-                    label="corpus sample",
-                    scale=2,
-                )
-            draw = gr.Button("Draw map", variant="primary")
-            map_plot = gr.Plot(elem_id="embedding-map")
-            map_note = gr.Markdown()
-            draw.click(
-                lambda q, k, s: map_figure(engine, q, k, s),
-                [map_q, map_k, sample],
-                [map_plot, map_note],
-                api_name=False,
-            )
-
+            _map_tab(gr, engine, cfg)
         with gr.Tab("About"):
             gr.Markdown("The settings this page was started with (traceable like every ragtune card):")
             gr.JSON(cfg.card())
