@@ -2,7 +2,7 @@
 """Benchmark of the default fine-tuning run: wall time, dev metrics, and test MRR@10/Hit@k over the 800-document pool.
 
     .venv/bin/python benchmarks/bench_train.py                     # the default run into runs/bench/train
-    .venv/bin/python benchmarks/bench_train.py -- --lr 5e-5        # anything after -- goes to 2_train_embedder.py
+    .venv/bin/python benchmarks/bench_train.py -- --lr 5e-5        # anything after -- goes to `ragtune train`
 
 Not a test: figures depend on the machine and its load. Each run starts fresh (--overwrite).
 """
@@ -10,7 +10,6 @@ Not a test: figures depend on the machine and its load. Each run starts fresh (-
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import time
 from pathlib import Path
@@ -20,13 +19,6 @@ sys.path.insert(0, str(ROOT))
 
 import corpus  # noqa: E402,F401
 from corpus.paths import RUNS_DIR  # noqa: E402
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("train_script", ROOT / "2_train_embedder.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_metrics(model_path: str, dataset: str, pool_size: int) -> dict[str, float]:
@@ -63,9 +55,10 @@ def main() -> None:
     p.add_argument("--pool-size", type=int, default=800)
     p.add_argument("--base", action="store_true", help="also report the base model's test figures")
     args = p.parse_args(own)
-    script = load_script()
+    from ragtune.cli import run_step
+
     start = time.perf_counter()
-    result = script.main(["--out", args.out, "--overwrite", *extra])
+    result = run_step("train", ["--out", args.out, "--overwrite", *extra])
     wall = time.perf_counter() - start
     card = result.card
     print(

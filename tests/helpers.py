@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import socket
 import subprocess
@@ -32,14 +31,6 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, *fragments: str) ->
     for frag in fragments:
         assert frag in lines[0], (frag, lines[0])
     return lines[0]
-
-
-def load_script(name: str):
-    """A numbered script as a module (its name starts with a digit, so it cannot be imported by name)."""
-    spec = importlib.util.spec_from_file_location(name.removesuffix(".py").lstrip("0123456789_"), ROOT / name)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def free_port() -> int:
