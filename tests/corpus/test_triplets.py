@@ -54,6 +54,7 @@ def test_excluded_documents_are_never_mined(mined):
     assert not excluded & {d for row in negs for d in row}
 
 
+@pytest.mark.slow
 def test_same_negatives_as_sentence_transformers_miner(mined, minilm):
     from datasets import Dataset as HFDataset
     from sentence_transformers.util import mine_hard_negatives
@@ -82,6 +83,7 @@ def test_same_negatives_as_sentence_transformers_miner(mined, minilm):
     assert compared >= len(qids) * 0.9
 
 
+@pytest.mark.slow
 def test_script_writes_triplets_and_reuses_cached_embeddings(tiny_dataset, tmp_path, isolated_cache):
     from corpus.cli import run_cli
     from ragtune.cli import entry

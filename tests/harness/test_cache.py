@@ -24,6 +24,7 @@ def counted(minilm, monkeypatch):
     return calls
 
 
+@pytest.mark.slow
 def test_cache_hits_avoid_reencoding(tiny_dataset, minilm, counted, tmp_path, monkeypatch):
     ds = load_dataset(tiny_dataset)
     queries = list(ds.queries.values())[:15]
