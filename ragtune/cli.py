@@ -98,7 +98,7 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type, group=None)
         tp = hints[f.name]
         if is_dataclass(tp):
             add_config_arguments(
-                parser, tp, parser.add_argument_group(tp.__doc__.split("\n")[0] if tp.__doc__ else None)
+                parser, tp, parser.add_argument_group(tp.__doc__.split("\n")[0].rstrip(".") if tp.__doc__ else None)
             )
             continue
         _add_field(group, f, tp)
