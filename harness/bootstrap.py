@@ -74,3 +74,73 @@ def randomization_test(diff: np.ndarray, samples: int = 10_000, seed: int = 0) -
         signs = rng.integers(0, 2, size=(b, n), dtype=np.int8).astype(np.float64) * 2.0 - 1.0
         extreme += (np.abs(signs @ diff / n) >= observed - tol).sum(axis=0)
     return ((extreme + 1.0) / (samples + 1.0)).reshape(shape)
+
+
+def query_means(x: np.ndarray) -> np.ndarray:
+    """(n_queries,) mean over each query's repeats (n_queries, n_repeats), NaN where a query has none."""
+    x = np.asarray(x, dtype=np.float64)
+    x = x[:, None] if x.ndim == 1 else x
+    valid = ~np.isnan(x)
+    total = np.where(valid, x, 0.0).sum(axis=1)
+    count = valid.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def _compacted(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's values moved to the front (NaN last) and how many each row has."""
+    order = np.argsort(np.isnan(x), axis=1, kind="stable")
+    return np.take_along_axis(x, order, axis=1), (~np.isnan(x)).sum(axis=1)
+
+
+def _resampled_repeat_means(x: np.ndarray, drawn: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(b, n) means of each drawn query's repeats drawn again with replacement (as many as it has); every copy of
+    a query drawn twice gets its own draw of repeats, as a two-stage bootstrap does."""
+    values, m = _compacted(x)
+    r = values.shape[1]
+    m_drawn = m[drawn][:, :, None]
+    picks = np.floor(rng.random(drawn.shape + (r,)) * m_drawn).astype(np.int64)
+    picked = values[drawn[:, :, None], picks]
+    used = np.arange(r)[None, None, :] < m_drawn
+    return np.where(used, picked, 0.0).sum(axis=2) / m_drawn[:, :, 0]
+
+
+def bootstrap_ci_repeats(
+    x: np.ndarray, baseline: np.ndarray | None = None, samples: int = 10_000, confidence: float = 0.95, seed: int = 0
+) -> Interval:
+    """Two-stage percentile CI of the mean over queries when each query has several noisy repeats (a judge asked
+    N times): resample queries, then each query's repeats within it. x is (n_queries, n_repeats), NaN for a
+    missing repeat. With `baseline` (same shape) the statistic is the paired difference mean(x) − mean(baseline),
+    the two arms' repeats resampled independently (they are separate calls) on the same resampled queries.
+
+    Queries with no value (in either arm when paired) are left out. The query draws use the same random stream
+    as `bootstrap_ci`, so with identical repeats (a noiseless judge) the interval is exactly that of
+    `bootstrap_ci` on the query means; repeat noise can only add resampling variance on top. Note what this
+    does *not* promise: averaging 3 repeats makes each query's mean less noisy, so the CI from 3 repeats is
+    usually narrower than from 1 repeat of the same judge (whose noise is then inside the between-query spread).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    x = x[:, None] if x.ndim == 1 else x
+    keep = ~np.isnan(query_means(x))
+    if baseline is not None:
+        baseline = np.asarray(baseline, dtype=np.float64)
+        baseline = baseline[:, None] if baseline.ndim == 1 else baseline
+        keep &= ~np.isnan(query_means(baseline))
+        baseline = baseline[keep]
+    x = x[keep]
+    n = x.shape[0]
+    if n == 0:
+        return Interval(np.float64(np.nan), np.float64(np.nan), np.float64(np.nan))
+    observed = query_means(x) - (query_means(baseline) if baseline is not None else 0.0)
+    rng_queries, rng_repeats = np.random.default_rng(seed), np.random.default_rng([seed, 1])
+    stats = np.empty(samples)
+    for start in range(0, samples, CHUNK):
+        b = min(CHUNK, samples - start)
+        drawn = rng_queries.integers(0, n, size=(b, n))
+        per_query = _resampled_repeat_means(x, drawn, rng_repeats)
+        if baseline is not None:
+            per_query = per_query - _resampled_repeat_means(baseline, drawn, rng_repeats)
+        stats[start : start + b] = per_query.mean(axis=1)
+    alpha = (1.0 - confidence) / 2.0
+    low, high = np.quantile(stats, [alpha, 1.0 - alpha])
+    return Interval(np.float64(observed.mean()), np.float64(low), np.float64(high))

@@ -26,15 +26,21 @@ class CachedLLM:
         with self._guard:
             return self._key_locks.setdefault(key, threading.Lock())
 
-    def complete(self, messages: list[dict], max_tokens: int, temperature: float = 0.0) -> tuple[Completion, bool]:
-        """(completion, came from cache)."""
+    def complete(
+        self, messages: list[dict], max_tokens: int, temperature: float = 0.0, seed: int | None = None
+    ) -> tuple[Completion, bool]:
+        """(completion, came from cache). A seed (a judge's repeat) is part of the request and so of the cache
+        key; without one the key is what it always was, so earlier caches stay valid."""
         payload = {"messages": messages, "max_tokens": max_tokens, "temperature": temperature}
+        extra = {}
+        if seed is not None:
+            payload["seed"] = extra["seed"] = seed
         key = self.cache.key(self.model_key, payload)
         with self._lock_for(key):
             hit = self.cache.get(key)
             if hit is not None:
                 return Completion(**hit["completion"]), True
-            done = self.client.complete(messages, max_tokens, temperature)
+            done = self.client.complete(messages, max_tokens, temperature, **extra)
             self.cache.put(key, {"model_key": self.model_key, "request": payload, "completion": asdict(done)})
         return done, False
 

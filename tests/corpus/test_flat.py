@@ -66,3 +66,19 @@ def test_script_accepts_a_flat_file_as_data(tmp_path, monkeypatch):
     src = write_csv(tmp_path / "bad.csv", [("q", "p", ""), ("", "p2", "")])
     proc = run_script("1_build_corpus.py", "--data", src, "--size", "3", "--no-external")
     assert_one_line_error(proc, "bad.csv:3", "field 'query'")
+
+
+def test_optional_answer_column_becomes_answers_jsonl(tmp_path):
+    from corpus.answers import load_dataset_answers
+
+    rows = [(q, p, n, a) for (q, p, n), a in zip(ROWS, ["Accountants", "A mechanic", "a brake specialist", ""])]
+    out = convert_flat(write_csv(tmp_path / "seed.csv", rows, "query,positive,negative,answer"), tmp_path / "beir")
+    ds = load_dataset(out)
+    answers = load_dataset_answers(out, set(ds.queries))
+    by_text = {ds.queries[q]: a for q, a in answers.items()}
+    assert by_text == {
+        "How do I file expense reports?": ("Accountants",),
+        "Who repairs car brakes?": ("A mechanic", "a brake specialist"),
+    }
+    out = convert_flat(write_csv(tmp_path / "seed.csv"), tmp_path / "beir")  # the column removed: no answers
+    assert load_dataset_answers(out) == {}
