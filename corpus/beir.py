@@ -4,12 +4,15 @@
     DIR/queries.jsonl        {"_id", "text"}
     DIR/qrels/<split>.tsv    query-id <TAB> corpus-id <TAB> score   (with a header line)
 
+A score is a finite number: integers stay integers, a fractional grade (0.7) is kept as a float and used as the
+gain in nDCG; > 0 is relevant. inf, nan, an overflowing 1e400 or a non-number is an error.
 Everything is validated on load; a problem is a DataError naming file, line and field.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +20,7 @@ from corpus.errors import DataError, RagtuneError
 from corpus.jsonl import iter_csv_rows, iter_jsonl, require_str, write_jsonl
 
 SPLITS = ("train", "dev", "test")
+Grade = int | float
 QRELS_HEADER = ("query-id", "corpus-id", "score")
 
 
@@ -37,10 +41,10 @@ class Dataset:
     path: Path
     corpus: dict[str, Document]
     queries: dict[str, str]
-    # split -> query id -> document id -> graded relevance (> 0 relevant)
-    qrels: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    # split -> query id -> document id -> graded relevance (> 0 relevant; int, or float when given fractional)
+    qrels: dict[str, dict[str, dict[str, Grade]]] = field(default_factory=dict)
 
-    def split(self, name: str) -> dict[str, dict[str, int]]:
+    def split(self, name: str) -> dict[str, dict[str, Grade]]:
         if name not in self.qrels:
             have = ", ".join(sorted(self.qrels)) or "none"
             raise RagtuneError(f"{self.path}: no qrels/{name}.tsv (splits present: {have})")
@@ -94,22 +98,31 @@ def read_queries(path: Path) -> dict[str, str]:
     return queries
 
 
-def read_qrels(path: Path, queries: dict[str, str], corpus: dict[str, Document]) -> dict[str, dict[str, int]]:
+def parse_grade(path: Path, lineno: int, text: str) -> Grade:
+    """An int when the score is a whole number ("1", "1.0": integer datasets keep their exact values), else a
+    float; a fractional grade used to be truncated to int, which silently made 0.7 not relevant."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise DataError(path, f"expected a number, got '{text}'", line=lineno, field="score") from None
+    if not math.isfinite(value):
+        raise DataError(path, f"expected a finite number, got '{text}'", line=lineno, field="score")
+    return int(value) if value.is_integer() else value
+
+
+def read_qrels(path: Path, queries: dict[str, str], corpus: dict[str, Document]) -> dict[str, dict[str, Grade]]:
     path = Path(path)
     header, rows = iter_csv_rows(path, delimiter="\t")
     if len(header) != 3 or header[0] != "query-id" or header[1] != "corpus-id":
         raise DataError(path, f"header must be 'query-id<TAB>corpus-id<TAB>score', found {header!r}", line=1)
-    qrels: dict[str, dict[str, int]] = {}
+    qrels: dict[str, dict[str, Grade]] = {}
     for lineno, row in rows:
         qid, did, score = row[header[0]].strip(), row[header[1]].strip(), row[header[2]].strip()
         if qid not in queries:
             raise DataError(path, f"unknown query '{qid}' (not in queries.jsonl)", line=lineno, field="query-id")
         if did not in corpus:
             raise DataError(path, f"unknown document '{did}' (not in corpus.jsonl)", line=lineno, field="corpus-id")
-        try:
-            value = int(float(score))
-        except ValueError:
-            raise DataError(path, f"expected a number, got '{score}'", line=lineno, field="score") from None
+        value = parse_grade(path, lineno, score)
         if did in qrels.setdefault(qid, {}):
             raise DataError(path, f"duplicate pair ({qid}, {did})", line=lineno)
         qrels[qid][did] = value

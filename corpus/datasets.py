@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import corpus.paths
 from corpus.beir import Dataset, Document, load_dataset, read_corpus, write_dataset
 from corpus.console import console
-from corpus.flat import FLAT_SUFFIXES, convert_flat
-from corpus.jsonl import write_json
+from corpus.flat import FLAT_SUFFIXES, convert_flat, flat_dataset_dir
+from corpus.jsonl import read_json_or_none, write_json
 from corpus.onet_dataset import OnetConfig, OnetStats, build_onet_dataset
-from corpus.paths import DATA_DIR, DEFAULT_DATASET, default_pool_file
+from corpus.paths import DEFAULT_DATASET, default_pool_file
 from corpus.sources.onet import OCCUPATIONS, TASKS, load_onet
 
 CARD = "dataset_card.json"
@@ -26,10 +26,9 @@ def prepare_onet(
     cfg = cfg or OnetConfig()
     out = Path(out)
     card_path = out / CARD
-    if card_path.exists() and not overwrite:
-        card = json.loads(card_path.read_text())
-        if card.get("config") == asdict(cfg):
-            return out, card
+    card = None if overwrite else read_json_or_none(card_path)  # a garbled card counts as absent: build again
+    if isinstance(card, dict) and card.get("config") == asdict(cfg) and (out / "corpus.jsonl").is_file():
+        return out, card
     occupations, tasks = load_onet()
     ds, stats = build_onet_dataset(occupations, tasks, cfg, out)
     write_dataset(ds, out)
@@ -49,7 +48,7 @@ def resolve_data_dir(data: str | Path | None) -> Path:
         return prepare_onet()[0]
     path = Path(data)
     if path.is_file() and path.suffix.lower() in FLAT_SUFFIXES:
-        return convert_flat(path, DATA_DIR / path.stem)
+        return convert_flat(path, flat_dataset_dir(path, corpus.paths.DATA_DIR))
     return path
 
 
@@ -58,10 +57,10 @@ def open_dataset(data: str | Path | None) -> Dataset:
 
 
 def onet_stats_from_card(path: Path) -> OnetStats | None:
-    card = Path(path) / CARD
-    if not card.exists():
+    card = read_json_or_none(Path(path) / CARD)
+    if not isinstance(card, dict) or not isinstance(card.get("stats"), dict):
         return None
-    return OnetStats(**json.loads(card.read_text()).get("stats", {}))
+    return OnetStats(**card["stats"])
 
 
 @dataclass(frozen=True)

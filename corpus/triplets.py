@@ -8,7 +8,6 @@ counts what the filter removed.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -148,11 +147,12 @@ def read_triplets(path: Path) -> list[Triplet]:
 def training_negative_ids(triplet_folder: Path) -> set[str]:
     """Document ids used as training negatives: never to be distractors in an evaluation pool."""
     path = Path(triplet_folder) / TRAIN_FILE
-    if not path.exists():
+    if not path.is_file() or not path.read_bytes().strip():
         return set()
     ids: set[str] = set()
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                ids.update(json.loads(line).get("negative_ids", []))
+    for lineno, obj in iter_jsonl(path):
+        negative_ids = obj.get("negative_ids", [])
+        if not isinstance(negative_ids, list):
+            raise DataError(path, "expected a list of document ids", line=lineno, field="negative_ids")
+        ids.update(str(d) for d in negative_ids)
     return ids

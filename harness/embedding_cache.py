@@ -7,14 +7,14 @@ replaces it).
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import numpy as np
 
 import corpus.paths
 from corpus.cache_policy import CachePolicy
-from corpus.jsonl import temp_sibling
+from corpus.console import console
+from corpus.jsonl import replacing
 
 
 def texts_fingerprint(texts: list[str]) -> str:
@@ -46,15 +46,21 @@ class EmbeddingCache:
         if self.policy is CachePolicy.RECOMPUTE or not p.exists():
             self.misses += 1
             return None
-        arr = np.load(p, mmap_mode=None)
-        if arr.shape[0] != n:  # a truncated or foreign file is treated as absent
+        try:
+            arr = np.load(p, mmap_mode=None, allow_pickle=False)
+        except (OSError, ValueError, EOFError) as exc:
+            # a killed writer cannot leave one (writes are atomic), but a full disk or a copy can: recompute it
+            console.print(
+                f"[yellow]warning:[/] unreadable cache entry {p} ({type(exc).__name__}): encoding again",
+                highlight=False,
+            )
+            arr = None
+        if arr is None or arr.ndim != 2 or arr.shape[0] != n:  # a truncated or foreign file is treated as absent
             self.misses += 1
             return None
         self.hits += 1
         return arr
 
     def put(self, key: str, arr: np.ndarray) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = temp_sibling(self.path(key), ".tmp.npy")
-        np.save(tmp, np.ascontiguousarray(arr, dtype=np.float32))
-        os.replace(tmp, self.path(key))
+        with replacing(self.path(key), ".tmp.npy") as tmp:
+            np.save(tmp, np.ascontiguousarray(arr, dtype=np.float32))

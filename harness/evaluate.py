@@ -114,14 +114,14 @@ class EvalResult:
     dataset_fingerprint: str
     query_ids: list[str]
     query_texts: list[str]
-    qrels: dict[str, dict[str, int]]
+    qrels: dict[str, dict[str, float]]  # graded; fractional where the qrels say so
     doc_ids: list[str]  # union of all pools; rankings index into it
     pools: list[PoolResult]
     models: dict[str, dict]  # name -> path, fingerprint
     cache: dict
 
 
-def split_queries(ds: Dataset, split: str) -> tuple[list[str], list[str], dict[str, dict[str, int]]]:
+def split_queries(ds: Dataset, split: str) -> tuple[list[str], list[str], dict[str, dict[str, float]]]:
     """Queries of the split that have at least one relevant (grade > 0) document."""
     qrels = ds.split(split)
     ids = [q for q, docs in qrels.items() if any(g > 0 for g in docs.values())]

@@ -35,7 +35,7 @@ class RelevanceMatrix:
 
 
 def relevance_matrix(
-    ranked: np.ndarray, doc_ids: list[str], query_ids: list[str], qrels: dict[str, dict[str, int]]
+    ranked: np.ndarray, doc_ids: list[str], query_ids: list[str], qrels: dict[str, dict[str, float]]
 ) -> RelevanceMatrix:
     """Grade a ranking given as indices into doc_ids (row i answers query_ids[i]; -1 marks an empty slot)."""
     ranked = np.asarray(ranked, dtype=np.int64)

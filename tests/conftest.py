@@ -9,6 +9,8 @@ import pytest
 import corpus  # noqa: F401  (offline before any model loads)
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
 ONET_TINY = FIXTURES / "onet_tiny"
 
 
@@ -52,8 +54,3 @@ def isolated_cache(tmp_path, monkeypatch):
     folder = tmp_path / "emb_cache"
     monkeypatch.setattr(corpus.paths, "EMBEDDING_CACHE_DIR", folder)
     return folder
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "slow: takes over ~10 s")
-    config.addinivalue_line("markers", "browser: drives Debian's Chromium through Playwright (skipped without it)")

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corpus.beir import document_text, load_dataset
+from corpus.console import console
 from corpus.errors import DataError, RagtuneError
 from corpus.jsonl import iter_jsonl, require_str
+from corpus.splits import split_overlap
 from corpus.triplets import CARD_FILE, DEV_FILE, TRAIN_FILE, Triplet, read_triplets
 
 ANCHOR, POSITIVE = "anchor", "positive"
@@ -33,6 +35,15 @@ def _file_digest(h, path: Path) -> None:
             h.update(block)
 
 
+def card_path(card_file: Path, stored: str) -> Path:
+    """A path a card stores: absolute since cards record them so; an older relative one is tried beside the card
+    first, then from the working folder."""
+    p = Path(stored)
+    if p.is_absolute() or not (Path(card_file).parent / p).exists():
+        return p
+    return Path(card_file).parent / p
+
+
 def load_training_data(path: str | Path) -> TrainingData:
     """A triplet folder from 0_build_triplets.py (or its train.jsonl): triplets, dev set and the dataset's corpus."""
     path = Path(path)
@@ -51,9 +62,18 @@ def load_training_data(path: str | Path) -> TrainingData:
         card = json.loads(card_file.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise DataError(card_file, f"invalid JSON ({exc.msg})", line=exc.lineno) from None
-    if not card.get("dataset"):
+    if not isinstance(card, dict) or not card.get("dataset"):
         raise DataError(card_file, "missing", field="dataset")
-    ds = load_dataset(Path(card["dataset"]))
+    ds = load_dataset(card_path(card_file, card["dataset"]))
+    overlap = split_overlap(ds.queries, ds.qrels)
+    if overlap.train_ids & {t.query_id for t in triplets}:
+        # triplets written before the overlap rule existed: still never train on an evaluation query
+        console.print(
+            f"[bold yellow]warning:[/] {train_file}: {overlap.describe()}; their triplets are left out", highlight=False
+        )
+        triplets = [t for t in triplets if t.query_id not in overlap.train_ids]
+        if not triplets:
+            raise RagtuneError(f"{train_file}: every triplet is for a dev/test query; rebuild with 0_build_triplets.py")
     corpus = {d: document_text(doc) for d, doc in ds.corpus.items()}
     dev_queries, dev_relevant = {}, {}
     for lineno, obj in iter_jsonl(dev_file):
@@ -75,7 +95,9 @@ def load_training_data(path: str | Path) -> TrainingData:
     _file_digest(h, train_file)
     _file_digest(h, dev_file)
     h.update(ds.fingerprint().encode())
-    return TrainingData(folder, triplets, dev_queries, dev_relevant, corpus, str(ds.path), h.hexdigest()[:16])
+    return TrainingData(
+        folder, triplets, dev_queries, dev_relevant, corpus, str(Path(ds.path).resolve()), h.hexdigest()[:16]
+    )
 
 
 def negative_columns(num_negatives: int) -> list[str]:

@@ -12,7 +12,7 @@ from corpus.errors import DataError, RagtuneError
 from corpus.flat import read_given_negatives
 from corpus.jsonl import write_json, write_jsonl
 from corpus.paths import triplets_dir
-from corpus.splits import stable_order
+from corpus.splits import split_overlap, stable_order
 from corpus.triplets import CARD_FILE, DEV_FILE, TRAIN_FILE, MiningConfig, MiningStats, default_reserve, mine
 from harness.embedding_cache import EmbeddingCache
 from harness.encoding import encode
@@ -38,9 +38,27 @@ def reserve_distractors(ds: Dataset, cfg: MiningConfig) -> list[str]:
     return stable_order(free, f"{cfg.seed}/reserve", key=str)[:n]
 
 
+def training_queries(ds: Dataset) -> tuple[dict[str, set[str]], dict]:
+    """The train split's relevant documents without any query that is also a dev/test query.
+
+    Such a query is dropped from training with a loud warning rather than refused: the leak is in the labels, not
+    the documents, and the rest of the training set is still good (the O*NET set has none: its demo is unchanged).
+    Returns how many were dropped, by id and by normalised text.
+    """
+    overlap = split_overlap(ds.queries, ds.qrels)
+    if overlap:
+        console.print(
+            f"[bold yellow]warning:[/] {ds.path / 'qrels' / 'train.tsv'}: {overlap.describe()}; "
+            f"dropped from training so no evaluation query is trained on",
+            highlight=False,
+        )
+    relevant = {q: docs for q, docs in ds.relevant("train").items() if q not in overlap.train_ids}
+    return relevant, {"by_id": len(overlap.by_id), "by_text": len(overlap.by_text)}
+
+
 def build_triplets(ds: Dataset, model, cfg: TripletConfig) -> tuple[Path, MiningStats, dict]:
     out = Path(cfg.out) if cfg.out else triplets_dir(ds.path)
-    relevant = ds.relevant("train")
+    relevant, dropped = training_queries(ds)
     doc_ids = list(ds.corpus)
     index = {d: i for i, d in enumerate(doc_ids)}
     # one row per (query, positive): a query with two relevant documents trains on both
@@ -81,8 +99,9 @@ def build_triplets(ds: Dataset, model, cfg: TripletConfig) -> tuple[Path, Mining
     write_jsonl(
         out / DEV_FILE, ({"query_id": q, "query": ds.queries[q], "relevant_ids": sorted(dev[q])} for q in sorted(dev))
     )
+    # absolute: step 2 may run from another folder than this one
     card = {
-        "dataset": str(ds.path),
+        "dataset": str(Path(ds.path).resolve()),
         "dataset_fingerprint": ds.fingerprint(),
         "model": str(model.path),
         "model_fingerprint": model.fingerprint,
@@ -90,6 +109,7 @@ def build_triplets(ds: Dataset, model, cfg: TripletConfig) -> tuple[Path, Mining
         "stats": stats.as_dict(),
         "dev_queries": len(dev),
         "reserved_distractors": len(reserved),
+        "dropped_overlapping_queries": dropped,
         "embedding_cache": {"hits": cache.hits, "misses": cache.misses},
     }
     write_json(out / CARD_FILE, card)

@@ -111,3 +111,20 @@ def test_title_only_document_loads_but_an_empty_one_is_an_error(tmp_path):
     docs[1]["title"] = " "
     with pytest.raises(DataError, match=r"corpus.jsonl:2: field 'text': is empty \(and so is the title\)"):
         load_dataset(make_beir(tmp_path / "empty_doc", corpus=docs))
+
+
+@pytest.mark.parametrize("score", ["inf", "-inf", "nan", "1e400", "Infinity", "high", "0x1", ""])
+def test_non_finite_or_non_numeric_grades_name_file_line_and_field(tmp_path, score):
+    root = make_beir(tmp_path / "g", qrels=f"query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t{score}\n")
+    with pytest.raises(DataError, match=r"test.tsv:3: field 'score': expected a (finite )?number"):
+        load_dataset(root)
+
+
+def test_fractional_grades_are_kept_and_whole_ones_stay_integers(tmp_path):
+    root = make_beir(tmp_path / "g", qrels="query-id\tcorpus-id\tscore\nq1\td1\t0.7\nq1\td2\t1.0\nq2\td2\t2\n")
+    ds = load_dataset(root)
+    assert ds.qrels["test"] == {"q1": {"d1": 0.7, "d2": 1}, "q2": {"d2": 2}}
+    assert type(ds.qrels["test"]["q1"]["d2"]) is int and type(ds.qrels["test"]["q2"]["d2"]) is int
+    assert ds.relevant("test") == {"q1": {"d1", "d2"}, "q2": {"d2"}}  # 0.7 > 0: relevant, no longer truncated
+    root = make_beir(tmp_path / "neg", qrels="query-id\tcorpus-id\tscore\nq1\td1\t-0.5\nq2\td2\t1\n")
+    assert load_dataset(root).relevant("test") == {"q1": set(), "q2": {"d2"}}

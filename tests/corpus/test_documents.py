@@ -58,6 +58,17 @@ def test_csv_with_named_columns_skips_blank_texts(tmp_path):
     assert [d.id for d in docs] == ["line2", "line4"] and docs[0].title == ""
 
 
+def test_csv_cells_spanning_lines_keep_their_line_breaks(tmp_path):
+    f = tmp_path / "export.csv"
+    f.write_bytes(b'title,text\r\nGuide,"Para one line.\r\n\r\nPara two line."\r\nNote,Short one.\r\n')
+    docs, _ = read_documents(f)
+    assert [(d.id, d.text) for d in docs] == [("line2", "Para one line.\n\nPara two line."), ("line5", "Short one.")]
+    # the splitter cuts at the kept paragraph break, instead of at a word merged across it ("line.Para")
+    assert "line.Para" not in " ".join(
+        p.text for p in split_passages(docs, SplitterConfig(chunk_size=50, chunk_overlap=0))
+    )
+
+
 def test_jsonl_and_beir_corpus_defaults(tmp_path):
     beir = tmp_path / "beir"
     beir.mkdir()

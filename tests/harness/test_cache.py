@@ -48,3 +48,23 @@ def test_cache_hits_avoid_reencoding(tiny_dataset, minilm, counted, tmp_path, mo
     counted.clear()
     Retriever(minilm, ds.corpus, cache=EmbeddingCache(tmp_path, policy="recompute"))
     assert sum(counted) == len(ds.corpus)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty", "garbage", "wrong_shape"])
+def test_corrupt_entry_is_a_warning_and_a_recompute(tmp_path, capsys, damage):
+    import numpy as np
+
+    cache = EmbeddingCache(tmp_path)
+    key = cache.key("model", "texts", "query")
+    cache.put(key, np.ones((4, 3), dtype=np.float32))
+    raw = cache.path(key).read_bytes()
+    damaged = {"truncated": raw[:40], "empty": b"", "garbage": b"\x93NUMPY not really", "wrong_shape": None}[damage]
+    if damaged is None:
+        np.save(cache.path(key), np.ones(4, dtype=np.float32))  # a readable array of another shape
+    else:
+        cache.path(key).write_bytes(damaged)
+    assert cache.get(key, 4) is None and cache.misses == 1 and cache.hits == 0
+    if damage != "wrong_shape":
+        assert "unreadable cache entry" in capsys.readouterr().out
+    cache.put(key, np.full((4, 3), 2, dtype=np.float32))  # the recompute replaces the entry
+    assert (cache.get(key, 4) == 2).all() and cache.hits == 1

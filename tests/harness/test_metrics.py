@@ -115,3 +115,29 @@ def test_bad_cutoffs_are_refused():
     judged = relevance_matrix(np.zeros((1, 1), dtype=int), ["a"], ["q"], {"q": {"a": 1}})
     with pytest.raises(ValueError):
         per_query(judged, (0, 1))
+
+
+def test_fractional_grades_match_trec_eval():
+    """Fractional grades are gains as given (trec_eval reads qrels as numbers; pytrec_eval takes ints, so the
+    reference uses grades scaled by 10, which leaves every normalised metric unchanged)."""
+    rng = np.random.default_rng(1)
+    doc_ids = [f"d{i}" for i in range(30)]
+    query_ids = [f"q{i}" for i in range(20)]
+    qrels = {
+        q: {
+            f"d{j}": round(float(rng.choice([0.0, 0.3, 0.7, 1.5, 2.0])), 1)
+            for j in rng.choice(30, size=4, replace=False)
+        }
+        for q in query_ids
+    }
+    qrels = {q: d for q, d in qrels.items() if any(g > 0 for g in d.values())}
+    query_ids = list(qrels)
+    ranked = np.array([rng.permutation(30)[:10] for _ in query_ids])
+    scores = np.tile(np.arange(10, 0, -1, dtype=float), (len(query_ids), 1))
+    ours = per_query(relevance_matrix(ranked, doc_ids, query_ids, qrels), (1, 3, 5, 10))
+    scaled = {q: {d: int(round(g * 10)) for d, g in docs.items()} for q, docs in qrels.items()}
+    ref = trec_values(scaled, ranked, scores, doc_ids, query_ids, ks=(1, 3, 5, 10))
+    for m in METRICS:
+        np.testing.assert_allclose(ours[m], ref[m], atol=1e-6, err_msg=m)
+    truncated = {q: {d: int(g) for d, g in docs.items()} for q, docs in qrels.items()}
+    assert not np.allclose(ours["ndcg"], per_query(relevance_matrix(ranked, doc_ids, query_ids, truncated), (1, 3, 5, 10))["ndcg"])

@@ -1,0 +1,125 @@
+"""A step's report set (CSVs, summary, card, pictures) published as a whole, in a folder other steps share.
+
+Guarantee: after a success, a failure or a kill -9 at any moment, every name of a step's set in the folder
+resolves to the complete previous set or the complete new one, never a mix; another step's set in the same
+folder is never touched.
+
+How: the files are written into folder/.sets/<name>/staging-*; publishing renames that to set-<n>, then swaps
+one symbolic link, folder/.sets/<name>/current, to it (a rename, atomic on POSIX). Each name the user opens,
+folder/<file>, is a fixed link to .sets/<name>/current/<file>, so all of them change at the same instant.
+A name new in this set is linked before the swap (it resolves to nothing until then); a name the new set no longer
+has is unlinked after it. Older set-* folders and the staging folders of dead processes are removed on publish.
+The first publish over loose files left by an older ragtune replaces them one by one (no set existed before).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from corpus.errors import RagtuneError
+
+SETS = ".sets"
+CURRENT = "current"
+
+
+def _pid_of(staging: Path) -> int | None:
+    try:
+        return int(staging.name.split("-")[1])
+    except (IndexError, ValueError):
+        return None
+
+
+def _alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _link_target(name: str, entry: str) -> str:
+    return f"{SETS}/{name}/{CURRENT}/{entry}"
+
+
+def _check_owners(folder: Path, name: str, entries: list[str]) -> None:
+    """Refuse before anything changes when another step's set already owns one of our names."""
+    for entry in entries:
+        link = folder / entry
+        if not link.is_symlink():
+            continue
+        target = os.readlink(link)
+        if target.startswith(f"{SETS}/") and target != _link_target(name, entry):
+            raise RagtuneError(
+                f"{link}: belongs to another report set ({target.split('/')[1]}); use another output folder"
+            )
+
+
+def _link_entries(folder: Path, name: str, entries: list[str]) -> None:
+    for entry in entries:
+        link, target = folder / entry, _link_target(name, entry)
+        if link.is_symlink() and os.readlink(link) == target:
+            continue
+        if link.is_dir() and not link.is_symlink():
+            shutil.rmtree(link)  # a loose folder from an older ragtune (e.g. runs/)
+        tmp = folder / f".{entry}.link-{os.getpid()}-{threading.get_ident()}"
+        os.symlink(target, tmp)
+        os.replace(tmp, link)
+
+
+def _swap_current(set_dir: Path, published: str) -> None:
+    tmp = set_dir / f".{CURRENT}-{os.getpid()}-{threading.get_ident()}"
+    os.symlink(published, tmp)
+    os.replace(tmp, set_dir / CURRENT)
+
+
+def _clean(folder: Path, name: str, set_dir: Path, published: str, entries: set[str]) -> None:
+    for link in folder.iterdir():
+        if link.is_symlink() and link.name not in entries and os.readlink(link) == _link_target(name, link.name):
+            link.unlink()
+    for old in set_dir.iterdir():
+        if old.name.startswith("set-") and old.name != published:
+            shutil.rmtree(old, ignore_errors=True)
+        elif old.name.startswith("staging-") and not _alive(_pid_of(old)):
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def current_set(folder: Path, name: str) -> Path | None:
+    """The folder holding the published set, or None before the first publish."""
+    link = Path(folder) / SETS / name / CURRENT
+    return link.resolve() if link.is_symlink() and link.resolve().is_dir() else None
+
+
+@contextmanager
+def report_set(folder: Path, name: str) -> Iterator[Path]:
+    """Write a whole set into the yielded (empty) folder; it is published when the block ends without error.
+
+    Only the top-level entries of the staging folder are linked into `folder`; a subfolder (step 3's runs/)
+    travels with its set. On an error the staging folder is removed and the published set is untouched.
+    """
+    folder = Path(folder)
+    set_dir = folder / SETS / name
+    set_dir.mkdir(parents=True, exist_ok=True)
+    staging = set_dir / f"staging-{os.getpid()}-{threading.get_ident()}-{time.time_ns()}"
+    staging.mkdir()
+    try:
+        yield staging
+        entries = sorted(p.name for p in staging.iterdir())
+        _check_owners(folder, name, entries)
+        published = f"set-{time.time_ns()}-{os.getpid()}"
+        os.rename(staging, set_dir / published)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _link_entries(folder, name, entries)
+    _swap_current(set_dir, published)
+    _clean(folder, name, set_dir, published, set(entries))
