@@ -15,6 +15,12 @@ KINDS = ("query", "document")
 CHUNK = 512
 
 
+def cache_key(model: Embedder, texts: list[str], kind: str) -> str:
+    """The embedding-cache entry of these texts under this model: every encoder (local, Ray) reads and writes it.
+    The same key as before the Embedder wrapper, so caches written then still hit."""
+    return EmbeddingCache.key(model.fingerprint, texts_fingerprint(texts), model.prompt(kind), model.max_seq_length)
+
+
 def encode(
     model: Embedder,
     texts: list[str],
@@ -29,8 +35,7 @@ def encode(
         raise ValueError(f"kind must be one of {KINDS}")
     key = None
     if cache is not None:
-        # the same key as before the Embedder wrapper: caches written then still hit
-        key = cache.key(model.fingerprint, texts_fingerprint(texts), model.prompt(kind), model.max_seq_length)
+        key = cache_key(model, texts, kind)
         hit = cache.get(key, len(texts))
         if hit is not None:
             return hit

@@ -140,4 +140,6 @@ def test_fractional_grades_match_trec_eval():
     for m in METRICS:
         np.testing.assert_allclose(ours[m], ref[m], atol=1e-6, err_msg=m)
     truncated = {q: {d: int(g) for d, g in docs.items()} for q, docs in qrels.items()}
-    assert not np.allclose(ours["ndcg"], per_query(relevance_matrix(ranked, doc_ids, query_ids, truncated), (1, 3, 5, 10))["ndcg"])
+    assert not np.allclose(
+        ours["ndcg"], per_query(relevance_matrix(ranked, doc_ids, query_ids, truncated), (1, 3, 5, 10))["ndcg"]
+    )
