@@ -17,7 +17,7 @@ from corpus.console import console
 from corpus.errors import RagtuneError
 from corpus.jsonl import write_json
 from corpus.models import model_fingerprint, pick_device, resolve_model_path
-from train.callbacks import CheckpointAtEnd, RecordElapsed, RichProgress
+from train.callbacks import CheckpointAtEnd, RecordElapsed, StepProgress
 from train.config import run_fingerprint
 from train.examples import TrainingData, load_training_data
 from train.run_state import CARD_FILE, RunPlan, checkpoints_dir, finish_run, plan_run, record_run
@@ -297,7 +297,7 @@ def train_reranker(cfg: RerankerConfig, overwrite: bool = False) -> RerankerResu
     record_run(out, record)
     timer = RecordElapsed(lambda s: record_run(out, {**record, "elapsed_s": round(s, 1)}), record["elapsed_s"])
     trainer = build_trainer(
-        model, train_dataset, cfg, checkpoints_dir(out), evaluator, callbacks=[RichProgress("nDCG@10"), timer]
+        model, train_dataset, cfg, checkpoints_dir(out), evaluator, callbacks=[StepProgress("nDCG@10"), timer]
     )
     resumed_from = _step_of(plan.checkpoint) if plan.action == "resume" else None
     if resumed_from is not None:
