@@ -155,7 +155,8 @@ def run_step(name: str, argv: list[str], prog: str | None = None):
     try:
         config = config_from_namespace(getattr(module, STEPS[name][1]), ns)
     except RagtuneError as exc:
-        parser.error(str(exc))  # a bad value is one line naming the command, like a bad flag
+        # a bad value reads like a bad flag (one line naming the command), and stays a RagtuneError for run_cli
+        raise RagtuneError(f"{parser.prog}: {exc} (see --help)") from None
     result = module.run(config)
     module.show(result)
     return result
