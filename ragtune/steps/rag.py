@@ -43,7 +43,11 @@ class RagConfig:
         f"(default: {' '.join(DEFAULT_ARMS)} when step 2 wrote it)",
     )
     closed_book: bool = option(False, help="also answer with no passages (the question alone): a lower bracket")
-    oracle: bool = option(True, help="also answer from the relevant documents (padded to top-k): an upper bracket")
+    oracle: bool = option(
+        True,
+        help="leave out the oracle bracket (the upper bound: an answer from the relevant documents, padded to top-k); "
+        "it is on by default",
+    )
     prompt: str | None = option(None, help="prompt template file with {question} and {context} (default: built-in)")
     closed_book_prompt: str | None = option(None, help="closed-book prompt file with {question} (default: built-in)")
     max_tokens: int = option(
@@ -260,6 +264,7 @@ def run(cfg: RagConfig) -> RagResult:
     arms = _arms(cfg)
     endpoint = cfg.endpoint.endpoint()
     judge_endpoint = _judge_endpoint(cfg, endpoint)
+    _judge2_endpoint(cfg)  # a half-given second judge fails now, before anything slow
     with ExitStack() as stack:
         llms = _llms(stack, cfg, endpoint, judge_endpoint)
         judges = _judges(cfg, llms)
@@ -301,7 +306,7 @@ def _evaluate(cfg: RagConfig, arms: list, queries, results: dict, docs: dict, re
         answers[arm.name] = [r.answer for r in res]
         scores[arm.name] = score_arm(answers[arm.name], titles, references)
         values[arm.name] = metric_values(scores[arm.name], [r.judged for r in res] if cfg.judge else None)
-        if cfg.judge2_base_url:
+        if res and res[0].judged2 is not None:
             second[arm.name] = metric_values([], [r.judged2 for r in res])
     ev = evaluate_answers(
         answers, values, k=cfg.top_k, second_judge=second or None, samples=cfg.bootstrap, seed=cfg.seed

@@ -240,3 +240,20 @@ def test_judge_repeats_of_a_random_judge_agree_near_chance(script, stub_llm, tin
     assert abs(alpha) < 0.35  # 16 answers × 3 random repeats: chance alpha has sd ≈ 0.15
     c = card(out)
     assert c["judge_repeats"] == 3
+
+
+def test_second_judge_reports_inter_judge_agreement(script, stub_llm, tiny_dataset, rag_caches, tmp_path):
+    out = tmp_path / "reports"
+    flags = ["--judge", "--judge2-base-url", stub_llm.base_url, "--judge2-model", "stub2"]
+    assert run_cli(script.main, args(stub_llm, tiny_dataset, out, *flags)) == 0
+    models = {r["model"] for r in stub_llm.chat_requests}
+    assert models == {"stub", "stub2"}  # the second judge was asked
+    md = (out / SUMMARY_MD).read_text()
+    assert "- faithfulness, judge 1 vs judge 2: alpha" in md and "- correctness, judge 1 vs judge 2: alpha" in md
+    assert card(out)["judge2_llm"]["model"] == "stub2"
+
+
+def test_second_judge_needs_the_first(script, stub_llm, tiny_dataset, rag_caches, tmp_path, capsys):
+    flags = ["--judge2-base-url", stub_llm.base_url, "--judge2-model", "stub2"]
+    assert run_cli(script.main, args(stub_llm, tiny_dataset, tmp_path / "reports", *flags)) == 2
+    assert "--judge2-base-url needs --judge" in capsys.readouterr().err
