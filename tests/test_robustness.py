@@ -632,7 +632,8 @@ BAD: list[Bad] = [
         ("cannot write",),
         (PHASE2, SLOW),
         before_work=True,
-    ),    Bad(
+    ),
+    Bad(
         "step4_out_is_a_file",
         "4_rag_compare.py",
         ("--data", "{ds}", "--arms", "base=base", "finetuned=base", "--out", "{prev}/a_file"),
