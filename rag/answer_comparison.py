@@ -1,11 +1,14 @@
-"""The side-by-side comparison: per test query, what each retriever arm put in the context, the answer an LLM
-wrote from it, and measured verdicts.
+"""The side-by-side comparison: per test query, what each arm put in the context, the answer an LLM wrote from
+it, and measured verdicts.
 
-Arms are named 'base' and 'finetuned' (the report's column prefixes); their models are any embedder spec.
+Arms are the retriever arms of step 3 (`harness.arms`: dense models, BM25, ...) in the order given, then the two
+brackets: closed book (the question alone, no retrieval) and oracle (the relevant documents, padded to top-k
+with the first arm's best non-relevant ones). Each arm's name is its report column prefix.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -13,15 +16,21 @@ from corpus.beir import Document, document_text, read_corpus
 from corpus.cache_policy import CachePolicy
 from corpus.console import console
 from corpus.errors import RagtuneError
-from corpus.paths import DEFAULT_FINETUNED, REPORTS_DIR
+from corpus.paths import REPORTS_DIR
 from corpus.splits import stable_order
+from harness.arms import BM25, DENSE, ArmSpec
 from harness.outcomes import hit_at, verdict
+from rag.answer_evaluation import ArmAnswer, JudgeScores, judge_answer
+from rag.brackets import ClosedBookPrompt, oracle_context
 from rag.cached_llm import CachedLLM
 from rag.fan_out import fan_out
-from rag.judge import Judgement, judge
+from rag.judge import JudgePrompt
 from rag.prompts import PromptTemplate, format_context
 
+# the two arms of a plain run (report_columns' default, the chatbot's report tab)
 ARMS = ("base", "finetuned")
+CLOSED_BOOK, ORACLE = "closed_book", "oracle"
+BRACKETS = (CLOSED_BOOK, ORACLE)
 # how deep to look for the first relevant document: beyond top-k, so a move from rank 7 to 2 is visible
 RANK_DEPTH = 100
 
@@ -31,19 +40,24 @@ class RunConfig:
     data: str | None = None
     split: str = "test"
     pool: str | None = None
-    limit: int = 5  # 0 = every query of the split
+    limit: int = 10  # 0 = every query of the split
     top_k: int = 3
-    base: str = "base"
-    finetuned: str = str(DEFAULT_FINETUNED)
-    max_tokens: int = 128
+    arms: list[str] = field(default_factory=list)  # every arm as written (specs, then brackets)
+    max_tokens: int = 64
     temperature: float = 0.0
     prompt: str = "built-in"  # template source
     prompt_fingerprint: str = ""
+    closed_book_prompt: str = "built-in"
     workers: int = 1
     judge: bool = False
-    judge_max_tokens: int = 200
+    judge_repeats: int = 1
+    judge_max_tokens: int = 300
+    judge_prompts: dict = field(default_factory=dict)  # name -> source
     llm: dict = field(default_factory=dict)  # endpoint description (never the key)
     judge_llm: dict = field(default_factory=dict)
+    judge2_llm: dict = field(default_factory=dict)
+    bootstrap_samples: int = 10_000
+    seed: int = 13
     cache_policy: CachePolicy = CachePolicy.REUSE
     out_dir: str = str(REPORTS_DIR)
 
@@ -51,11 +65,24 @@ class RunConfig:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Arm:
+    """One column group of the report: a retriever arm (spec set) or a bracket (spec None)."""
+
+    name: str
+    spec: ArmSpec | None = None
+
+    @property
+    def is_bracket(self) -> bool:
+        return self.spec is None
+
+
 @dataclass
 class ArmContext:
     ids: list[str]
-    rank: int | None  # rank of the first relevant document within RANK_DEPTH, None if deeper
+    rank: int | None  # rank of the first relevant document within RANK_DEPTH (the context, for a bracket)
     hit: bool  # a relevant document is among the top-k passages
+    ranking: list[str] = field(default_factory=list)  # the arm's ranking to RANK_DEPTH (empty for a bracket)
 
 
 @dataclass
@@ -63,6 +90,16 @@ class Query:
     id: str
     text: str
     relevant: set[str]
+
+
+@dataclass(frozen=True)
+class ArmResult:
+    """One arm's answer to one query, with its judge scores when judged."""
+
+    answer: ArmAnswer
+    fields: dict  # prompt_tokens, context_tokens, ... (ANSWER_METRICS)
+    judged: JudgeScores | None = None
+    judged2: JudgeScores | None = None  # the second judge's scores of the same answer
 
 
 def select_queries(ds, split: str, limit: int) -> list[Query]:
@@ -85,110 +122,136 @@ def load_pool(pool: str | None, ds) -> tuple[dict[str, Document], str]:
     return read_corpus(Path(pool)), str(pool)
 
 
-def retrieve_arm(
-    spec: str, name: str, queries: list[Query], docs: dict[str, Document], top_k: int, cache=None
-) -> list[ArmContext]:
+def dense_ranking(spec: ArmSpec, queries: list[Query], docs: dict[str, Document], depth: int, cache=None):
     from corpus.models import load_embedder
     from harness.retrieval import Retriever
 
-    model = load_embedder(spec)
-    retriever = Retriever(model, docs, cache, show_progress=True, name=name)
-    depth = max(top_k, min(RANK_DEPTH, len(docs)))
+    retriever = Retriever(load_embedder(spec.model), docs, cache, show_progress=True, name=spec.name)
+    return [[h.doc_id for h in hits] for hits in retriever.search([q.text for q in queries], depth)]
+
+
+def bm25_ranking(spec: ArmSpec, queries: list[Query], docs: dict[str, Document], depth: int, cache=None):
+    from harness.bm25 import BM25Arm
+
+    bm25 = BM25Arm(docs)
+    _, idx = bm25.search([q.text for q in queries], depth)
+    return [[bm25.doc_ids[j] for j in row if j >= 0] for row in idx]
+
+
+# one ranking function per arm kind, (spec, queries, docs, depth, embedding cache) -> doc ids per query, best
+# first; hybrid and rerank arms (harness.fusion, harness.rerank) and a store option plug in here
+RANKERS = {DENSE: dense_ranking, BM25: bm25_ranking}
+
+
+def rank_arm(spec: ArmSpec, queries: list[Query], docs: dict[str, Document], depth: int, cache=None):
+    ranker = RANKERS.get(spec.kind)
+    if ranker is None:
+        raise RagtuneError(f"--arms {spec.text}: step 4 does not answer from {spec.kind} arms yet")
+    return ranker(spec, queries, docs, depth, cache)
+
+
+def _first_relevant(ids: Sequence[str], relevant: set[str]) -> int | None:
+    return next((r for r, d in enumerate(ids, start=1) if d in relevant), None)
+
+
+def arm_contexts(rankings: list[list[str]], queries: list[Query], top_k: int) -> list[ArmContext]:
     out = []
-    for q, hits in zip(queries, retriever.search([q.text for q in queries], depth), strict=False):
-        rank = next((h.rank for h in hits if h.doc_id in q.relevant), None)
-        ids = [h.doc_id for h in hits[:top_k]]
+    for q, ranking in zip(queries, rankings, strict=True):
+        rank = _first_relevant(ranking, q.relevant)
+        out.append(ArmContext(ranking[:top_k], rank, hit_at(rank, top_k), ranking))
+    return out
+
+
+def bracket_contexts(
+    name: str, queries: list[Query], first: list[ArmContext], docs: dict[str, Document], top_k: int
+) -> list[ArmContext]:
+    """Closed book: no passages. Oracle: the relevant documents (those in the pool), padded with the first
+    retriever arm's best non-relevant ones to top-k."""
+    if name == CLOSED_BOOK:
+        return [ArmContext([], None, False) for _ in queries]
+    out = []
+    for q, ctx in zip(queries, first, strict=True):
+        ids = oracle_context(q.relevant & docs.keys(), ctx.ranking, top_k)
+        rank = _first_relevant(ids, q.relevant)
         out.append(ArmContext(ids, rank, hit_at(rank, top_k)))
     return out
 
 
-def _answer_one(
-    llm: CachedLLM,
-    judge_llm: CachedLLM | None,
-    cfg: RunConfig,
-    template: PromptTemplate,
-    q: Query,
-    ctx: ArmContext,
-    docs: dict[str, Document],
-) -> dict:
+@dataclass(frozen=True)
+class Judges:
+    llm: CachedLLM
+    claims: JudgePrompt
+    correctness: JudgePrompt
+    repeats: int = 1
+    max_tokens: int = 300
+    second: CachedLLM | None = None  # a second judge asked the same questions
+
+
+@dataclass(frozen=True)
+class Prompts:
+    answer: PromptTemplate
+    closed_book: ClosedBookPrompt
+
+
+def reference_text(q: Query, docs: dict[str, Document], references: dict[str, tuple[str, ...]]) -> str:
+    """What the correctness judge compares with: the reference answers, else the relevant documents."""
+    if references.get(q.id):
+        return "\n".join(references[q.id])
+    return "\n\n".join(document_text(docs[d]) for d in sorted(q.relevant) if d in docs)
+
+
+def _answer_one(llm: CachedLLM, cfg: RunConfig, prompts: Prompts, q: Query, arm: Arm, ctx: ArmContext, docs):
     passages = [docs[d] for d in ctx.ids]
-    done, cached = llm.complete(template.messages(q.text, passages), cfg.max_tokens, cfg.temperature)
-    context = format_context(passages)
-    out = {
-        "answer": done.text,
+    closed = arm.name == CLOSED_BOOK and arm.is_bracket
+    messages = prompts.closed_book.messages(q.text) if closed else prompts.answer.messages(q.text, passages)
+    done, cached = llm.complete(messages, cfg.max_tokens, cfg.temperature)
+    context = "" if closed else format_context(passages)
+    fields = {
         "prompt_tokens": done.prompt_tokens,
-        "context_tokens": llm.count_tokens(context),
+        "context_tokens": llm.count_tokens(context) if context else 0,
         "answer_tokens": done.completion_tokens,
         "context_chars": len(context),
         "latency_s": round(done.latency_s, 3),
         "finish_reason": done.finish_reason,
         "cached": cached,
     }
-    if judge_llm is not None:
-        reference = "\n\n".join(document_text(docs[d]) for d in sorted(q.relevant) if d in docs)
-        j: Judgement = judge(judge_llm, q.text, context, reference, done.text, cfg.judge_max_tokens)
-        out.update(
-            {
-                "faithfulness": j.faithfulness,
-                "faithfulness_reason": j.faithfulness_reason,
-                "correctness": j.correctness,
-                "correctness_reason": j.correctness_reason,
-                "judge_status": j.status,
-                "judge_raw": j.raw,
-            }
-        )
-    return out
+    rank = ctx.rank or 0
+    answer = ArmAnswer(q.id, q.text, frozenset(q.relevant), tuple(ctx.ids), context, rank, done.text)
+    return answer, fields
 
 
 def generate(
     llm: CachedLLM,
-    judge_llm: CachedLLM | None,
+    judges: Judges | None,
     cfg: RunConfig,
-    template: PromptTemplate,
+    prompts: Prompts,
     queries: list[Query],
-    contexts: dict[str, list[ArmContext]],
+    contexts: dict[Arm, list[ArmContext]],
     docs: dict[str, Document],
-) -> dict:
-    """{(query index, arm): answer fields}; every finished answer is in the cache before the next one starts
+    references: dict[str, tuple[str, ...]] | None = None,
+) -> dict[tuple[int, str], ArmResult]:
+    """{(query index, arm name): result}; every finished answer is in the cache before the next one starts
     waiting, so an endpoint failure or Ctrl-C loses nothing finished."""
-    jobs = [(i, arm) for i in range(len(queries)) for arm in ARMS]
-    results: dict[tuple[int, str], dict] = {}
+    arms = {a.name: a for a in contexts}
+    jobs = [(i, name) for i in range(len(queries)) for name in arms]
 
-    def one(job: tuple[int, str]) -> dict:
-        i, arm = job
-        return _answer_one(llm, judge_llm, cfg, template, queries[i], contexts[arm][i], docs)
+    def one(job: tuple[int, str]) -> ArmResult:
+        i, name = job
+        answer, fields = _answer_one(llm, cfg, prompts, queries[i], arms[name], contexts[arms[name]][i], docs)
+        if judges is None:
+            return ArmResult(answer, fields)
+        reference = reference_text(queries[i], docs, references or {})
+        ask = (judges.claims, judges.correctness, answer, reference, judges.repeats, judges.max_tokens)
+        second = judge_answer(judges.second, *ask) if judges.second is not None else None
+        return ArmResult(answer, fields, judge_answer(judges.llm, *ask), second)
 
-    label = "answering" + (" and judging" if judge_llm else "")
-    for job, answer in fan_out(one, jobs, workers=cfg.workers, label=label, unit="answers"):
-        results[job] = answer
-    return results
-
-
-def build_rows(
-    queries: list[Query], contexts: dict[str, list[ArmContext]], answers: dict, judged: bool, top_k: int
-) -> list[dict]:
-    """One row per query; the verdict is harness.outcomes' fixed/regressed at k = top_k (the prompt's passages)."""
-    rows = []
-    for i, q in enumerate(queries):
-        row = {"query_id": q.id, "query": q.text, "relevant_ids": ";".join(sorted(q.relevant))}
-        ctx = {arm: contexts[arm][i] for arm in ARMS}
-        ans = {arm: answers[(i, arm)] for arm in ARMS}
-        for arm in ARMS:
-            row[f"{arm}_rank"] = ctx[arm].rank
-        for arm in ARMS:
-            row[f"{arm}_context_ids"] = ";".join(ctx[arm].ids)
-        for arm in ARMS:
-            row[f"{arm}_answer"] = ans[arm]["answer"]
-        for arm in ARMS:
-            row[f"{arm}_context_hit"] = ctx[arm].hit
-        row["verdict"] = verdict(ctx["base"].rank, ctx["finetuned"].rank, top_k)
-        for metric in ANSWER_METRICS + (JUDGE_FIELDS if judged else ()):
-            for arm in ARMS:
-                row[f"{arm}_{metric}"] = ans[arm][metric]
-        rows.append(row)
-    return rows
+    label = "answering" + (" and judging" if judges else "")
+    return dict(fan_out(one, jobs, workers=cfg.workers, label=label, unit="answers"))
 
 
+# per-arm columns, grouped so that each group's arms sit side by side
+CONTEXT_GROUPS = ("rank", "context_ids", "answer", "context_hit")
+CORRECTNESS_FIELDS = ("correct", "f1", "names_wrong")
 ANSWER_METRICS = (
     "prompt_tokens",
     "context_tokens",
@@ -198,16 +261,62 @@ ANSWER_METRICS = (
     "finish_reason",
     "cached",
 )
-JUDGE_FIELDS = ("faithfulness", "correctness", "faithfulness_reason", "correctness_reason", "judge_status", "judge_raw")
+# the mean over judge repeats per answer (the repeats themselves are in the summary's statistics)
+JUDGE_FIELDS = ("faithfulness", "correctness")
 
 
-def report_columns(judged: bool) -> list[str]:
+def _mean(values) -> float | None:
+    present = [v for v in values if v is not None]
+    return sum(present) / len(present) if present else None
+
+
+def verdict_arms(arms: Sequence[Arm]) -> tuple[str, str]:
+    """The pair the verdict column compares: the first two retriever arms (the first with itself if alone)."""
+    retrievers = [a.name for a in arms if not a.is_bracket] or [a.name for a in arms]
+    return retrievers[0], retrievers[min(1, len(retrievers) - 1)]
+
+
+def build_rows(
+    queries: list[Query],
+    contexts: dict[Arm, list[ArmContext]],
+    results: dict[tuple[int, str], ArmResult],
+    scores: dict[str, list],
+    judged: bool,
+    top_k: int,
+) -> list[dict]:
+    """One row per query; the verdict is harness.outcomes' fixed/regressed at k = top_k (the prompt's passages)
+    between the first two retriever arms; `scores[arm]` are rag.answer_metrics.AnswerScore in query order."""
+    names = [a.name for a in contexts]
+    ctx_by_name = {a.name: c for a, c in contexts.items()}
+    first, second = verdict_arms(list(contexts))
+    rows = []
+    for i, q in enumerate(queries):
+        row = {"query_id": q.id, "query": q.text, "relevant_ids": ";".join(sorted(q.relevant))}
+        for name in names:
+            ctx, res, score = ctx_by_name[name][i], results[(i, name)], scores[name][i]
+            row[f"{name}_rank"] = ctx.rank
+            row[f"{name}_context_ids"] = ";".join(ctx.ids)
+            row[f"{name}_answer"] = res.answer.answer
+            row[f"{name}_context_hit"] = ctx.hit
+            row[f"{name}_correct"] = score.correct
+            row[f"{name}_f1"] = score.f1
+            row[f"{name}_names_wrong"] = score.names_wrong
+            row.update({f"{name}_{m}": res.fields[m] for m in ANSWER_METRICS})
+            if judged:
+                row[f"{name}_faithfulness"] = _mean(res.judged.faithfulness)
+                row[f"{name}_correctness"] = _mean(res.judged.correctness)
+        row["verdict"] = verdict(ctx_by_name[first][i].rank, ctx_by_name[second][i].rank, top_k)
+        rows.append(row)
+    return rows
+
+
+def report_columns(judged: bool, arms: Sequence[str] = ARMS) -> list[str]:
     cols = ["query_id", "query", "relevant_ids"]
-    for group in ("rank", "context_ids", "answer", "context_hit"):
-        cols += [f"{arm}_{group}" for arm in ARMS]
+    for group in CONTEXT_GROUPS + CORRECTNESS_FIELDS:
+        cols += [f"{arm}_{group}" for arm in arms]
     cols.append("verdict")
     for metric in ANSWER_METRICS + (JUDGE_FIELDS if judged else ()):
-        cols += [f"{arm}_{metric}" for arm in ARMS]
+        cols += [f"{arm}_{metric}" for arm in arms]
     return cols
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness.outcomes import VERDICTS
-from rag.answer_comparison import ARMS, report_columns
+from rag.answer_comparison import report_columns
 
 REPORT_CSV = "rag_compare_report.csv"
 SUMMARY_CSV = "rag_compare_summary.csv"
@@ -23,10 +23,15 @@ CONFIDENCE = 0.95
 BOOTSTRAP_SEED = 13
 
 
-def write_report(rows: list[dict], judged: bool, out_dir: Path) -> tuple[Path, pd.DataFrame]:
-    df = pd.DataFrame(rows, columns=report_columns(judged))
+def report_arms(df: pd.DataFrame) -> list[str]:
+    """The arms of a report, in its column order."""
+    return [c.removesuffix("_answer") for c in df.columns if c.endswith("_answer")]
+
+
+def write_report(rows: list[dict], judged: bool, out_dir: Path, arms: list[str]) -> tuple[Path, pd.DataFrame]:
+    df = pd.DataFrame(rows, columns=report_columns(judged, arms))
     # ranks are integers with gaps (not found within the search depth): keep them integers, not floats
-    for arm in ARMS:
+    for arm in arms:
         df[f"{arm}_rank"] = df[f"{arm}_rank"].astype("Int64")
     path = Path(out_dir) / REPORT_CSV
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -63,48 +68,52 @@ def _wilson(successes: int, n: int) -> tuple[float, float]:
 
 
 def summarise(df: pd.DataFrame, judged: bool) -> pd.DataFrame:
-    """One tidy table: per arm averages with their counts and 95% CIs, paired verdict counts and differences."""
+    """One tidy table: per arm context and cost averages with their counts and 95% CIs, and the verdict counts
+    (the answer metrics' means and paired differences are `evidence_rows`)."""
     out = []
 
     def add(arm, metric, n, value, lo=math.nan, hi=math.nan, missing=0):
         # a bootstrap interval stays inside the values' range already; clipping keeps the bounds explicit
         if not metric.endswith("_diff") and not math.isnan(lo):
-            lo = max(lo, 1.0 if metric in ("first_relevant_rank", "faithfulness", "correctness") else 0.0)
-        if metric in ("mrr", "context_hit_rate") and not math.isnan(hi):
+            lo = max(lo, 1.0 if metric == "first_relevant_rank" else 0.0)
+        if metric in ("mrr", "context_hit_rate", "faithfulness", "correctness") and not math.isnan(hi):
             hi = min(hi, 1.0)
-        if metric in ("faithfulness", "correctness") and not math.isnan(hi):
-            hi = min(hi, 5.0)
         out.append(
             {"arm": arm, "metric": metric, "n": n, "value": value, "ci_low": lo, "ci_high": hi, "missing": missing}
         )
 
     total = len(df)
-    for arm in ARMS:
-        hits = int(df[f"{arm}_context_hit"].astype(bool).sum())
-        add(arm, "context_hit_rate", total, hits / total if total else math.nan, *_wilson(hits, total))
-        ranks = df[f"{arm}_rank"]
-        rr = 1.0 / pd.to_numeric(ranks, errors="coerce").astype(float)
-        add(arm, "mrr", total, *_mean_ci(rr.fillna(0.0))[1:])
-        n, m, lo, hi = _mean_ci(ranks)
-        add(arm, "first_relevant_rank", n, m, lo, hi, missing=total - n)
+    for arm in report_arms(df):
+        if df[f"{arm}_context_ids"].notna().any():  # closed book has no context to rate
+            hits = int(df[f"{arm}_context_hit"].astype(bool).sum())
+            add(arm, "context_hit_rate", total, hits / total if total else math.nan, *_wilson(hits, total))
+            ranks = df[f"{arm}_rank"]
+            rr = 1.0 / pd.to_numeric(ranks, errors="coerce").astype(float)
+            add(arm, "mrr", total, *_mean_ci(rr.fillna(0.0))[1:])
+            n, m, lo, hi = _mean_ci(ranks)
+            add(arm, "first_relevant_rank", n, m, lo, hi, missing=total - n)
         for metric in ("prompt_tokens", "context_tokens", "answer_tokens", "latency_s"):
             n, m, lo, hi = _mean_ci(df[f"{arm}_{metric}"])
             add(arm, metric, n, m, lo, hi, missing=total - n)
-        if judged:
-            for metric in ("faithfulness", "correctness"):
-                n, m, lo, hi = _mean_ci(df[f"{arm}_{metric}"])
-                add(arm, metric, n, m, lo, hi, missing=total - n)
     counts = df["verdict"].value_counts()
     for v in VERDICTS:
         add("paired", f"verdict_{v}", total, int(counts.get(v, 0)))
-    if judged:
-        for metric in ("faithfulness", "correctness"):
-            diff = pd.to_numeric(df[f"finetuned_{metric}"], errors="coerce") - pd.to_numeric(
-                df[f"base_{metric}"], errors="coerce"
-            )
-            n, m, lo, hi = _mean_ci(diff)
-            add("finetuned-base", f"{metric}_diff", n, m, lo, hi, missing=total - n)
     return pd.DataFrame(out, columns=SUMMARY_COLUMNS)
+
+
+def evidence_rows(ev) -> pd.DataFrame:
+    """The answer metrics of a rag.answer_evaluation.AnswerEvaluation as summary rows: each arm's mean, and each
+    pair's paired difference as arm 'later-earlier', metric '<metric>_diff' (its p-value in `p_value`)."""
+    rows = [
+        {"arm": m.arm, "metric": m.metric, "n": m.n, "value": m.value, "ci_low": m.low, "ci_high": m.high,
+         "missing": m.missing, "p_value": math.nan}
+        for m in ev.means
+    ] + [
+        {"arm": f"{d.later}-{d.earlier}", "metric": f"{d.metric}_diff", "n": d.n, "value": d.value, "ci_low": d.low,
+         "ci_high": d.high, "missing": ev.queries - d.n, "p_value": d.p_value}
+        for d in ev.deltas
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=[*SUMMARY_COLUMNS, "p_value"])
 
 
 def _fmt(x) -> str:
@@ -113,16 +122,22 @@ def _fmt(x) -> str:
     return str(x)
 
 
-def summary_markdown(summary: pd.DataFrame, card: dict) -> str:
+def summary_markdown(summary: pd.DataFrame, card: dict, evidence: str = "") -> str:
+    """The answer evidence (`rag.answer_evidence_report.evidence_markdown`) leads; the context and cost table
+    follows."""
+    arms = ", ".join(a.split("=")[0] for a in card.get("arms", [])) or "base, finetuned"
     lines = [
-        "# RAG comparison: base vs fine-tuned retriever",
+        "# RAG comparison: " + arms,
         "",
         f"LLM: `{card['llm'].get('model', '')}` at `{card['llm'].get('base_url', '')}`; "
         f"top-k {card['top_k']}, max tokens {card['max_tokens']}, queries: {card.get('queries', '')} "
         f"({card['split']} split).",
         "",
-        "Means with 95% percentile-bootstrap intervals over queries, as step 3 (context hit rate: Wilson); `n` counts the values averaged, "
-        "`missing` those left out (not found within the search depth, or not scored by the judge).",
+        evidence,
+        "## Contexts and cost per arm",
+        "",
+        "Means with 95% percentile-bootstrap intervals over queries, as step 3 (context hit rate: Wilson); `n` counts "
+        "the values averaged, `missing` those left out (not found within the search depth, or not measured).",
         "",
         "| " + " | ".join(SUMMARY_COLUMNS) + " |",
         "|" + "---|" * len(SUMMARY_COLUMNS),
@@ -138,6 +153,8 @@ def plot(df: pd.DataFrame, judged: bool, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    arms = report_arms(df)
+    ranked = [a for a in arms if df[f"{a}_rank"].notna().any() or df[f"{a}_context_ids"].notna().any()]
     panels = 3 if judged else 2
     fig, axes = plt.subplots(1, panels, figsize=(5 * panels, 4))
     counts = df["verdict"].value_counts().reindex(VERDICTS, fill_value=0)
@@ -145,27 +162,26 @@ def plot(df: pd.DataFrame, judged: bool, path: Path) -> Path:
     axes[0].set_title(f"verdicts over {len(df)} queries (context hit)")
     axes[0].set_ylabel("queries")
     buckets = ["1", "2", "3", "4–10", "11–100", "not in top 100"]
-    for a, arm in enumerate(ARMS):
+    width = 0.8 / max(len(ranked), 1)
+    for a, arm in enumerate(ranked):
         ranks = pd.to_numeric(df[f"{arm}_rank"], errors="coerce")
         cut = pd.cut(ranks.fillna(1000), [0, 1, 2, 3, 10, 100, float("inf")], labels=buckets)
         vc = cut.value_counts().reindex(buckets, fill_value=0)
-        axes[1].bar([x + (a - 0.5) * 0.4 for x in range(len(buckets))], vc.values, 0.4, label=arm)
+        axes[1].bar([x + (a - (len(ranked) - 1) / 2) * width for x in range(len(buckets))], vc.values, width, label=arm)
     axes[1].set_xticks(range(len(buckets)), buckets, fontsize=8)
     axes[1].set_title("rank of the first relevant document")
-    axes[1].legend()
-    if judged:
-        scores = range(1, 6)
-        width = 0.2
-        for j, metric in enumerate(("faithfulness", "correctness")):
-            for a, arm in enumerate(ARMS):
-                s = pd.to_numeric(df[f"{arm}_{metric}"], errors="coerce").dropna()
-                vc = s.value_counts().reindex(scores, fill_value=0)
-                axes[2].bar([x + (2 * j + a - 1.5) * width for x in scores], vc.values, width, label=f"{arm} {metric}")
-        axes[2].set_xticks(list(scores))
-        axes[2].set_title("judge scores (1–5)")
-        axes[2].legend(fontsize=7)
-    for ax in axes:
+    axes[1].legend(fontsize=7)
+    for ax in axes[:2]:
         ax.yaxis.get_major_locator().set_params(integer=True)  # counts of queries
+    if judged:
+        width = 0.8 / max(len(arms), 1)
+        for a, arm in enumerate(arms):
+            means = [pd.to_numeric(df[f"{arm}_{m}"], errors="coerce").mean() for m in ("faithfulness", "correctness")]
+            axes[2].bar([x + (a - (len(arms) - 1) / 2) * width for x in range(2)], means, width, label=arm)
+        axes[2].set_xticks(range(2), ["faithfulness", "correctness"])
+        axes[2].set_ylim(0, 1)
+        axes[2].set_title("judge scores (mean, 0–1)")
+        axes[2].legend(fontsize=7)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -176,15 +192,20 @@ def plot(df: pd.DataFrame, judged: bool, path: Path) -> Path:
 def summary_table(summary: pd.DataFrame):
     from rich.table import Table
 
+    arms = list(dict.fromkeys(r["arm"] for r in summary.to_dict("records") if not r["metric"].endswith("_diff")))
+    arms = [a for a in arms if a != "paired"]
+    paired = "paired"
     t = Table(title="RAG comparison (95% CI)")
-    for c in ("metric", *ARMS, "finetuned-base / paired"):
+    for c in ("metric", *arms, paired):
         t.add_column(c, justify="left" if c == "metric" else "right")
     rows: dict[str, dict[str, str]] = {}
     for rec in summary.to_dict("records"):
+        if rec["metric"].endswith("_diff"):
+            continue  # the pairs are in the summary Markdown
         ci = "" if math.isnan(rec["ci_low"]) else f" [{_fmt(rec['ci_low'])}, {_fmt(rec['ci_high'])}]"
         value = _fmt(rec["value"]) if not isinstance(rec["value"], float) else f"{rec['value']:.3g}"
-        col = rec["arm"] if rec["arm"] in ARMS else "finetuned-base / paired"
-        rows.setdefault(rec["metric"].replace("_diff", ""), {})[col] = f"{value}{ci} (n={rec['n']})"
+        col = rec["arm"] if rec["arm"] in arms else paired
+        rows.setdefault(rec["metric"], {})[col] = f"{value}{ci} (n={rec['n']})"
     for metric, cells in rows.items():
-        t.add_row(metric, *(cells.get(c, "") for c in (*ARMS, "finetuned-base / paired")))
+        t.add_row(metric, *(cells.get(c, "") for c in (*arms, paired)))
     return t

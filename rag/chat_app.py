@@ -228,7 +228,10 @@ def _reports_tab(gr, app, engine: ChatEngine, folder: Path) -> None:
     info = gr.Markdown(elem_id="report-info")
     table = gr.Dataframe(interactive=False, wrap=True, elem_id="report-table", max_height=380)
     detail = gr.HTML("<p>Click a row to read it in full.</p>", elem_id="report-detail")
-    gallery = gr.Gallery(label="pictures in reports/", columns=2, height="auto", elem_id="report-pictures")
+    # "contain": every plot whole (the default cover crop cut the Hit@k chart in half)
+    gallery = gr.Gallery(
+        label="pictures in reports/", columns=1, height="auto", object_fit="contain", elem_id="report-pictures"
+    )
 
     def on_view(t, v):
         tables, t, choices, v, shown, message = report_view(folder, t, v)

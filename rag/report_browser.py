@@ -11,12 +11,12 @@ import pandas as pd
 
 from corpus.beir import Document, document_text
 from harness.outcomes import VERDICTS
-from rag.answer_comparison import ARMS
-from rag.answer_report import REPORT_CSV
+from rag.answer_report import REPORT_CSV, report_arms
 
 ALL = "all"
-# what the table shows of the comparison report; the rest is in the opened row
-BRIEF_COLUMNS = ["query_id", "query", "verdict", "base_rank", "finetuned_rank"]
+# what the table shows of the comparison report, then each arm's rank and correctness; the rest is in the opened row
+BRIEF_COLUMNS = ["query", "verdict"]
+ARM_BRIEF = ("rank", "correct")
 
 
 def report_tables(folder: Path) -> list[str]:
@@ -65,9 +65,12 @@ def filter_rows(df: pd.DataFrame | None, verdict: str | None) -> pd.DataFrame:
 
 
 def brief(df: pd.DataFrame) -> pd.DataFrame:
-    """The columns worth a glance (all of them for tables that are not the comparison report)."""
-    cols = [c for c in BRIEF_COLUMNS if c in df.columns]
-    return df[cols] if len(cols) == len(BRIEF_COLUMNS) else df
+    """The columns worth a glance: the query, the verdict, each arm's rank and correctness, then the query id
+    (every column for tables that are not the comparison report)."""
+    if not all(c in df.columns for c in BRIEF_COLUMNS):
+        return df
+    per_arm = [f"{arm}_{f}" for arm in report_arms(df) for f in ARM_BRIEF if f"{arm}_{f}" in df.columns]
+    return df[[*BRIEF_COLUMNS, *per_arm, *(["query_id"] if "query_id" in df.columns else [])]]
 
 
 def _passage(doc_id: str, docs: dict[str, Document], relevant: bool) -> str:
@@ -83,7 +86,7 @@ def _passage(doc_id: str, docs: dict[str, Document], relevant: bool) -> str:
 
 
 def row_details(row: dict, docs: dict[str, Document]) -> str:
-    """One query of the comparison report in full: both contexts (openable passages) and both answers."""
+    """One query of the comparison report in full: every arm's context (openable passages) and answer."""
     if "verdict" not in row or "query" not in row:
         return "<p>Open a row of <code>rag_compare_report.csv</code> to read it in full.</p>"
     relevant = set(str(row.get("relevant_ids") or "").split(";")) - {""}
@@ -94,10 +97,13 @@ def row_details(row: dict, docs: dict[str, Document]) -> str:
         f"{', '.join(f'<code>{html.escape(d)}</code>' for d in sorted(relevant)) or 'none'}</p>",
         "<div style='display:flex;gap:1em'>",
     ]
-    for arm in ARMS:
+    for arm in [c.removesuffix("_answer") for c in row if c.endswith("_answer")]:
         ids = [d for d in str(row.get(f"{arm}_context_ids") or "").split(";") if d and d != "nan"]
         rank = row.get(f"{arm}_rank")
-        rank_text = "not within the search depth" if pd.isna(rank) else f"{int(rank)}"
+        rank_text = "not within the search depth" if rank is None or pd.isna(rank) else f"{int(rank)}"
+        correct = row.get(f"{arm}_correct")
+        if correct is not None and not (isinstance(correct, float) and pd.isna(correct)):
+            rank_text += f" · answer correct: {'yes' if str(correct) == 'True' else 'no'}"
         items = "".join(_passage(d, docs, d in relevant) for d in ids)
         answer = row.get(f"{arm}_answer")
         answer = "" if answer is None or (isinstance(answer, float) and pd.isna(answer)) else str(answer)

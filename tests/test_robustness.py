@@ -633,6 +633,14 @@ BAD: list[Bad] = [
         (PHASE2, SLOW),
         before_work=True,
     ),
+    Bad(
+        "step4_out_is_a_file",
+        "4_rag_compare.py",
+        ("--data", "{ds}", "--arms", "base=base", "finetuned=base", "--out", "{prev}/a_file"),
+        None,
+        ("is a file",),
+        before_work=True,
+    ),
 ]
 
 
@@ -910,7 +918,7 @@ KILL_DURING_RAG_REPORTS = """
 import os, signal, sys
 sys.path.insert(0, {root!r})
 sys.argv = [{script!r}, *{args!r}]
-import rag.reports as reports
+import rag.answer_report as reports
 def plot_then_die(*a, **kw):  # the report and summary CSVs of the new run are written by now; the card is not
     os.kill(os.getpid(), signal.SIGKILL)
 reports.plot = plot_then_die
@@ -920,7 +928,6 @@ runpy.run_path({script!r}, run_name="__main__")
 
 
 @SLOW
-@PHASE2
 def test_kill_9_while_step_4_writes_reports_leaves_a_complete_set(sandbox):
     from tests.rag.conftest import StubLLM
 
@@ -934,13 +941,14 @@ def test_kill_9_while_step_4_writes_reports_leaves_a_complete_set(sandbox):
             "stub",
             "--data",
             str(sandbox.ds),
-            "--finetuned",
-            "base",
+            "--arms",
+            "base=base",
+            "finetuned=base",
             "--limit",
             "3",
             "--retries",
             "0",
-            "--out-dir",
+            "--out",
             str(out),
         ]
         first = run_script("4_rag_compare.py", *flags, "--top-k", "3", env=sandbox.env())

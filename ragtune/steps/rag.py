@@ -1,9 +1,17 @@
-"""Step 4: RAG answers side by side. For each test query, the base and the fine-tuned retriever each fill the prompt
-with their top-k passages, an LLM answers from each, and the report shows query by query where fine-tuning fixed or
-broke the context (optionally judged by an LLM).
+"""Step 4: RAG answers side by side. For each test query, every retriever arm (as step 3: base, fine-tuned, bm25, ...)
+fills the prompt with its top-k passages, and two brackets answer too: oracle (the relevant documents) and, with
+--closed-book, the question alone. Answers are scored without a judge where the data allows (O*NET: the answer names
+the relevant occupation; own data: SQuAD EM/F1 against answers.jsonl), optionally by an LLM judge (claim
+faithfulness, answer correctness; --judge-repeats for its noise), and every pair of arms gets paired CIs,
+p-values and the retrieval × answer join: the headline of rag_compare_summary.md.
 
 The LLM is ragtune's own local server (Qwen2.5-Coder-1.5B GGUF via llama.cpp, no key, no network) unless
 --llm-base-url / OPENAI_BASE_URL names any OpenAI-compatible endpoint (key from OPENAI_API_KEY).
+The default answers 10 queries (about 5 minutes on 2 CPU cores): intervals on 10 queries are wide.
+The whole test split against an OpenAI-compatible endpoint (vLLM, Ollama, OpenAI), resumable from the answer cache:
+
+    4_rag_compare.py --limit 0 --workers 8 --llm-base-url http://HOST:8000/v1 --llm-model MODEL \\
+        --arms base=base finetuned=runs/finetuned/final bm25 --closed-book --judge
 """
 
 from __future__ import annotations
@@ -27,13 +35,24 @@ class RagConfig:
         None,
         help="candidate pool JSONL from step 1 (default: <data>/corpus_800.jsonl if it exists, else the whole corpus)",
     )
-    limit: int = option(5, help="queries to answer, in id order; 0 = all", min=0)
+    limit: int = option(10, help="queries to answer (a seeded sample, listed in id order); 0 = all", min=0)
     top_k: int = option(3, help="passages per prompt", min=1)
     arms: list[str] | None = option(
-        None, help=f"the two dense arms compared, baseline first (default: {' '.join(DEFAULT_ARMS)})"
+        None,
+        help="retriever arms in comparison order: NAME=PATH, base, bm25 or a model folder "
+        f"(default: {' '.join(DEFAULT_ARMS)} when step 2 wrote it)",
+    )
+    closed_book: bool = option(False, help="also answer with no passages (the question alone): a lower bracket")
+    oracle: bool = option(
+        True,
+        help="leave out the oracle bracket (the upper bound: an answer from the relevant documents, padded to top-k); "
+        "it is on by default",
     )
     prompt: str | None = option(None, help="prompt template file with {question} and {context} (default: built-in)")
-    max_tokens: int = option(128, help="answer length cap", min=1)
+    closed_book_prompt: str | None = option(None, help="closed-book prompt file with {question} (default: built-in)")
+    max_tokens: int = option(
+        48, help="answer length cap (an occupation and a sentence fit in 48 with the built-in prompt)", min=1
+    )
     temperature: float = option(0.0, help="sampling temperature", min=0.0)
     workers: int = option(1, help="requests in flight at once", min=1)
     cache: CachePolicy = option(CachePolicy.REUSE, help="answer cache: reuse or recompute", choices=CACHE_POLICIES)
@@ -42,6 +61,13 @@ class RagConfig:
     judge_base_url: str | None = option(None, help="judge endpoint (default: the answer endpoint)")
     judge_model: str | None = option(None, help="judge model (default: the answer model)")
     judge_api_key_env: str | None = option(None, help="judge key variable (default: --llm-api-key-env)")
+    judge_repeats: int = option(1, help="times the judge is asked (sampled, seeded when > 1): its noise", min=1)
+    judge2_base_url: str | None = option(None, help="a second judge's endpoint, for inter-judge agreement")
+    judge2_model: str | None = option(None, help="the second judge's model (needed with --judge2-base-url)")
+    judge_claims_prompt: str | None = option(None, help="claim-faithfulness judge prompt file (default: built-in)")
+    judge_correctness_prompt: str | None = option(None, help="answer-correctness judge prompt file (default: built-in)")
+    bootstrap: int = option(10_000, help="bootstrap / randomization samples", min=100)
+    seed: int = option(13, help="seed of the bootstrap and randomization test")
     out: str | None = option(None, help="where reports go (default: reports/)")
 
     def __post_init__(self):
@@ -57,26 +83,52 @@ class RagResult:
     cache_hits: int  # LLM replies reused
     cache_misses: int  # LLM replies asked
     card: dict  # rag_compare_card.json
+    evaluation: object = None  # rag.answer_evaluation.AnswerEvaluation: means, paired deltas, joins, agreement
 
 
-def _two_arms(cfg: RagConfig):
+def _arms(cfg: RagConfig) -> list:
+    """Retriever arms in the order given, then the brackets; every arm's name is its report column prefix."""
     from corpus.console import console
     from corpus.models import resolve_model_path
     from harness.arms import DENSE, parse_arms
+    from rag.answer_comparison import BRACKETS, CLOSED_BOOK, ORACLE, Arm
 
-    arms = parse_arms(cfg.arms)
-    if len(arms) != 2 or any(a.kind != DENSE for a in arms):
-        got = ", ".join(a.text for a in arms) or "none"
+    specs = parse_arms(cfg.arms)
+    if not specs:
+        raise RagtuneError("step 4 needs at least one retriever arm, e.g. --arms base=base")
+    clash = [s.name for s in specs if s.name in BRACKETS]
+    if clash:
+        raise RagtuneError(f"--arms: {', '.join(clash)} is a bracket's name (--closed-book, --oracle); rename the arm")
+    if cfg.arms is None and len(specs) < 2:
         raise RagtuneError(
-            f"step 4 compares exactly two dense arms, got: {got} (train one with step 2, or pass --arms base=base "
-            "finetuned=base to compare the base model with itself)"
+            "step 4 compares the fine-tuned retriever with the base one, and there is no fine-tuned model "
+            "(train one with step 2, or pass --arms base=base finetuned=base to compare the base model with itself)"
         )
-    base, tuned = resolve_model_path(arms[0].model), resolve_model_path(arms[1].model)
-    if base.resolve() == tuned.resolve():
+    dense = [resolve_model_path(s.model).resolve() for s in specs if s.kind == DENSE]
+    if len(dense) >= 2 and len(set(dense)) < len(dense):
         console.print(
-            "[yellow]warning:[/] both arms use the same embedder: every verdict will be both_hit or both_miss"
+            "[yellow]warning:[/] two arms use the same embedder: their verdicts will be both_hit or both_miss"
         )
-    return arms[0].model, arms[1].model, base, tuned
+    brackets = [name for name, on in ((CLOSED_BOOK, cfg.closed_book), (ORACLE, cfg.oracle)) if on]
+    return [Arm(s.name, s) for s in specs] + [Arm(name) for name in brackets]
+
+
+def _judge2_endpoint(cfg: RagConfig):
+    from rag.llm_client import EndpointConfig
+
+    if not cfg.judge2_base_url and not cfg.judge2_model:
+        return None
+    if not (cfg.judge2_base_url and cfg.judge2_model):
+        raise RagtuneError("--judge2-base-url and --judge2-model go together")
+    if not cfg.judge:
+        raise RagtuneError("--judge2-base-url needs --judge (the second judge checks the first)")
+    return EndpointConfig(
+        cfg.judge2_base_url.rstrip("/"),
+        cfg.judge2_model,
+        cfg.judge_api_key_env or cfg.endpoint.llm_api_key_env,
+        cfg.endpoint.timeout,
+        cfg.endpoint.retries,
+    )
 
 
 def _judge_endpoint(cfg: RagConfig, endpoint):
@@ -106,6 +158,22 @@ class _Llms:
     answer_cache: object
     llm_card: dict
     judge_card: dict
+    judge2_llm: object | None = None
+    judge2_card: dict = field(default_factory=dict)
+
+
+def _judge2(cfg: RagConfig, answer_cache, llms: _Llms) -> _Llms:
+    from rag.cached_llm import CachedLLM
+    from rag.llm_client import LLMClient
+
+    endpoint = _judge2_endpoint(cfg)
+    if endpoint is None:
+        return llms
+    client = LLMClient(endpoint)
+    client.check()
+    llms.judge2_llm = CachedLLM(client, answer_cache, f"{endpoint.base_url}|{endpoint.model}")
+    llms.judge2_card = endpoint.describe()
+    return llms
 
 
 def _llms(stack: ExitStack, cfg: RagConfig, endpoint, judge_endpoint) -> _Llms:
@@ -129,76 +197,163 @@ def _llms(stack: ExitStack, cfg: RagConfig, endpoint, judge_endpoint) -> _Llms:
     if not cfg.judge:
         return _Llms(client, llm, None, answer_cache, llm_card, {})
     if judge_client is None:
-        return _Llms(client, llm, llm, answer_cache, llm_card, {"same_as": "llm"})
+        return _judge2(cfg, answer_cache, _Llms(client, llm, llm, answer_cache, llm_card, {"same_as": "llm"}))
     judge_llm = CachedLLM(judge_client, answer_cache, f"{judge_endpoint.base_url}|{judge_endpoint.model}")
-    return _Llms(client, llm, judge_llm, answer_cache, llm_card, judge_endpoint.describe())
+    return _judge2(cfg, answer_cache, _Llms(client, llm, judge_llm, answer_cache, llm_card, judge_endpoint.describe()))
+
+
+def _judges(cfg: RagConfig, llms: _Llms):
+    from rag.answer_comparison import Judges
+    from rag.judge import load_judge_prompt
+
+    if llms.judge_llm is None:
+        return None
+    return Judges(
+        llms.judge_llm,
+        load_judge_prompt("judge_claims", cfg.judge_claims_prompt),
+        load_judge_prompt("judge_correctness", cfg.judge_correctness_prompt),
+        cfg.judge_repeats,
+        second=llms.judge2_llm,
+    )
+
+
+def _contexts(cfg: RagConfig, arms: list, queries, docs: dict, emb_cache) -> dict:
+    """Every arm's contexts, retriever arms first (the oracle pads from the first one's ranking)."""
+    from rag import answer_comparison as ac
+
+    depth = max(cfg.top_k, min(ac.RANK_DEPTH, len(docs)))
+    contexts = {}
+    for arm in arms:
+        if not arm.is_bracket:
+            rankings = ac.rank_arm(arm.spec, queries, docs, depth, emb_cache)
+            contexts[arm] = ac.arm_contexts(rankings, queries, cfg.top_k)
+    first = next(iter(contexts.values()))
+    for arm in arms:
+        if arm.is_bracket:
+            contexts[arm] = ac.bracket_contexts(arm.name, queries, first, docs, cfg.top_k)
+    return contexts
+
+
+def _run_config(cfg: RagConfig, ds, pool, arms, template, closed_book, llms: _Llms, out: Path):
+    from rag import answer_comparison
+
+    return answer_comparison.RunConfig(
+        data=str(ds.path), split=cfg.split, pool=pool.source, limit=cfg.limit, top_k=cfg.top_k,
+        arms=[a.spec.text if a.spec else a.name for a in arms], max_tokens=cfg.max_tokens,
+        temperature=cfg.temperature, prompt=template.source, prompt_fingerprint=template.fingerprint,
+        closed_book_prompt=closed_book.source, workers=cfg.workers, judge=cfg.judge, judge_repeats=cfg.judge_repeats,
+        cache_policy=cfg.cache, out_dir=str(out), llm=llms.llm_card, judge_llm=llms.judge_card,
+        judge2_llm=llms.judge2_card, bootstrap_samples=cfg.bootstrap, seed=cfg.seed,
+    )  # fmt: skip
 
 
 def run(cfg: RagConfig) -> RagResult:
+    from corpus.answers import load_dataset_answers
     from corpus.console import console
     from corpus.datasets import open_dataset, resolve_pool
+    from corpus.output_location import check_output_dir
     from corpus.paths import REPORTS_DIR
     from harness.embedding_cache import EmbeddingCache
     from rag import answer_comparison
+    from rag.brackets import load_closed_book_prompt
     from rag.prompts import load_template
 
-    template = load_template(cfg.prompt)  # a bad template fails before anything slow
-    base_spec, tuned_spec, base_path, tuned_path = _two_arms(cfg)
+    template = load_template(cfg.prompt)  # bad prompts and outputs fail before anything slow
+    closed_book = load_closed_book_prompt(cfg.closed_book_prompt)
+    out = check_output_dir(cfg.out or REPORTS_DIR)
+    arms = _arms(cfg)
     endpoint = cfg.endpoint.endpoint()
     judge_endpoint = _judge_endpoint(cfg, endpoint)
-    out = Path(cfg.out) if cfg.out else REPORTS_DIR
+    _judge2_endpoint(cfg)  # a half-given second judge fails now, before anything slow
     with ExitStack() as stack:
         llms = _llms(stack, cfg, endpoint, judge_endpoint)
+        judges = _judges(cfg, llms)
         ds = open_dataset(cfg.data)
         pool = resolve_pool(cfg.pool, ds)
         queries = answer_comparison.select_queries(ds, cfg.split, cfg.limit)
         answer_comparison.check_pool(queries, pool.docs, pool.source)
-        run_cfg = answer_comparison.RunConfig(
-            data=str(ds.path), split=cfg.split, pool=pool.source, limit=cfg.limit, top_k=cfg.top_k,
-            base=str(base_path), finetuned=str(tuned_path), max_tokens=cfg.max_tokens, temperature=cfg.temperature,
-            prompt=template.source, prompt_fingerprint=template.fingerprint, workers=cfg.workers, judge=cfg.judge,
-            cache_policy=cfg.cache, out_dir=str(out), llm=llms.llm_card, judge_llm=llms.judge_card,
-        )  # fmt: skip
+        references = load_dataset_answers(ds.path, {q.id for q in queries})
+        run_cfg = _run_config(cfg, ds, pool, arms, template, closed_book, llms, out)
         emb_cache = EmbeddingCache()
-        contexts = {
-            arm: answer_comparison.retrieve_arm(spec, arm, queries, pool.docs, cfg.top_k, emb_cache)
-            for arm, spec in (("base", base_spec), ("finetuned", tuned_spec))
-        }
+        contexts = _contexts(cfg, arms, queries, pool.docs, emb_cache)
         console.print(
-            f"answering {len(queries)} queries × 2 arms with [bold]{run_cfg.llm['model']}[/] "
+            f"answering {len(queries)} queries × {len(arms)} arms with [bold]{run_cfg.llm['model']}[/] "
             f"(top-{cfg.top_k}, ≤ {cfg.max_tokens} tokens, {cfg.workers} worker(s))"
         )
-        answers = answer_comparison.generate(llms.llm, llms.judge_llm, run_cfg, template, queries, contexts, pool.docs)
+        prompts = answer_comparison.Prompts(template, closed_book)
+        results = answer_comparison.generate(
+            llms.llm, judges, run_cfg, prompts, queries, contexts, pool.docs, references
+        )
         if hasattr(llms.client, "started"):  # the local server starts only for replies the cache lacks
             run_cfg.llm["server_started"] = llms.client.started
-    rows = answer_comparison.build_rows(queries, contexts, answers, cfg.judge, cfg.top_k)
-    return _write(out, rows, run_cfg, len(queries), len(pool.docs), llms.answer_cache, emb_cache)
+    ev, scores = _evaluate(cfg, arms, queries, results, pool.docs, references)
+    rows = answer_comparison.build_rows(queries, contexts, results, scores, cfg.judge, cfg.top_k)
+    counts = (len(queries), len(pool.docs))
+    result = _write(out, rows, [a.name for a in arms], ev, run_cfg, counts, llms.answer_cache, emb_cache)
+    _write_page(out, pool.docs)
+    return result
 
 
-def _write(out: Path, rows, run_cfg, n_queries: int, n_docs: int, answer_cache, emb_cache) -> RagResult:
+def _evaluate(cfg: RagConfig, arms: list, queries, results: dict, docs: dict, references: dict):
+    """Every arm's scores, then the paired statistics and joins over all of them."""
+    from rag.answer_evaluation import evaluate_answers, metric_values, score_arm
+    from rag.answer_metrics import TitleIndex
+
+    titles = TitleIndex(docs.values())
+    answers, values, second, scores = {}, {}, {}, {}
+    for arm in arms:
+        res = [results[(i, arm.name)] for i in range(len(queries))]
+        answers[arm.name] = [r.answer for r in res]
+        scores[arm.name] = score_arm(answers[arm.name], titles, references)
+        values[arm.name] = metric_values(scores[arm.name], [r.judged for r in res] if cfg.judge else None)
+        if res and res[0].judged2 is not None:
+            second[arm.name] = metric_values([], [r.judged2 for r in res])
+    ev = evaluate_answers(
+        answers, values, k=cfg.top_k, second_judge=second or None, samples=cfg.bootstrap, seed=cfg.seed
+    )
+    return ev, scores
+
+
+def _write_page(out: Path, docs: dict) -> None:
+    """reports/index.html reads both steps' published sets: written last."""
+    from rag.report_page import write_page
+
+    write_page(out, docs)
+
+
+def _write(out: Path, rows, arms: list[str], ev, run_cfg, counts, answer_cache, emb_cache) -> RagResult:
+    import pandas as pd
+
     from corpus.jsonl import write_json
-    from rag import answer_report
+    from corpus.report_set import report_set
+    from rag import answer_evidence_report, answer_report
 
-    report_path, df = answer_report.write_report(rows, run_cfg.judge, out)
-    summary = answer_report.summarise(df, run_cfg.judge)
-    summary.to_csv(out / answer_report.SUMMARY_CSV, index=False)
-    card = {
-        **run_cfg.card(),
-        "queries": n_queries,
-        "pool_documents": n_docs,
-        "answer_cache": {"hits": answer_cache.hits, "misses": answer_cache.misses, "folder": str(answer_cache.folder)},
-        "embedding_cache": {"hits": emb_cache.hits, "misses": emb_cache.misses},
-        "outputs": [
-            answer_report.REPORT_CSV,
-            answer_report.SUMMARY_CSV,
-            answer_report.SUMMARY_MD,
-            answer_report.PLOT_PNG,
-        ],
-    }
-    (out / answer_report.SUMMARY_MD).write_text(answer_report.summary_markdown(summary, card), encoding="utf-8")
-    answer_report.plot(df, run_cfg.judge, out / answer_report.PLOT_PNG)
-    write_json(out / answer_report.CARD_JSON, card)
-    return RagResult(out, report_path, n_queries, summary, answer_cache.hits, answer_cache.misses, card)
+    n_queries, n_docs = counts
+    with report_set(out, "rag_compare") as staging:
+        report_path, df = answer_report.write_report(rows, run_cfg.judge, staging, arms)
+        summary = pd.concat([answer_report.summarise(df, run_cfg.judge), answer_report.evidence_rows(ev)])
+        summary.to_csv(staging / answer_report.SUMMARY_CSV, index=False)
+        answer_evidence_report.write_join_csv(ev, staging)
+        answer_evidence_report.plot_join(ev, staging)
+        card = {
+            **run_cfg.card(),
+            "queries": n_queries,
+            "pool_documents": n_docs,
+            "answer_cache": {
+                "hits": answer_cache.hits, "misses": answer_cache.misses, "folder": str(answer_cache.folder)
+            },
+            "embedding_cache": {"hits": emb_cache.hits, "misses": emb_cache.misses},
+            "outputs": sorted(p.name for p in staging.iterdir())
+            + [answer_report.SUMMARY_MD, answer_report.PLOT_PNG, answer_report.CARD_JSON],
+        }  # fmt: skip
+        evidence = answer_evidence_report.evidence_markdown(ev, samples=run_cfg.bootstrap_samples)
+        (staging / answer_report.SUMMARY_MD).write_text(
+            answer_report.summary_markdown(summary, card, evidence), encoding="utf-8"
+        )
+        answer_report.plot(df, run_cfg.judge, staging / answer_report.PLOT_PNG)
+        write_json(staging / answer_report.CARD_JSON, card)
+    report_path = out / report_path.name  # the staging folder is gone once published
+    return RagResult(out, report_path, n_queries, summary, answer_cache.hits, answer_cache.misses, card, ev)
 
 
 def show(result: RagResult) -> None:
@@ -208,10 +363,12 @@ def show(result: RagResult) -> None:
     from rag import answer_report
 
     console.print(answer_report.summary_table(result.summary))
+    for sentence in result.evaluation.headline() if result.evaluation else []:
+        console.print(f"[bold]{sentence}[/]")
     facts = Table(title="run")
     facts.add_column("what")
     facts.add_column("value", justify="right")
-    facts.add_row("queries × arms", f"{result.queries} × 2")
+    facts.add_row("queries × arms", f"{result.queries} × {len(result.card['arms'])}")
     facts.add_row("LLM requests cached / new", f"{result.cache_hits} / {result.cache_misses}")
     facts.add_row("report", str(result.report))
     facts.add_row(

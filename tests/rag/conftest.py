@@ -23,11 +23,37 @@ GOOD_JUDGEMENT = json.dumps(
 )
 
 
+# the claim and statement judges' replies (rag/templates/judge_claims.txt, judge_correctness.txt)
+GOOD_CLAIMS = json.dumps(
+    {
+        "claims": [
+            {"claim": "a", "supported": True},
+            {"claim": "b", "supported": True},
+            {"claim": "c", "supported": False},
+        ]
+    }
+)
+GOOD_STATEMENTS = json.dumps({"TP": ["x"], "FP": [], "FN": []})
+
+
 def default_reply(messages: list[dict]) -> str:
-    last = messages[-1]["content"]
+    first, last = messages[0]["content"], messages[-1]["content"]
+    if '{{"claims"' in first or '{"claims"' in first:
+        return GOOD_CLAIMS
+    if '{"TP"' in first:
+        return GOOD_STATEMENTS
     if "Reply with only this JSON object" in last or "Reply again with only the JSON object" in last:
         return GOOD_JUDGEMENT
     return LONG_ANSWER
+
+
+def first_title_reply(messages: list[dict]) -> str:
+    """An answerer that names the first passage's title (the occupation, for O*NET), or nothing without passages."""
+    content = messages[0]["content"]
+    if "[1] " not in content or "JSON" in content:
+        return default_reply(messages)
+    title = content.split("[1] ", 1)[1].split("\n", 1)[0]
+    return f"This is the work of {title} [1]."
 
 
 class StubLLM:

@@ -136,6 +136,8 @@ def test_report_tab_missing_and_present(tmp_path, tiny_docs):
             finetuned_context_ids=f"{ids[i]};{ids[5]}",
             base_answer="base says no",
             finetuned_answer=f"tuned answer {i}",
+            base_correct=False,
+            finetuned_correct=True,
         )
         rows.append(row)
     pd.DataFrame(rows).to_csv(tmp_path / "rag_compare_report.csv", index=False)
@@ -143,9 +145,13 @@ def test_report_tab_missing_and_present(tmp_path, tiny_docs):
     tables, table, choices, verdict, shown, message = report_view(tmp_path, None, "fixed")
     assert tables == ["rag_compare_report.csv", "retrieval_metrics.csv"] and table == tables[0]
     assert choices == ["all", "fixed", "both_hit"] and list(shown["query_id"]) == ["q0", "q2"]
+    # the table leads with what a reader needs: the query, the verdict, each arm's rank and correctness
+    assert list(shown.columns) == [
+        "query", "verdict", "base_rank", "base_correct", "finetuned_rank", "finetuned_correct", "query_id"
+    ]  # fmt: skip
     detail = report_row(tmp_path, table, "fixed", 1, tiny_docs)
     assert "tuned answer 2" in detail and "base says no" in detail and tiny_docs[ids[2]].title in detail
-    assert "(relevant)" in detail
+    assert "(relevant)" in detail and "answer correct: yes" in detail and "answer correct: no" in detail
     _, _, choices, _, shown, _ = report_view(tmp_path, "retrieval_metrics.csv", "fixed")
     assert choices == ["all"] and list(shown.columns) == ["model", "ndcg@10"]
     (tmp_path / "rag_compare_report.csv").write_bytes(b"\xff\xfe\x00garbage")

@@ -28,7 +28,8 @@ def script():
     return Step
 
 
-def args(stub, tiny_dataset, out, *extra):
+def args(stub, tiny_dataset, out, *extra, brackets=("--no-oracle",)):
+    """Two arms with the same embedder, no bracket (unless `brackets`), three queries."""
     return [
         "--llm-base-url",
         stub.base_url,
@@ -45,6 +46,7 @@ def args(stub, tiny_dataset, out, *extra):
         "0",
         "--out",
         str(out),
+        *brackets,
         *extra,
     ]
 
@@ -77,7 +79,7 @@ def test_report_schema_and_outputs(script, stub_llm, tiny_dataset, rag_caches, t
     summary = pd.read_csv(out / SUMMARY_CSV)
     assert {"arm", "metric", "n", "value", "ci_low", "ci_high"} <= set(summary.columns)
     assert summary.loc[summary.metric.str.startswith("verdict_"), "value"].sum() == 3
-    assert (out / SUMMARY_MD).read_text().startswith("# RAG comparison")
+    assert (out / SUMMARY_MD).read_text().startswith("# RAG comparison: base, finetuned")
     assert (out / PLOT_PNG).stat().st_size > 1000
     c = card(out)
     assert c["top_k"] == 3 and c["llm"]["model"] == "stub" and c["prompt"] == "built-in"
@@ -114,10 +116,10 @@ def test_judge_junk_is_missing_not_nan(script, stub_llm, tiny_dataset, rag_cache
 
     def reply(messages):
         content = messages[0]["content"]
-        if "Reply with only this JSON object" in content:
-            first_query.setdefault("q", content.split("The user searched for: ")[1].split("\n")[0])
+        if '{"claims"' in content:
+            first_query.setdefault("q", content.split('searched for: "')[1].split('"')[0])
             if first_query["q"] in content:
-                return "Faithful, I'd say 4 out of 5."
+                return "Faithful, I'd say 4 out of 5."  # junk twice (the retry too): missing
         return default_reply(messages)
 
     stub_llm.reply = reply
@@ -125,12 +127,11 @@ def test_judge_junk_is_missing_not_nan(script, stub_llm, tiny_dataset, rag_cache
     assert run_cli(script.main, args(stub_llm, tiny_dataset, out, "--judge")) == 0
     df = pd.read_csv(out / REPORT_CSV)
     assert list(df.columns) == report_columns(judged=True)
-    assert (df["base_judge_status"] == "missing").sum() == 1
-    missing = df[df["base_judge_status"] == "missing"].iloc[0]
-    assert missing["base_judge_raw"] == "Faithful, I'd say 4 out of 5." and pd.isna(missing["base_faithfulness"])
+    assert df["base_faithfulness"].isna().sum() == 1
+    assert df["base_faithfulness"].dropna().eq(2 / 3).all() and df["base_correctness"].eq(1.0).all()
     s = pd.read_csv(out / SUMMARY_CSV).set_index(["arm", "metric"])
     assert s.loc[("base", "faithfulness"), "n"] == 2 and s.loc[("base", "faithfulness"), "missing"] == 1
-    assert s.loc[("base", "faithfulness"), "value"] == 4.0
+    assert s.loc[("base", "faithfulness"), "value"] == pytest.approx(2 / 3)
 
 
 def test_bad_prompt_file_is_one_line(tmp_path):
@@ -171,3 +172,88 @@ def test_endpoint_without_tokenize_leaves_context_tokens_empty(script, stub_llm,
     summary = pd.read_csv(out / SUMMARY_CSV)
     row = summary[(summary.arm == "base") & (summary.metric == "context_tokens")].iloc[0]
     assert row["n"] == 0 and row["missing"] == 3  # stated, not a NaN inside an average
+
+
+def test_every_arm_and_both_brackets_with_paired_statistics_and_the_join(
+    script, stub_llm, tiny_dataset, rag_caches, tmp_path, capsys
+):
+    from itertools import combinations
+
+    from rag.answer_comparison import CLOSED_BOOK, ORACLE
+    from rag.answer_evidence_report import JOIN_CSV, JOIN_PNG
+    from rag.report_page import PAGE
+    from tests.rag.conftest import first_title_reply
+
+    stub_llm.reply = first_title_reply  # names the first passage's occupation; nothing without passages
+    out = tmp_path / "reports"
+    # the equivalent of `--arms base=base finetuned=<model> bm25 --closed-book --oracle` (the oracle is on by default)
+    extra = ("--arms", "base=base", "finetuned=base", "bm25", "--limit", "4", "--closed-book")
+    assert run_cli(script.main, args(stub_llm, tiny_dataset, out, *extra, brackets=())) == 0
+    arms = ["base", "finetuned", "bm25", CLOSED_BOOK, ORACLE]
+    df = pd.read_csv(out / REPORT_CSV)
+    assert list(df.columns) == report_columns(judged=False, arms=arms)
+    assert len(df) == 4 and df["query_id"].is_unique
+    assert df[f"{CLOSED_BOOK}_context_ids"].isna().all()  # the question alone
+    assert df[f"{ORACLE}_context_hit"].all() and df[f"{ORACLE}_context_ids"].str.count(";").eq(2).all()
+    # the oracle's first passage is relevant, so an answer naming it is correct; the closed book names nothing
+    assert df[f"{ORACLE}_correct"].all() and not df[f"{CLOSED_BOOK}_correct"].any()
+    assert (df["base_correct"] == (df["base_rank"] == 1)).all()  # the title-match metric, derived per query
+    md = (out / SUMMARY_MD).read_text()
+    for earlier, later in combinations(arms, 2):
+        assert f"| {later} − {earlier} | correct |" in md  # a paired CI and p-value for every pair
+        assert f"**{later} vs {earlier}, correct**" in md  # and its retrieval × answer join
+    assert md.index("Did the retrieval gain reach the answers?") < md.index("Contexts and cost per arm")
+    assert "intervals below are wide" in md
+    s = pd.read_csv(out / SUMMARY_CSV)
+    diff = s[(s.arm == f"{ORACLE}-{CLOSED_BOOK}") & (s.metric == "correct_diff")].iloc[0]
+    assert diff["value"] == 1.0 and 0 < diff["p_value"] <= 1
+    join = pd.read_csv(out / JOIN_CSV)
+    assert len(join[join.metric == "correct"]) == 3 * len(list(combinations(arms, 2)))  # fixed/regressed/unchanged
+    assert (out / JOIN_PNG).stat().st_size > 1000
+    page = (out / PAGE).read_text()
+    assert "Step 4: answers" in page and df["query"].iloc[0].split()[0] in page
+    assert card(out)["arms"] == ["base=base", "finetuned=base", "bm25", CLOSED_BOOK, ORACLE]
+
+
+def test_judge_repeats_of_a_random_judge_agree_near_chance(script, stub_llm, tiny_dataset, rag_caches, tmp_path):
+    import random
+
+    from tests.rag.conftest import default_reply
+
+    rng = random.Random(3)
+
+    def reply(messages):
+        content = messages[0]["content"]
+        if '{"claims"' in content:
+            return json.dumps({"claims": [{"claim": str(i), "supported": rng.random() < 0.5} for i in range(4)]})
+        if '{"TP"' in content:
+            return json.dumps({"TP": ["x"] * rng.randint(0, 3), "FP": ["y"] * rng.randint(0, 3), "FN": ["z"]})
+        return default_reply(messages)
+
+    stub_llm.reply = reply
+    out = tmp_path / "reports"
+    flags = args(stub_llm, tiny_dataset, out, "--judge", "--judge-repeats", "3", "--limit", "8", "--workers", "2")
+    assert run_cli(script.main, flags) == 0
+    md = (out / SUMMARY_MD).read_text()
+    line = next(x for x in md.splitlines() if x.startswith("- faithfulness across 3 repeats"))
+    alpha = float(line.split("alpha ")[1].split()[0])
+    assert abs(alpha) < 0.35  # 16 answers × 3 random repeats: chance alpha has sd ≈ 0.15
+    c = card(out)
+    assert c["judge_repeats"] == 3
+
+
+def test_second_judge_reports_inter_judge_agreement(script, stub_llm, tiny_dataset, rag_caches, tmp_path):
+    out = tmp_path / "reports"
+    flags = ["--judge", "--judge2-base-url", stub_llm.base_url, "--judge2-model", "stub2"]
+    assert run_cli(script.main, args(stub_llm, tiny_dataset, out, *flags)) == 0
+    models = {r["model"] for r in stub_llm.chat_requests}
+    assert models == {"stub", "stub2"}  # the second judge was asked
+    md = (out / SUMMARY_MD).read_text()
+    assert "- faithfulness, judge 1 vs judge 2: alpha" in md and "- correctness, judge 1 vs judge 2: alpha" in md
+    assert card(out)["judge2_llm"]["model"] == "stub2"
+
+
+def test_second_judge_needs_the_first(script, stub_llm, tiny_dataset, rag_caches, tmp_path, capsys):
+    flags = ["--judge2-base-url", stub_llm.base_url, "--judge2-model", "stub2"]
+    assert run_cli(script.main, args(stub_llm, tiny_dataset, tmp_path / "reports", *flags)) == 2
+    assert "--judge2-base-url needs --judge" in capsys.readouterr().err
