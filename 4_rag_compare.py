@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Step 4: RAG answers side by side, base vs fine-tuned retriever (`ragtune rag`)."""
+"""Step 4: RAG answers from every arm and the closed-book/oracle brackets, with answer-level evidence (`ragtune rag`)."""
 
 from corpus.cli import exit_with
 from ragtune.cli import entry

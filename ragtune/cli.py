@@ -70,8 +70,8 @@ def _add_field(group, f: dataclasses.Field, tp) -> None:
     dest = f.name
     if tp is bool:
         if f.default is True:
-            negative = "--no-" + flag.removeprefix("--")
-            group.add_argument(negative, dest=dest, action="store_false", help=help_text)
+            # on by default: --x states it explicitly (as in a documented command line), --no-x turns it off
+            group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, help=help_text)
         else:
             group.add_argument(flag, dest=dest, action="store_true", help=help_text)
         return

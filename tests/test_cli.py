@@ -49,6 +49,7 @@ def test_every_kind_of_field():
     cfg = parse(["--ks", "3,5", "7", "--limit", "0", "--fast", "--lr", "0.5", "--depth", "9", "--no-on"])
     assert cfg.ks == [3, 5, 7] and cfg.limit == 0 and cfg.fast and cfg.rate == 0.5
     assert cfg.inner == Inner(depth=9, on=False)
+    assert parse(["--on"]).inner.on is True  # a default-on switch may be stated explicitly
 
 
 def test_bad_values(capsys):
