@@ -49,7 +49,8 @@ def build_pool(
         if len(chosen) >= cfg.size:
             break
         docs = loader()
-        fresh = [d for d in docs if d.id not in taken]
+        # excluded applies to every stage: outside documents used as training negatives are excluded too
+        fresh = [d for d in docs if d.id not in taken and d.id not in excluded]
         available += len(fresh)
         for doc in stable_order(fresh, f"{cfg.seed}/{name}", key=lambda d: d.id)[: cfg.size - len(chosen)]:
             chosen.append((source_of(doc) if name == "external" else name, doc))
@@ -63,12 +64,11 @@ def build_pool(
 
 
 def external_distractors() -> list[Document]:
-    """ESCO skills, ISCO groups and Wikipedia leads in one list, mixed later by the seeded order."""
-    from corpus.sources.esco import load_esco_distractors
-    from corpus.sources.wiki import load_wiki_distractors
+    """The pool side of ESCO skills, ISCO groups and Wikipedia leads (corpus.outside): the training side may be
+    training negatives, so no pool ever draws from it, whether or not this dataset's training used it."""
+    from corpus.outside import REGISTRY, pool_side
 
-    skills, isco = load_esco_distractors()
-    return skills + isco + load_wiki_distractors()
+    return pool_side(REGISTRY)
 
 
 def write_pool(path, pool: list[tuple[str, Document]]) -> None:

@@ -37,7 +37,14 @@ def mining_table(stats, card: dict) -> Table:
     t.add_row("given negatives used (flat file)", f"{stats.given_negatives_used:,}")
     t.add_row("median rank of the positive (base model)", f"{stats.positive_rank_median:g}")
     t.add_row("documents kept back as evaluation distractors", f"{card['reserved_distractors']:,}")
-    t.add_row("dev queries", f"{card['dev_queries']:,}")
+    dev = card.get("dev", {})
+    t.add_row(f"dev queries ({dev.get('source', 'dev split')})", f"{card['dev_queries']:,}")
+    outside = card.get("outside_negatives")
+    if outside and outside["stats"]["documents"]:
+        st = outside["stats"]
+        t.add_row(f"outside documents, training side ({outside['source']})", f"{st['documents']:,}")
+        t.add_row(f"  rows with outside negatives (up to {outside['per_row']})", f"{st['rows_with_outside']:,}")
+        t.add_row("  distinct outside negatives", f"{st['distinct_negatives']:,}")
     cache = card["embedding_cache"]
     t.add_row("embedding cache hits / misses", f"{cache['hits']} / {cache['misses']}")
     return t

@@ -41,10 +41,17 @@ class MiningConfig:
     relative_margin: float = 0.05
     max_score: float | None = None
     seed: int = 13
+    # hardest training-side outside documents (corpus.outside) kept per row, beside the dataset's own negatives;
+    # step 2's outside_negatives says how many of them training uses
+    num_outside: int = field(
+        default=3, metadata={"help": "outside negatives mined per row (0 = none)", "min": 0, "max": 20}
+    )
 
     def __post_init__(self):
         if self.num_negatives < 1:
             raise ValueError("num_negatives must be at least 1")
+        if self.num_outside < 0:
+            raise ValueError("num_outside must be 0 or more")
 
 
 @dataclass
@@ -120,6 +127,9 @@ class Triplet:
     positive: str
     negative_ids: list[str]
     negatives: list[str]
+    # hard negatives from the training side of the outside documents (corpus.outside), hardest first
+    outside_ids: list[str] = field(default_factory=list)
+    outside: list[str] = field(default_factory=list)
 
 
 def read_triplets(path: Path) -> list[Triplet]:
@@ -128,17 +138,22 @@ def read_triplets(path: Path) -> list[Triplet]:
         path = path / TRAIN_FILE
     out = []
     for lineno, obj in iter_jsonl(path):
-        negs, neg_ids = obj.get("negatives", []), obj.get("negative_ids", [])
-        if not isinstance(negs, list) or not all(isinstance(n, str) and n.strip() for n in negs):
-            raise DataError(path, "expected a list of non-empty strings", line=lineno, field="negatives")
+        lists = {}
+        for name in ("negatives", "outside_negatives"):
+            texts = obj.get(name, [])
+            if not isinstance(texts, list) or not all(isinstance(n, str) and n.strip() for n in texts):
+                raise DataError(path, "expected a list of non-empty strings", line=lineno, field=name)
+            lists[name] = list(texts)
         out.append(
             Triplet(
                 require_str(path, lineno, obj, "query_id"),
                 require_str(path, lineno, obj, "query"),
                 require_str(path, lineno, obj, "positive_id"),
                 require_str(path, lineno, obj, "positive"),
-                [str(n) for n in neg_ids],
-                list(negs),
+                [str(n) for n in obj.get("negative_ids", [])],
+                lists["negatives"],
+                [str(n) for n in obj.get("outside_negative_ids", [])],
+                lists["outside_negatives"],
             )
         )
     return out
@@ -155,4 +170,48 @@ def training_negative_ids(triplet_folder: Path) -> set[str]:
         if not isinstance(negative_ids, list):
             raise DataError(path, "expected a list of document ids", line=lineno, field="negative_ids")
         ids.update(str(d) for d in negative_ids)
+        outside_ids = obj.get("outside_negative_ids", [])
+        if not isinstance(outside_ids, list):
+            raise DataError(path, "expected a list of document ids", line=lineno, field="outside_negative_ids")
+        ids.update(str(d) for d in outside_ids)
     return ids
+
+
+@dataclass
+class OutsideStats:
+    documents: int = 0  # training-side outside documents searched
+    rows_with_outside: int = 0
+    filtered_candidates: int = 0
+    distinct_negatives: int = 0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def mine_outside(
+    query_emb: np.ndarray, positive_emb: np.ndarray, outside_emb: np.ndarray, cfg: MiningConfig, chunk: int = 2048
+) -> tuple[list[list[int]], OutsideStats]:
+    """For each row, the cfg.num_outside highest-scoring outside documents (indices into outside_emb), under
+    the same false-negative filter as mine(): an unlabelled text that scores near the positive may be relevant.
+    """
+    stats = OutsideStats(documents=int(outside_emb.shape[0]))
+    k = min(cfg.num_outside, outside_emb.shape[0])
+    chosen: list[list[int]] = []
+    if k == 0:
+        return [[] for _ in range(query_emb.shape[0])], stats
+    for start in range(0, query_emb.shape[0], chunk):
+        q = query_emb[start : start + chunk]
+        scores = q @ outside_emb.T
+        limit = np.einsum("ij,ij->i", q, positive_emb[start : start + chunk]) * (1.0 - cfg.relative_margin)
+        blocked = scores > limit[:, None]
+        if cfg.max_score is not None:
+            blocked |= scores > cfg.max_score
+        scores = np.where(blocked, -np.inf, scores)
+        # blocked candidates sort last (-inf), so the first k are the hardest kept ones
+        top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        for row in range(scores.shape[0]):
+            chosen.append([int(d) for d in top[row] if np.isfinite(scores[row, d])])
+        stats.filtered_candidates += int(blocked.sum())
+    stats.rows_with_outside = sum(1 for c in chosen if c)
+    stats.distinct_negatives = len({d for c in chosen for d in c})
+    return chosen, stats

@@ -1,7 +1,11 @@
-"""Dev retrieval metrics during training: sentence-transformers' InformationRetrievalEvaluator, whole corpus."""
+"""Dev retrieval metrics during training: sentence-transformers' InformationRetrievalEvaluator over a fixed-size
+candidate set, so an evaluation costs the same on a corpus of 1,000 documents or of 100,000."""
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+
+from corpus.splits import stable_order
 from train.examples import TrainingData
 
 NAME = "dev"
@@ -23,13 +27,44 @@ def metric_key(metric: str) -> str:
     return f"{NAME}_{SCORE}_{metric}"
 
 
-def build_evaluator(data: TrainingData, query_prompt: str, doc_prompt: str, batch_size: int = 64):
+@dataclass
+class DevCandidates:
+    """What dev was scored against: recorded in the training card."""
+
+    ids: list[str]
+    relevant: int
+    sampled: int
+    corpus_documents: int
+    seed: int
+
+    def card(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if k != "ids"} | {"documents": len(self.ids)}
+
+
+def dev_candidates(data: TrainingData, size: int, seed: int) -> DevCandidates:
+    """Every document relevant to a dev query, then a seeded sample of the others up to `size` (all relevant
+    documents are kept even when they alone exceed it)."""
+    relevant = sorted({d for docs in data.dev_relevant.values() for d in docs})
+    taken = set(relevant)
+    others = [d for d in data.corpus if d not in taken]
+    sampled = stable_order(others, f"{seed}/dev-candidates", key=str)[: max(0, size - len(relevant))]
+    return DevCandidates(relevant + sorted(sampled), len(relevant), len(sampled), len(data.corpus), seed)
+
+
+def build_evaluator(
+    data: TrainingData,
+    query_prompt: str,
+    doc_prompt: str,
+    batch_size: int = 64,
+    candidates: DevCandidates | None = None,
+):
     from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator
     from sentence_transformers.util import cos_sim
 
+    ids = candidates.ids if candidates is not None else list(data.corpus)
     return InformationRetrievalEvaluator(
         queries=data.dev_queries,
-        corpus=data.corpus,
+        corpus={d: data.corpus[d] for d in ids},
         relevant_docs=data.dev_relevant,
         name=NAME,
         mrr_at_k=[10],

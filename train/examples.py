@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from corpus.beir import document_text, load_dataset
@@ -26,6 +26,7 @@ class TrainingData:
     corpus: dict[str, str]  # document id -> the text a model sees
     dataset_path: str
     fingerprint: str
+    triplet_card: dict = field(default_factory=dict)  # step 0's card: how dev was made, outside negatives
 
 
 def _file_digest(h, path: Path) -> None:
@@ -96,7 +97,7 @@ def load_training_data(path: str | Path) -> TrainingData:
     _file_digest(h, dev_file)
     h.update(ds.fingerprint().encode())
     return TrainingData(
-        folder, triplets, dev_queries, dev_relevant, corpus, str(Path(ds.path).resolve()), h.hexdigest()[:16]
+        folder, triplets, dev_queries, dev_relevant, corpus, str(Path(ds.path).resolve()), h.hexdigest()[:16], card
     )
 
 
@@ -104,20 +105,29 @@ def negative_columns(num_negatives: int) -> list[str]:
     return [f"negative_{i + 1}" for i in range(num_negatives)]
 
 
-def to_dataset(triplets: list[Triplet], num_negatives: int):
-    """(anchor, positive, negative_1..k) columns, text only: every column is fed to the loss and the sampler.
+def usable_triplets(triplets: list[Triplet], num_negatives: int, outside_negatives: int = 0) -> list[Triplet]:
+    return [t for t in triplets if len(t.negatives) >= num_negatives and len(t.outside) >= outside_negatives]
 
-    Rows with fewer mined negatives than asked are left out (their count is returned) rather than padded with
-    a repeated negative, which would be a duplicate text inside the batch.
+
+def to_dataset(triplets: list[Triplet], num_negatives: int, outside_negatives: int = 0):
+    """(anchor, positive, negative_1..k) columns, text only: every column is fed to the loss and the sampler.
+    The outside negatives come first, then the dataset's own.
+
+    Rows with fewer negatives of either kind than asked are left out (their count is returned) rather than
+    padded with a repeated negative, which would be a duplicate text inside the batch.
     """
     from datasets import Dataset
 
-    kept = [t for t in triplets if len(t.negatives) >= num_negatives]
+    kept = usable_triplets(triplets, num_negatives, outside_negatives)
     if not kept:
-        raise RagtuneError(f"no triplet has {num_negatives} negatives; lower --num-negatives")
+        raise RagtuneError(
+            f"no triplet has {num_negatives} negatives and {outside_negatives} outside negatives; "
+            "lower --num-negatives / --outside-negatives (or rebuild the triplets with step 0)"
+        )
     columns = {ANCHOR: [t.query for t in kept], POSITIVE: [t.positive for t in kept]}
-    for i, name in enumerate(negative_columns(num_negatives)):
-        columns[name] = [t.negatives[i] for t in kept]
+    names = negative_columns(outside_negatives + num_negatives)
+    for i, name in enumerate(names):
+        columns[name] = [(t.outside[i] if i < outside_negatives else t.negatives[i - outside_negatives]) for t in kept]
     return Dataset.from_dict(columns), len(triplets) - len(kept)
 
 

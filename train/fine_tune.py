@@ -13,9 +13,10 @@ from corpus.jsonl import write_json
 from corpus.models import Embedder, load_embedder, pick_device
 from train.callbacks import CheckpointAtEnd, RecordElapsed, StepProgress
 from train.config import TrainConfig, run_fingerprint
-from train.dev_eval import SHOWN, build_evaluator, metric_key, shown_metrics
+from train.dev_eval import SHOWN, build_evaluator, dev_candidates, metric_key, shown_metrics
 from train.examples import TrainingData, column_prompts, load_training_data, to_dataset
 from train.lora import add_lora, merge_lora, trainable_share
+from train.recipe import resolve_recipe
 from train.run_state import CARD_FILE, RunPlan, checkpoints_dir, finish_run, plan_run, record_run
 
 
@@ -47,20 +48,37 @@ def prepare_model(cfg: TrainConfig) -> tuple[Embedder, TrainConfig]:
         query_prompt=base.query_prompt if cfg.query_prompt is None else cfg.query_prompt,
         doc_prompt=base.document_prompt if cfg.doc_prompt is None else cfg.doc_prompt,
     )
-    base.model.max_seq_length = cfg.max_seq_length
+    if cfg.max_seq_length is not None:  # None: resolve_recipe decides it from the data
+        base.model.max_seq_length = cfg.max_seq_length
     # stored with the model: steps 3-5 read them back through Embedder.prompt
     base.model.prompts = {**(base.model.prompts or {}), "query": cfg.query_prompt, "document": cfg.doc_prompt}
     return base, cfg
 
 
+def load_guide(cfg: TrainConfig, device: str):
+    """The untouched base model that guides GIST losses, reading as many tokens as the trained model."""
+    guide = load_embedder(cfg.base_model, device=device).model
+    guide.max_seq_length = cfg.max_seq_length or guide.max_seq_length
+    guide.prompts = {**(guide.prompts or {}), "query": cfg.query_prompt, "document": cfg.doc_prompt}
+    for p in guide.parameters():
+        p.requires_grad_(False)
+    return guide
+
+
 def build_loss(model, cfg: TrainConfig):
     from sentence_transformers.sentence_transformer.losses import (
+        CachedGISTEmbedLoss,
         CachedMultipleNegativesRankingLoss,
+        GISTEmbedLoss,
         MultipleNegativesRankingLoss,
     )
 
     if cfg.loss == "cached-mnrl":
         return CachedMultipleNegativesRankingLoss(model, mini_batch_size=cfg.mini_batch_size)
+    if cfg.loss == "gist":
+        return GISTEmbedLoss(model, load_guide(cfg, str(model.device)))
+    if cfg.loss == "cached-gist":
+        return CachedGISTEmbedLoss(model, load_guide(cfg, str(model.device)), mini_batch_size=cfg.mini_batch_size)
     return MultipleNegativesRankingLoss(model)
 
 
@@ -72,7 +90,7 @@ def build_trainer(
     from sentence_transformers.base.sampler import BatchSamplers
     from transformers import EarlyStoppingCallback, PrinterCallback
 
-    train_dataset, _ = to_dataset(data.triplets, cfg.num_negatives)
+    train_dataset, _ = to_dataset(data.triplets, cfg.num_negatives, cfg.outside_negatives)
     device = str(model.device)
     precision = resolve_precision(cfg.precision, device)
     if checkpoints:
@@ -102,8 +120,8 @@ def build_trainer(
         use_cpu=not device.startswith("cuda"),
         # duplicates in a batch (the same occupation as two rows' positive) would be false in-batch negatives
         batch_sampler=BatchSamplers.NO_DUPLICATES,
-        prompts=column_prompts(cfg.query_prompt, cfg.doc_prompt, cfg.num_negatives),
-        logging_steps=max(1, min(10, cfg.eval_steps)),
+        prompts=column_prompts(cfg.query_prompt, cfg.doc_prompt, cfg.num_negatives + cfg.outside_negatives),
+        logging_steps=max(1, min(10, cfg.eval_steps or 10)),
         seed=cfg.seed,
         data_seed=cfg.seed,
         report_to="none",
@@ -167,6 +185,8 @@ def fine_tune(cfg: TrainConfig, overwrite: bool = False, extra_callbacks=()) -> 
     data = load_training_data(cfg.triplets)
     base, cfg = prepare_model(cfg)
     model = base.model  # the SentenceTransformer the trainer updates in place
+    cfg, recipe = resolve_recipe(cfg, data, model)
+    model.max_seq_length = cfg.max_seq_length
     resolve_precision(cfg.precision, str(model.device))  # refuse fp16 on a CPU before any work is done
     identity = {
         "run_fingerprint": run_fingerprint(cfg, data.fingerprint, base.fingerprint),
@@ -182,12 +202,14 @@ def fine_tune(cfg: TrainConfig, overwrite: bool = False, extra_callbacks=()) -> 
     if cfg.lora:
         add_lora(model, cfg.lora_rank, cfg.lora_alpha, cfg.lora_dropout)
     trainable, total = trainable_share(model)
-    evaluator = build_evaluator(data, cfg.query_prompt, cfg.doc_prompt, cfg.eval_batch_size)
+    candidates = dev_candidates(data, cfg.dev_candidates, cfg.seed)
+    evaluator = build_evaluator(data, cfg.query_prompt, cfg.doc_prompt, cfg.eval_batch_size, candidates)
     saved = plan.saved or {}
     record = {**identity, "dev_before": saved.get("dev_before"), "elapsed_s": saved.get("elapsed_s", 0.0)}
     if record["dev_before"] is None:
         with console.status(
-            f"dev metrics of the base model ({len(data.dev_queries)} queries, {len(data.corpus):,} documents)"
+            f"dev metrics of the base model ({len(data.dev_queries)} queries, "
+            f"{len(candidates.ids):,} candidate documents)"
         ):
             record["dev_before"] = shown_metrics(evaluator(model))
     record_run(out, record)
@@ -221,8 +243,12 @@ def fine_tune(cfg: TrainConfig, overwrite: bool = False, extra_callbacks=()) -> 
         "data_fingerprint": data.fingerprint,
         "train_rows": len(trainer.train_dataset),
         "dev_queries": len(data.dev_queries),
-        "dev_corpus_documents": len(data.corpus),
+        "dev_corpus_documents": len(candidates.ids),
         "config": cfg.as_dict(),
+        "recipe": recipe.card(),
+        "dev_set": data.triplet_card.get("dev", {"source": "dev split"}),
+        "dev_scored_against": candidates.card(),
+        "outside_negatives": data.triplet_card.get("outside_negatives"),
         "prompts": {"query": cfg.query_prompt, "document": cfg.doc_prompt},
         "device": str(model.device),
         "precision": resolve_precision(cfg.precision, str(model.device)),

@@ -46,10 +46,13 @@ def study_name(cfg: TrainConfig, data_fingerprint: str, steps: int) -> str:
 def run_trial(cfg: TrainConfig, data, evaluator, params: dict, steps: int) -> float:
     from train.fine_tune import build_trainer, prepare_model
     from train.lora import add_lora
+    from train.recipe import resolve_recipe
 
     trial_cfg = dataclasses.replace(cfg, max_steps=steps, early_stopping_patience=0, **params)
     base, trial_cfg = prepare_model(trial_cfg)
     model = base.model
+    trial_cfg, _ = resolve_recipe(trial_cfg, data, model)
+    model.max_seq_length = trial_cfg.max_seq_length
     if trial_cfg.lora:
         add_lora(model, trial_cfg.lora_rank, trial_cfg.lora_alpha, trial_cfg.lora_dropout)
     with tempfile.TemporaryDirectory(prefix="ragtune-trial-") as tmp:

@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from corpus.beir import Dataset, document_text
+from corpus.beir import Dataset, Document, document_text
 from corpus.cache_policy import CachePolicy
 from corpus.console import console
 from corpus.errors import DataError, RagtuneError
 from corpus.flat import read_given_negatives
 from corpus.jsonl import write_json, write_jsonl
+from corpus.outside import REGISTRY, split_card, training_side
 from corpus.paths import triplets_dir
 from corpus.splits import split_overlap, stable_order
-from corpus.triplets import CARD_FILE, DEV_FILE, TRAIN_FILE, MiningConfig, MiningStats, default_reserve, mine
+from corpus.triplets import (
+    CARD_FILE,
+    DEV_FILE,
+    TRAIN_FILE,
+    MiningConfig,
+    MiningStats,
+    OutsideStats,
+    default_reserve,
+    mine,
+    mine_outside,
+)
 from harness.embedding_cache import EmbeddingCache
 from harness.encoding import encode
+
+CARVE_SHARE = 0.1
+CARVE_MAX = 300
 
 
 @dataclass
@@ -26,13 +41,52 @@ class TripletConfig:
     mining: MiningConfig = field(default_factory=MiningConfig)
     batch_size: int = 64
     cache: CachePolicy = CachePolicy.REUSE
+    outside: str = field(
+        default=REGISTRY,
+        metadata={
+            "help": "unlabelled documents mined as extra negatives, training side only (corpus.outside): "
+            "'registry' (ESCO skills, ISCO groups, Wikipedia leads), 'none', or a file/folder of documents"
+        },
+    )
+    carve_dev_max: int = field(
+        default=CARVE_MAX,
+        metadata={
+            "help": "a dataset without a dev split gets one carved from train: 10% of the training queries, at most "
+            "this many (seeded, by query; those queries leave training)",
+            "min": 1,
+            "max": 5000,
+        },
+    )
 
 
-def reserve_distractors(ds: Dataset, cfg: MiningConfig) -> list[str]:
+@dataclass
+class DevSet:
+    relevant: dict[str, set[str]]
+    source: str  # "dev split" or "carved from train"
+    seed: int | None = None
+
+    def card(self) -> dict:
+        return {"source": self.source, "queries": len(self.relevant), "seed": self.seed}
+
+
+def choose_dev(ds: Dataset, cfg: TripletConfig, train: dict[str, set[str]]) -> DevSet:
+    """The dataset's dev split, or when it has none a seeded share of the training queries `train` (whole
+    queries)."""
+    if ds.qrels.get("dev"):
+        return DevSet(ds.relevant("dev"), "dev split")
+    n = min(cfg.carve_dev_max, math.ceil(CARVE_SHARE * len(train)))
+    if len(train) - n < 1:
+        raise RagtuneError(f"{ds.path}: no dev split, and too few training queries ({len(train)}) to carve one")
+    carved = stable_order(train, f"{cfg.mining.seed}/carve-dev", key=str)[:n]
+    return DevSet({q: train[q] for q in sorted(carved)}, "carved from train", cfg.mining.seed)
+
+
+def reserve_distractors(ds: Dataset, cfg: MiningConfig, dev: dict[str, set[str]] | None = None) -> list[str]:
     """A seeded set of documents relevant to no evaluation query; never mined as negatives."""
-    evaluated = {
-        d for split in ("dev", "test") if split in ds.qrels for docs in ds.relevant(split).values() for d in docs
-    }
+    if dev is None:
+        dev = ds.relevant("dev") if ds.qrels.get("dev") else {}
+    test = ds.relevant("test") if ds.qrels.get("test") else {}
+    evaluated = {d for split in (dev, test) for docs in split.values() for d in docs}
     free = [d for d in ds.corpus if d not in evaluated]
     n = cfg.reserve_distractors if cfg.reserve_distractors is not None else default_reserve(len(ds.corpus))
     return stable_order(free, f"{cfg.seed}/reserve", key=str)[:n]
@@ -56,9 +110,22 @@ def training_queries(ds: Dataset) -> tuple[dict[str, set[str]], dict]:
     return relevant, {"by_id": len(overlap.by_id), "by_text": len(overlap.by_text)}
 
 
+def mine_outside_negatives(model, q_emb, pos_emb, cfg: TripletConfig, cache) -> tuple[list[list[Document]], dict]:
+    """Per row, the hardest training-side outside documents, and what the card says about them."""
+    docs = training_side(cfg.outside) if cfg.mining.num_outside else []
+    info = {"source": cfg.outside, "split": split_card(cfg.outside), "per_row": cfg.mining.num_outside}
+    if not docs:
+        return [[] for _ in range(len(q_emb))], {**info, "stats": OutsideStats().as_dict()}
+    out_emb = encode(model, [document_text(d) for d in docs], "document", cache, cfg.batch_size, show_progress=True)
+    chosen, stats = mine_outside(q_emb, pos_emb, out_emb, cfg.mining)
+    return [[docs[i] for i in row] for row in chosen], {**info, "stats": stats.as_dict()}
+
+
 def build_triplets(ds: Dataset, model, cfg: TripletConfig) -> tuple[Path, MiningStats, dict]:
     out = Path(cfg.out) if cfg.out else triplets_dir(ds.path)
-    relevant, dropped = training_queries(ds)
+    train, dropped = training_queries(ds)
+    dev = choose_dev(ds, cfg, train)
+    relevant = {q: docs for q, docs in train.items() if q not in dev.relevant}
     doc_ids = list(ds.corpus)
     index = {d: i for i, d in enumerate(doc_ids)}
     # one row per (query, positive): a query with two relevant documents trains on both
@@ -74,14 +141,15 @@ def build_triplets(ds: Dataset, model, cfg: TripletConfig) -> tuple[Path, Mining
         doc_emb = encode(
             model, [document_text(ds.corpus[d]) for d in doc_ids], "document", cache, cfg.batch_size, show_progress=True
         )
-        q_texts = [ds.queries[q] for q, _ in rows]
-        q_emb = encode(model, q_texts, "query", cache, cfg.batch_size, show_progress=True)
+        q_emb = encode(model, [ds.queries[q] for q, _ in rows], "query", cache, cfg.batch_size, show_progress=True)
     positives = [[index[d]] + sorted(index[x] for x in relevant[q] if x != d) for q, d in rows]
     given = [[index[x] for x in given_ids.get(q, [])] for q, _ in rows] if given_ids else None
-    reserved = reserve_distractors(ds, cfg.mining)
+    reserved = reserve_distractors(ds, cfg.mining, dev.relevant)
     negatives, stats = mine(q_emb, doc_emb, positives, cfg.mining, given=given, excluded={index[d] for d in reserved})
+    with console.status("mining outside negatives (training side only)"):
+        outside, outside_card = mine_outside_negatives(model, q_emb, doc_emb[[p[0] for p in positives]], cfg, cache)
     records = []
-    for (q, d), negs in zip(rows, negatives, strict=False):
+    for (q, d), negs, extra in zip(rows, negatives, outside, strict=True):
         if not negs:
             continue
         records.append(
@@ -92,12 +160,17 @@ def build_triplets(ds: Dataset, model, cfg: TripletConfig) -> tuple[Path, Mining
                 "positive": document_text(ds.corpus[d]),
                 "negative_ids": [doc_ids[i] for i in negs],
                 "negatives": [document_text(ds.corpus[doc_ids[i]]) for i in negs],
+                "outside_negative_ids": [x.id for x in extra],
+                "outside_negatives": [document_text(x) for x in extra],
             }
         )
     write_jsonl(out / TRAIN_FILE, records)
-    dev = ds.relevant("dev") if "dev" in ds.qrels else {}
     write_jsonl(
-        out / DEV_FILE, ({"query_id": q, "query": ds.queries[q], "relevant_ids": sorted(dev[q])} for q in sorted(dev))
+        out / DEV_FILE,
+        (
+            {"query_id": q, "query": ds.queries[q], "relevant_ids": sorted(dev.relevant[q])}
+            for q in sorted(dev.relevant)
+        ),
     )
     # absolute: step 2 may run from another folder than this one
     card = {
@@ -107,7 +180,9 @@ def build_triplets(ds: Dataset, model, cfg: TripletConfig) -> tuple[Path, Mining
         "model_fingerprint": model.fingerprint,
         "mining": asdict(cfg.mining),
         "stats": stats.as_dict(),
-        "dev_queries": len(dev),
+        "dev_queries": len(dev.relevant),
+        "dev": dev.card(),
+        "outside_negatives": outside_card,
         "reserved_distractors": len(reserved),
         "dropped_overlapping_queries": dropped,
         "embedding_cache": {"hits": cache.hits, "misses": cache.misses},

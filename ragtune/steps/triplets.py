@@ -40,6 +40,18 @@ class TripletsConfig:
     rebuild_data: bool = option(False, help="O*NET only: rebuild the dataset from the raw files")
     cache: CachePolicy = option(CachePolicy.REUSE, help="embedding cache: reuse or recompute", choices=CACHE_POLICIES)
     batch_size: int = option(64, help="encoding batch size", min=1)
+    outside: str = option(
+        "registry",
+        help="unlabelled documents mined as extra negatives, training side only: 'registry' (ESCO skills, ISCO groups, "
+        "Wikipedia leads, split once so no pool draws them), 'none', or a file/folder of your own documents",
+    )
+    num_outside: int = option(_MINING.num_outside, help="outside negatives mined per training row (0 = none)", min=0)
+    carve_dev_max: int = option(
+        300,
+        help="a dataset without a dev split gets one carved from train: 10% of the training queries, at most this "
+        "many (seeded, by query; those queries leave training)",
+        min=1,
+    )
 
     def __post_init__(self):
         check_options(self)
@@ -72,9 +84,18 @@ def run(cfg: TripletsConfig) -> TripletsResult:
         path = resolve_data_dir(cfg.data)
     ds = load_dataset(path)
     model = load_embedder(cfg.embedder)
-    mining = MiningConfig(cfg.num_negatives, cfg.reserve_distractors, cfg.relative_margin, cfg.max_score, cfg.seed)
+    mining = MiningConfig(
+        cfg.num_negatives, cfg.reserve_distractors, cfg.relative_margin, cfg.max_score, cfg.seed, cfg.num_outside
+    )
     tcfg = TripletConfig(
-        data=str(path), model=cfg.embedder, out=cfg.out or "", batch_size=cfg.batch_size, cache=cfg.cache, mining=mining
+        data=str(path),
+        model=cfg.embedder,
+        out=cfg.out or "",
+        batch_size=cfg.batch_size,
+        cache=cfg.cache,
+        mining=mining,
+        outside=cfg.outside,
+        carve_dev_max=cfg.carve_dev_max,
     )
     out, stats, card = build_triplets(ds, model, tcfg)
     return TripletsResult(Path(out), Path(path), stats, card, dataset_card)

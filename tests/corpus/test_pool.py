@@ -65,3 +65,22 @@ def test_script_rejects_impossible_sizes(tiny_dataset):
     assert_one_line_error(proc, "--size 3 is smaller than the 8 documents relevant")
     proc = run_script("1_build_corpus.py", "--data", tiny_dataset, "--size", "25", "--no-external")
     assert_one_line_error(proc, "--size 25 is larger than the 20 documents available")
+
+
+def test_outside_training_negatives_never_enter_a_pool(tiny_dataset):
+    """Belt and braces beside the split: an excluded id is left out whichever stage offers it."""
+    ds = load_dataset(tiny_dataset)
+    outside = external()
+    excluded = {d.id for d in outside[::3]}
+    pool, _ = build_pool(ds, PoolConfig(size=40), excluded, [("external", lambda: outside)])
+    assert not excluded & {d.id for _, d in pool}
+
+
+def test_external_distractors_are_the_pool_side_only():
+    from corpus.outside import DEFAULT_SPLIT, POOL, REGISTRY, load_outside
+    from corpus.pool import external_distractors
+
+    pool_docs = external_distractors()
+    everything = load_outside(REGISTRY)
+    assert pool_docs and all(DEFAULT_SPLIT.side_of(d.id) == POOL for d in pool_docs)
+    assert len(pool_docs) < len(everything) and len(pool_docs) >= 19_000, "pools of 20,000 must stay possible"

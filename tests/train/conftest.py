@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import FIXTURES
+
 
 @pytest.fixture(scope="session")
 def tiny_triplets(tiny_dataset, minilm, tmp_path_factory) -> Path:
@@ -17,7 +19,12 @@ def tiny_triplets(tiny_dataset, minilm, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("tiny_triplets")
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(corpus.paths, "EMBEDDING_CACHE_DIR", out / "emb_cache")
-        folder, _, _ = build_triplets(load_dataset(tiny_dataset), minilm, TripletConfig(out=str(out / "triplets")))
+        # the six own_docs postings as outside documents: the "file of your own" path, and fast
+        folder, _, _ = build_triplets(
+            load_dataset(tiny_dataset),
+            minilm,
+            TripletConfig(out=str(out / "triplets"), outside=str(FIXTURES / "own_docs")),
+        )
     return folder
 
 

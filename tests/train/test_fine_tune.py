@@ -133,3 +133,27 @@ def test_lora_adapter_saves_and_reloads_with_the_same_embeddings(fast_config, mi
     after = encode(reloaded, TEXTS, "document")
     np.testing.assert_allclose(after, capture.embeddings, atol=1e-5)
     assert np.abs(after - minilm.model.encode(TEXTS, normalize_embeddings=True)).max() > 1e-4
+
+
+@pytest.mark.parametrize("loss", ["gist", "cached-gist"])
+def test_guided_losses_train_with_the_base_model_as_guide(fast_config, isolated_cache, loss):
+    from train.fine_tune import build_loss, fine_tune
+
+    cfg = fast_config(loss=loss, mini_batch_size=2)
+    result = fine_tune(cfg)
+    assert result.card["config"]["loss"] == loss and result.card["steps"] == 2
+    model = load_embedder(result.out, device="cpu")
+    guide = build_loss(model.model, cfg).guide
+    assert guide is not model and guide.max_seq_length == cfg.max_seq_length
+    assert not any(p.requires_grad for p in guide.parameters()), "the guide stays the untouched base model"
+
+
+def test_card_says_how_the_recipe_was_chosen_and_what_dev_was_scored_against(fast_config, isolated_cache):
+    from train.fine_tune import fine_tune
+
+    card = fine_tune(fast_config(max_seq_length=None, dev_candidates=12, outside_negatives=1)).card
+    assert card["recipe"]["seq_length"]["how"] == "base model's" and card["config"]["max_seq_length"] == 256
+    assert card["dev_scored_against"]["documents"] == 12 == card["dev_corpus_documents"]
+    assert card["dev_set"]["source"] == "dev split"
+    assert card["outside_negatives"]["source"].endswith("own_docs")
+    assert card["train_rows"] == card["recipe"]["rows"]

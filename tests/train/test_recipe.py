@@ -1,0 +1,98 @@
+"""Settings the data decides: sequence length from token lengths, steps from the number of rows, dev candidates."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from corpus.beir import load_dataset
+from train.config import STEPS_MAX, STEPS_MIN, TrainConfig, scaled_steps
+from train.seq_length import choose_seq_length, percentile, supported_length, token_lengths
+
+
+def test_percentile_is_the_smallest_value_covering_the_share():
+    assert percentile([5, 1, 3, 2, 4], 0.9) == 5
+    assert percentile([5, 1, 3, 2, 4], 0.6) == 3
+    assert percentile(list(range(1, 101)), 0.9) == 90
+
+
+def test_seq_length_never_below_the_base_model_and_capped_at_what_it_supports(minilm):
+    base, cap = minilm.max_seq_length, supported_length(minilm.model)
+    assert base == 256 and cap == 512
+    short = choose_seq_length(minilm.model, ["a short task statement."] * 10, 0.9)
+    assert short.value == base and short.how == "base model's"
+    words = "the nurse checks the chart of each patient and writes a note "
+    mid = [words * n for n in (30, 32, 34)]  # ~370-420 tokens
+    lengths = token_lengths(minilm.model, mid)
+    chosen = choose_seq_length(minilm.model, mid, 0.9)
+    assert chosen.how == "from data" and chosen.value == max(lengths) and base < chosen.value < cap
+    huge = choose_seq_length(minilm.model, [words * 200] * 3, 0.9)
+    assert huge.value == cap and huge.covering_tokens > cap
+    assert choose_seq_length(minilm.model, mid, 0.9, asked=64).value == 64, "an explicit length is kept"
+
+
+def test_steps_are_one_epoch_within_the_budget():
+    assert scaled_steps(100, 32) == STEPS_MIN
+    assert scaled_steps(32 * 60 - 5, 32) == 60
+    assert scaled_steps(12_000, 32) == STEPS_MAX
+    assert str(STEPS_MIN) in TrainConfig.__dataclass_fields__["max_steps"].metadata["help"]
+
+
+def test_recipe_fills_the_unset_settings_from_the_data(tiny_triplets, minilm):
+    import dataclasses
+
+    from train.examples import load_training_data, usable_triplets
+    from train.recipe import resolve_recipe
+
+    data = load_training_data(tiny_triplets)
+    cfg = TrainConfig(triplets=str(tiny_triplets), batch_size=4)
+    resolved, recipe = resolve_recipe(cfg, data, minilm.model)
+    rows = len(usable_triplets(data.triplets, cfg.num_negatives, cfg.outside_negatives))
+    assert recipe.rows == rows > 0
+    assert resolved.max_steps == recipe.steps == scaled_steps(rows, 4)
+    assert resolved.eval_steps == -(-recipe.steps // 2)
+    assert resolved.max_seq_length == minilm.max_seq_length == recipe.seq_length.value
+    asked, r2 = resolve_recipe(
+        dataclasses.replace(cfg, max_steps=7, eval_steps=3, max_seq_length=48), data, minilm.model
+    )
+    assert (asked.max_steps, asked.eval_steps, asked.max_seq_length, r2.steps_how) == (7, 3, 48, "asked")
+
+
+def test_dev_candidates_are_fixed_size_relevant_first_and_seeded(tiny_triplets):
+    from train.dev_eval import dev_candidates
+    from train.examples import load_training_data
+
+    data = load_training_data(tiny_triplets)
+    relevant = {d for docs in data.dev_relevant.values() for d in docs}
+    small = dev_candidates(data, len(relevant) + 3, seed=13)
+    assert set(small.ids[: len(relevant)]) == relevant and len(small.ids) == len(relevant) + 3
+    assert small.ids == dev_candidates(data, len(relevant) + 3, seed=13).ids
+    assert small.card()["documents"] == len(relevant) + 3 and small.card()["corpus_documents"] == len(data.corpus)
+    whole = dev_candidates(data, 10_000, seed=13)
+    assert sorted(whole.ids) == sorted(data.corpus)
+
+
+@pytest.fixture(scope="module")
+def no_dev_dataset(tiny_dataset, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("no_dev") / "data"
+    shutil.copytree(tiny_dataset, folder)
+    (folder / "qrels" / "dev.tsv").unlink()
+    return folder
+
+
+def test_a_dataset_without_dev_gets_one_carved_from_train(no_dev_dataset, minilm, tmp_path, isolated_cache):
+    from train.triplet_data import TripletConfig, build_triplets
+
+    ds = load_dataset(no_dev_dataset)
+    train = ds.relevant("train")
+    out, _, card = build_triplets(ds, minilm, TripletConfig(out=str(tmp_path / "t"), outside="none"))
+    dev = [json.loads(x) for x in (out / "dev.jsonl").read_text().splitlines()]
+    trained = {json.loads(x)["query_id"] for x in (out / "train.jsonl").read_text().splitlines()}
+    assert len(dev) == -(-len(train) // 10)
+    assert card["dev"] == {"source": "carved from train", "queries": len(dev), "seed": 13}
+    assert not trained & {r["query_id"] for r in dev}, "carved queries leave training"
+    assert all(set(r["relevant_ids"]) == train[r["query_id"]] for r in dev)
+    again, _, _ = build_triplets(ds, minilm, TripletConfig(out=str(tmp_path / "t2"), outside="none"))
+    assert (again / "dev.jsonl").read_bytes() == (out / "dev.jsonl").read_bytes()
