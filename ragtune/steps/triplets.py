@@ -60,6 +60,8 @@ def run(cfg: TripletsConfig) -> TripletsResult:
     from corpus.datasets import prepare_onet, resolve_data_dir
     from corpus.models import load_embedder
     from corpus.onet_dataset import OnetConfig
+    from corpus.output_location import check_output_dir
+    from corpus.paths import triplets_dir
     from train.triplet_data import TripletConfig, build_triplets
 
     dataset_card = None
@@ -71,6 +73,7 @@ def run(cfg: TripletsConfig) -> TripletsResult:
     else:
         path = resolve_data_dir(cfg.data)
     ds = load_dataset(path)
+    check_output_dir(cfg.out or triplets_dir(ds.path))
     model = load_embedder(cfg.embedder)
     mining = MiningConfig(cfg.num_negatives, cfg.reserve_distractors, cfg.relative_margin, cfg.max_score, cfg.seed)
     tcfg = TripletConfig(
