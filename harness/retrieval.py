@@ -72,9 +72,9 @@ class Retriever:
             model,
             self.texts,
             cache,
-            self.options.encoder,
+            self.options.encoding.encoder,
             batch_size,
-            ray=self.options.ray(batch_size),
+            ray=self.options.encoding.ray(batch_size),
             show_progress=show_progress,
         )
         self._doc_emb: np.ndarray | None = None
@@ -92,12 +92,12 @@ class Retriever:
             return backend.store_for(key, self.doc_ids, self.texts, self._embed)
 
     def _ray_session(self):
-        if self.options.encoder != "ray":
+        if self.options.encoding.encoder != "ray":
             return contextlib.nullcontext()
         from harness.ray_encoding import RaySession
 
         # one Ray session serves every batch of a batch-wise ingest
-        return RaySession(self.options.ray_address)
+        return RaySession(self.options.encoding.ray_address)
 
     @property
     def doc_emb(self) -> np.ndarray:

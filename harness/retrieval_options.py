@@ -5,7 +5,7 @@ Kept free of heavy imports: the CLI reads these fields to build its flags before
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from corpus.options import check_options, option
 
@@ -13,16 +13,34 @@ ENCODERS = ("local", "ray")
 
 
 @dataclass
+class EncoderOptions:
+    """Document encoding: this process or a Ray cluster."""
+
+    encoder: str = option("local", help="who encodes the documents: this process or a Ray cluster", choices=ENCODERS)
+    ray_address: str = option(
+        "local", help="--encoder ray: 'local' starts Ray for this run, else an address such as ray://head:10001"
+    )
+
+    def __post_init__(self):
+        check_options(self)
+
+    def ray(self, batch_size: int = 64):
+        """The Ray encoder's settings (harness.ray_encoding.RayConfig)."""
+        from harness.ray_encoding import RayConfig
+
+        return RayConfig(address=self.ray_address, batch_size=batch_size)
+
+
+@dataclass
 class RetrievalOptions:
+    """Document store (FAISS or pgvector) and encoder."""
+
     store: str = option(
         "faiss",
         help="where document embeddings live: faiss (in memory), local (embedded PostgreSQL+pgvector under "
         "cache/postgres) or postgresql://user@host:port/db (password from RAGTUNE_PG_PASSWORD or PGPASSWORD)",
     )
-    encoder: str = option("local", help="who encodes the documents: this process or a Ray cluster", choices=ENCODERS)
-    ray_address: str = option(
-        "local", help="--encoder ray: 'local' starts Ray for this run, else an address such as ray://head:10001"
-    )
+    encoding: EncoderOptions = field(default_factory=EncoderOptions)
     hnsw_m: int = option(16, help="pgvector stores: HNSW links per node", min=2, max=100)
     ef_construction: int = option(64, help="pgvector stores: HNSW candidate list while building", min=4, max=1000)
     # one candidate-list setting for both HNSW engines; FAISS's earlier default kept so exact-vs-HNSW figures hold
@@ -52,9 +70,3 @@ class RetrievalOptions:
         from harness.stores.pgvector import PgvectorConfig
 
         return PgvectorConfig(hnsw_m=self.hnsw_m, ef_construction=self.ef_construction, ef_search=self.ef_search)
-
-    def ray(self, batch_size: int = 64):
-        """The Ray encoder's settings (harness.ray_encoding.RayConfig)."""
-        from harness.ray_encoding import RayConfig
-
-        return RayConfig(address=self.ray_address, batch_size=batch_size)

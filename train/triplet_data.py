@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from corpus.beir import Dataset, document_text
 from corpus.cache_policy import CachePolicy
 from corpus.console import console
@@ -26,6 +28,8 @@ class TripletConfig:
     mining: MiningConfig = field(default_factory=MiningConfig)
     batch_size: int = 64
     cache: CachePolicy = CachePolicy.REUSE
+    encoder: str = "local"  # local | ray: who encodes the corpus (harness.retrieval_options.EncoderOptions)
+    ray_address: str = "local"
 
 
 def reserve_distractors(ds: Dataset, cfg: MiningConfig) -> list[str]:
@@ -56,6 +60,14 @@ def training_queries(ds: Dataset) -> tuple[dict[str, set[str]], dict]:
     return relevant, {"by_id": len(overlap.by_id), "by_text": len(overlap.by_text)}
 
 
+def _encode_corpus(model, texts: list[str], cache: EmbeddingCache, cfg: TripletConfig) -> np.ndarray:
+    from harness.document_embedder import document_embedder
+    from harness.ray_encoding import RayConfig
+
+    ray = RayConfig(address=cfg.ray_address, batch_size=cfg.batch_size)
+    return document_embedder(model, texts, cache, cfg.encoder, cfg.batch_size, ray=ray, show_progress=True)(texts)
+
+
 def build_triplets(ds: Dataset, model, cfg: TripletConfig) -> tuple[Path, MiningStats, dict]:
     out = Path(cfg.out) if cfg.out else triplets_dir(ds.path)
     relevant, dropped = training_queries(ds)
@@ -71,9 +83,7 @@ def build_triplets(ds: Dataset, model, cfg: TripletConfig) -> tuple[Path, Mining
         raise DataError(Path(ds.path) / "negatives.jsonl", f"unknown document '{unknown[0]}'", field="corpus-id")
     cache = EmbeddingCache(policy=cfg.cache)
     with console.status("encoding corpus and training queries (cached by content)"):
-        doc_emb = encode(
-            model, [document_text(ds.corpus[d]) for d in doc_ids], "document", cache, cfg.batch_size, show_progress=True
-        )
+        doc_emb = _encode_corpus(model, [document_text(ds.corpus[d]) for d in doc_ids], cache, cfg)
         q_texts = [ds.queries[q] for q, _ in rows]
         q_emb = encode(model, q_texts, "query", cache, cfg.batch_size, show_progress=True)
     positives = [[index[d]] + sorted(index[x] for x in relevant[q] if x != d) for q, d in rows]

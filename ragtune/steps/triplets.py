@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from corpus.cache_policy import CACHE_POLICIES, CachePolicy
 from corpus.options import check_options, option
 from corpus.triplets import MiningConfig, MiningStats
+from harness.retrieval_options import EncoderOptions
 
 _MINING = MiningConfig()
 
@@ -40,6 +41,7 @@ class TripletsConfig:
     rebuild_data: bool = option(False, help="O*NET only: rebuild the dataset from the raw files")
     cache: CachePolicy = option(CachePolicy.REUSE, help="embedding cache: reuse or recompute", choices=CACHE_POLICIES)
     batch_size: int = option(64, help="encoding batch size", min=1)
+    encoding: EncoderOptions = field(default_factory=EncoderOptions)
 
     def __post_init__(self):
         check_options(self)
@@ -77,8 +79,9 @@ def run(cfg: TripletsConfig) -> TripletsResult:
     model = load_embedder(cfg.embedder)
     mining = MiningConfig(cfg.num_negatives, cfg.reserve_distractors, cfg.relative_margin, cfg.max_score, cfg.seed)
     tcfg = TripletConfig(
-        data=str(path), model=cfg.embedder, out=cfg.out or "", batch_size=cfg.batch_size, cache=cfg.cache, mining=mining
-    )
+        data=str(path), model=cfg.embedder, out=cfg.out or "", batch_size=cfg.batch_size, cache=cfg.cache, mining=mining,
+        encoder=cfg.encoding.encoder, ray_address=cfg.encoding.ray_address,
+    )  # fmt: skip
     out, stats, card = build_triplets(ds, model, tcfg)
     return TripletsResult(Path(out), Path(path), stats, card, dataset_card)
 

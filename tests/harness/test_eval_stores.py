@@ -11,8 +11,8 @@ from ragtune.steps.eval import EvalStepConfig, run
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
-def _eval(tiny_dataset, out, **retrieval):
-    from harness.retrieval_options import RetrievalOptions
+def _eval(tiny_dataset, out, encoder="local", **retrieval):
+    from harness.retrieval_options import EncoderOptions, RetrievalOptions
 
     cfg = EvalStepConfig(
         data=str(tiny_dataset),
@@ -20,7 +20,7 @@ def _eval(tiny_dataset, out, **retrieval):
         bootstrap=200,
         latency_queries=2,
         out=str(out),
-        retrieval=RetrievalOptions(**retrieval),
+        retrieval=RetrievalOptions(**retrieval, encoding=EncoderOptions(encoder)),
     )
     return run(cfg)
 
