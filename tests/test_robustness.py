@@ -600,6 +600,14 @@ BAD: list[Bad] = [
         before_work=True,
     ),
     Bad(
+        "step0a_out_is_a_file",
+        "0a_generate_queries.py",
+        ("--from-docs", "{ds}/corpus.jsonl", "--out", "{prev}/a_file"),
+        None,
+        ("is a file",),
+        before_work=True,
+    ),
+    Bad(
         "step2_out_is_a_file",
         "2_train_embedder.py",
         (*STEP2[:2], "--out", "{prev}/a_file", *STEP2[4:]),
