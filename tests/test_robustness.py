@@ -607,6 +607,15 @@ BAD: list[Bad] = [
         ("is a file",),
         before_work=True,
     ),
+    Bad("step3_store_unknown", "3_eval_retrieval.py", (*STEP3, "--store", "sqlite"), None, ("--store",)),
+    Bad(
+        "step3_store_unreachable",
+        "3_eval_retrieval.py",
+        (*STEP3, "--store", "postgresql://nobody@127.0.0.1:9/ragtune"),
+        None,
+        ("127.0.0.1:9",),
+        before_work=True,
+    ),
     Bad(
         "step2_out_is_a_file",
         "2_train_embedder.py",
