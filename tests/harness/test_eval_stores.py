@@ -80,6 +80,33 @@ def test_local_store_matches_exact_faiss_and_is_reused_without_encoding(
     second = _eval(tiny_dataset, tmp_path / "b", store="local")
     assert second.evaluation.cache["misses"] == 0  # nothing encoded: documents, queries and recall from the cache
     np.testing.assert_array_equal(_arm(second).ranked, _arm(first).ranked)
+    _chatbot_starts_without_encoding(tiny_dataset, tmp_path, monkeypatch, first)
+
+
+def _chatbot_starts_without_encoding(tiny_dataset, tmp_path, monkeypatch, step3):
+    """Step 5's retrievers over the tables step 3 filled: an empty embedding cache and a model that cannot encode
+    documents still serve questions."""
+    from corpus.beir import load_dataset
+    from corpus.models import Embedder
+    from harness.embedding_cache import EmbeddingCache
+    from harness.retrieval import retrieval_backend
+    from harness.retrieval_options import RetrievalOptions
+    from rag.chat_engine import load_retrievers
+
+    real = Embedder.encode
+
+    def queries_only(self, texts, kind, *a, **k):
+        assert kind == "query", "the chatbot encoded documents although the store's tables exist"
+        return real(self, texts, kind, *a, **k)
+
+    monkeypatch.setattr(Embedder, "encode", queries_only)
+    corpus = load_dataset(tiny_dataset).corpus
+    docs = {d: corpus[d] for d in step3.evaluation.doc_ids}
+    options = RetrievalOptions(store="local")
+    with retrieval_backend(options) as backend:
+        retrievers = load_retrievers({"base": "base"}, docs, EmbeddingCache(tmp_path / "empty"), options, backend)
+        hits = retrievers["base"].search([step3.evaluation.query_texts[0]], 3)
+    assert [h.doc_id for h in hits[0]] == [step3.evaluation.doc_ids[j] for j in _arm(step3).ranked[0, :3]]
 
 
 def test_a_store_url_reaches_the_same_server(tiny_dataset, cache_dirs, exact_run, tmp_path, monkeypatch):
