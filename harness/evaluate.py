@@ -55,6 +55,11 @@ class EvalConfig:
     out: str = ""
 
     @property
+    def search_kind(self) -> str:
+        """What the dense arms search: a FAISS index kind, or the database store's HNSW."""
+        return self.index.kind if self.retrieval.is_faiss else "pgvector-hnsw"
+
+    @property
     def search_depth(self) -> int:
         """Ranks fetched per query: one spare when the query's own document may be dropped."""
         return self.depth + (1 if self.ignore_identical_ids else 0)
