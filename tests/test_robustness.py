@@ -607,6 +607,13 @@ BAD: list[Bad] = [
         ("is a file",),
         before_work=True,
     ),
+    Bad(
+        "step3_index_with_a_store",
+        "3_eval_retrieval.py",
+        (*STEP3, "--store", "local", "--index", "ivf"),
+        None,
+        ("--index",),
+    ),
     Bad("step3_store_unknown", "3_eval_retrieval.py", (*STEP3, "--store", "sqlite"), None, ("--store",)),
     Bad(
         "step3_store_unreachable",

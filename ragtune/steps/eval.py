@@ -57,6 +57,11 @@ class EvalStepConfig:
 
     def __post_init__(self):
         check_options(self)
+        if self.index != "exact" and not self.retrieval.is_faiss:
+            raise RagtuneError(
+                f"--index {self.index} is a FAISS search; a database --store searches its own HNSW "
+                "(tune it with --hnsw-m, --ef-construction, --ef-search)"
+            )
         if self.pool and self.sizes:
             raise RagtuneError(
                 "--pool and --sizes exclude each other: evaluate one pool file or pools built on the fly"
