@@ -11,11 +11,16 @@ from ragtune.steps.eval import EvalStepConfig, run
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
+SIZES = (12, 20)  # a smaller pool gets its own table, filled from the union's embeddings
+
+
 def _eval(tiny_dataset, out, encoder="local", **retrieval):
     from harness.retrieval_options import EncoderOptions, RetrievalOptions
 
     cfg = EvalStepConfig(
         data=str(tiny_dataset),
+        sizes=list(SIZES),
+        no_external=True,
         arms=["base=base"],
         bootstrap=200,
         latency_queries=2,
@@ -26,7 +31,14 @@ def _eval(tiny_dataset, out, encoder="local", **retrieval):
 
 
 def _arm(result):
-    return result.evaluation.pools[0].arms[0]
+    """The arm's run on the largest pool (the union: the table the chatbot would open)."""
+    return result.evaluation.pools[-1].arms[0]
+
+
+def _same_as_exact(result, exact):
+    for pool, pool_exact in zip(result.evaluation.pools, exact.evaluation.pools, strict=True):
+        assert pool.pool.doc_ids == pool_exact.pool.doc_ids
+        _same_rankings_up_to_recall(pool.arms[0], pool_exact.arms[0])
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +79,7 @@ def test_local_store_matches_exact_faiss_and_is_reused_without_encoding(
     tiny_dataset, cache_dirs, exact_run, tmp_path, monkeypatch
 ):
     first = _eval(tiny_dataset, tmp_path / "a", store="local")
-    _same_rankings_up_to_recall(_arm(first), _arm(exact_run))
+    _same_as_exact(first, exact_run)
     assert "pgvector" in first.evaluation.models["base"]["store"]
     assert (tmp_path / "a" / "retrieval_metrics.csv").exists()
 
@@ -116,7 +128,7 @@ def test_a_store_url_reaches_the_same_server(tiny_dataset, cache_dirs, exact_run
         target = server.target()
         monkeypatch.setenv("RAGTUNE_PG_PASSWORD", target.password)
         result = _eval(tiny_dataset, tmp_path, store=target.url)
-    _same_rankings_up_to_recall(_arm(result), _arm(exact_run))
+    _same_as_exact(result, exact_run)
     assert target.password not in result.evaluation.models["base"]["store"]
 
 
@@ -127,5 +139,6 @@ def test_ray_encoder_matches_the_local_encoder(tiny_dataset, exact_run, tmp_path
     monkeypatch.setattr(corpus.paths, "EMBEDDING_CACHE_DIR", tmp_path / "fresh")  # Ray must really encode
     result = _eval(tiny_dataset, tmp_path / "r", encoder="ray")
     assert result.evaluation.cache["misses"] > 0
-    _same_values(_arm(result), _arm(exact_run))
-    np.testing.assert_array_equal(_arm(result).ranked[:, :10], _arm(exact_run).ranked[:, :10])
+    for pool, pool_exact in zip(result.evaluation.pools, exact_run.evaluation.pools, strict=True):
+        _same_values(pool.arms[0], pool_exact.arms[0])
+        np.testing.assert_array_equal(pool.arms[0].ranked[:, :10], pool_exact.arms[0].ranked[:, :10])
