@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -21,6 +22,8 @@ from harness.ann import IndexConfig, build_index, recall_vs_exact, search
 from harness.embedding_cache import EmbeddingCache
 from harness.metrics import DEFAULT_KS, first_relevant_rank, per_query, relevance_matrix
 from harness.paired_comparison import compare_arms
+from harness.retrieval import retrieval_backend
+from harness.retrieval_options import RetrievalOptions
 
 BM25 = "bm25"
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -36,6 +39,7 @@ class EvalConfig:
     ks: list[int] = field(default_factory=lambda: list(DEFAULT_KS))
     depth: int = 100  # ranks kept per query (TREC runs, first-relevant rank)
     index: IndexConfig = field(default_factory=IndexConfig)
+    retrieval: RetrievalOptions = field(default_factory=RetrievalOptions)  # store and encoder of the dense arms
     batch_size: int = 64
     cache: CachePolicy = CachePolicy.REUSE
     bootstrap_samples: int = 10_000
@@ -49,6 +53,11 @@ class EvalConfig:
     # CQADupStack hold the query's own text in the corpus); on to reproduce numbers published that way
     ignore_identical_ids: bool = False
     out: str = ""
+
+    @property
+    def search_kind(self) -> str:
+        """What the dense arms search: a FAISS index kind, or the database store's HNSW."""
+        return self.index.kind if self.retrieval.is_faiss else "pgvector-hnsw"
 
     @property
     def search_depth(self) -> int:
@@ -177,6 +186,7 @@ class Setting:
     doc_ids: list[str]  # the union's ids; rankings index into it
     pools_rows: list[np.ndarray]  # per pool, its documents' rows in doc_ids
     cache: EmbeddingCache
+    backend: object = None  # the open database store backend (None: FAISS in memory)
 
 
 def _score(name: str, kind: str, scores: np.ndarray, ranked: np.ndarray, s: Setting) -> ArmRun:
@@ -187,32 +197,58 @@ def _score(name: str, kind: str, scores: np.ndarray, ranked: np.ndarray, s: Sett
     return ArmRun(name, kind, scores, ranked, per_query(judged, cfg.ks), first_relevant_rank(judged))
 
 
+def _pool_searcher(retriever, rows: np.ndarray, s: Setting) -> tuple[Callable, Callable | None]:
+    """(search(q_emb, k), exact(q_emb, k) or None when the search is already exact) over one pool's rows."""
+    cfg = s.cfg
+    whole = len(rows) == len(s.doc_ids) and bool((rows == np.arange(len(rows))).all())
+    if not cfg.retrieval.is_faiss:
+        store = retriever.store if whole else _pool_store(retriever, rows, s)
+        return store.search, _exact(retriever, rows)
+    if whole and cfg.index.kind == "exact":
+        index = retriever.index  # the retriever's own exact index: no copy of the embeddings
+    else:
+        index = build_index(retriever.doc_emb if whole else retriever.doc_emb[rows], cfg.index)
+    exact = _exact(retriever, rows) if cfg.index.kind != "exact" else None
+    return (lambda q, k, index=index: search(index, q, k)), exact
+
+
+def _exact(retriever, rows: np.ndarray) -> Callable:
+    index = build_index(retriever.doc_emb[rows], IndexConfig("exact"))
+    return lambda q, k: search(index, q, k)
+
+
+def _pool_store(retriever, rows: np.ndarray, s: Setting):
+    """A database store of one smaller pool, filled from the union's embeddings (never encoded again)."""
+    from harness.stores import StoreKey
+
+    ids = [s.doc_ids[r] for r in rows]
+    texts = [retriever.texts[r] for r in rows]
+    row_of = {t: r for t, r in zip(texts, rows, strict=True)}
+    key = StoreKey.for_model(retriever.model, ids, texts)
+    return s.backend.store_for(key, ids, texts, lambda part: retriever.doc_emb[[row_of[t] for t in part]])
+
+
 def _dense_arm(name: str, path: str, s: Setting) -> tuple[list[ArmRun], dict]:
-    """The arm's run on every pool, and the model's identity (path, fingerprint) for the card."""
+    """The arm's run on every pool, and the model's identity (path, fingerprint, store) for the card."""
     cfg, union, cache, query_texts = s.cfg, s.union, s.cache, s.query_texts
     from corpus.models import load_embedder
-    from harness.retrieval import Retriever
+    from harness.retrieval import dense_retriever
 
     model = load_embedder(path)
-    info = {"path": str(model.path), "fingerprint": model.fingerprint}
     hits_before = cache.hits
     t0 = time.perf_counter()
-    retriever = Retriever(model, union, cache=cache, batch_size=cfg.batch_size, show_progress=True, name=name)
+    retriever = dense_retriever(
+        model, union, cache, cfg.retrieval, s.backend, batch_size=cfg.batch_size, show_progress=True, name=name
+    )
     encode_s = time.perf_counter() - t0
+    info = {"path": str(model.path), "fingerprint": model.fingerprint, "store": retriever.describe()}
     cached = cache.hits > hits_before
     q_emb = retriever.encode_queries(query_texts, show_progress=True)
     runs = []
     for rows in s.pools_rows:
-        whole = len(rows) == len(s.doc_ids) and bool((rows == np.arange(len(rows))).all())
-        if whole and cfg.index.kind == "exact":
-            index = retriever.index  # the retriever's own exact index: no copy of the embeddings
-        else:
-            index = build_index(retriever.doc_emb if whole else retriever.doc_emb[rows], cfg.index)
-        scores, idx = search(index, q_emb, cfg.search_depth)
-        ann = float("nan")
-        if cfg.index.kind != "exact":
-            exact = build_index(retriever.doc_emb[rows], IndexConfig("exact"))
-            ann = recall_vs_exact(idx, search(exact, q_emb, 10)[1], 10)
+        searcher, exact = _pool_searcher(retriever, rows, s)
+        scores, idx = searcher(q_emb, cfg.search_depth)
+        ann = recall_vs_exact(idx, exact(q_emb, 10)[1], 10) if exact is not None else float("nan")
         ranked = np.where(idx >= 0, rows[np.clip(idx, 0, None)], -1)
         run = _score(name, "dense", scores, ranked, s)
         run.encode_seconds = encode_s
@@ -220,9 +256,9 @@ def _dense_arm(name: str, path: str, s: Setting) -> tuple[list[ArmRun], dict]:
         run.cached = cached
         run.ann_recall = ann
 
-        def one_query(text, index=index):
+        def one_query(text, searcher=searcher):
             # what a RAG system pays per question: encode one query, no cache, then search
-            search(index, model.encode([text], "query", batch_size=1), cfg.depth)
+            searcher(model.encode([text], "query", batch_size=1), cfg.depth)
 
         run.latency_ms = _latency(one_query, query_texts, cfg.latency_queries, cfg.seed)
         runs.append(run)
@@ -261,15 +297,16 @@ def evaluate(
     position = {d: i for i, d in enumerate(doc_ids)}
     pools_rows = [np.fromiter((position[d] for d in docs), dtype=np.int64, count=len(docs)) for _, docs in pools]
     cache = cache or EmbeddingCache(policy=cfg.cache)
-    setting = Setting(cfg, query_ids, query_texts, qrels, union, doc_ids, pools_rows, cache)
     models_info: dict[str, dict] = {}
 
     runs_by_pool: list[list[ArmRun]] = [[] for _ in pools]
-    for name, path in cfg.models:
-        console.print(f"[bold]{name}[/]: {path}")
-        runs, models_info[name] = _dense_arm(name, path, setting)
-        for i, run in enumerate(runs):
-            runs_by_pool[i].append(run)
+    with retrieval_backend(cfg.retrieval) as backend:
+        setting = Setting(cfg, query_ids, query_texts, qrels, union, doc_ids, pools_rows, cache, backend)
+        for name, path in cfg.models:
+            console.print(f"[bold]{name}[/]: {path}")
+            runs, models_info[name] = _dense_arm(name, path, setting)
+            for i, run in enumerate(runs):
+                runs_by_pool[i].append(run)
     if cfg.bm25:
         with console.status("BM25: indexing and searching"):
             for i, run in enumerate(_bm25_arm(setting)):

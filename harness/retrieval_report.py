@@ -117,7 +117,7 @@ def speed_frame(result: EvalResult) -> pd.DataFrame:
                     "kind": run.kind,
                     "docs": len(p.pool.doc_ids),
                     "queries": len(result.query_ids),
-                    "index": result.config.index.kind if run.kind == "dense" else "bm25",
+                    "index": result.config.search_kind if run.kind == "dense" else "bm25",
                     "encode_seconds": run.encode_seconds,
                     "docs_per_second": run.docs_per_second,
                     "cached": run.cached,
@@ -245,7 +245,7 @@ def results_table(result: EvalResult, pr: PoolResult) -> Table:
     deltas = metrics[metrics["kind"] == "delta"]["arm"].unique().tolist()
     t = Table(
         title=f"retrieval on {pr.pool.size:,} documents, {len(result.query_ids):,} '{cfg.split}' queries "
-        f"({cfg.index.kind} search; Δ with {cfg.confidence:.0%} paired bootstrap CI, "
+        f"({cfg.search_kind} search; Δ with {cfg.confidence:.0%} paired bootstrap CI, "
         f"randomization p)"
     )
     t.add_column("metric")
@@ -282,7 +282,7 @@ def results_table(result: EvalResult, pr: PoolResult) -> Table:
         for r in pr.arms
     ]
     t.add_row("documents/s (encode or index)", *speed, *[""] * (2 * len(deltas)))
-    if cfg.index.kind != "exact":
+    if cfg.search_kind != "exact":
         t.add_row(
             "approximate recall@10 vs exact",
             *[f"{r.ann_recall:.3f}" if np.isfinite(r.ann_recall) else "-" for r in pr.arms],
@@ -304,7 +304,7 @@ def _header_lines(result: EvalResult) -> list[str]:
         f"{len(result.query_ids):,} queries with at least one relevant document",
         f"- pool: `{cfg.corpus or ('sizes ' + ','.join(map(str, cfg.sizes)) if cfg.sizes else 'whole corpus')}`"
         + "".join(f"; {p.pool.size:,} documents (fingerprint {p.pool.fingerprint})" for p in result.pools),
-        f"- search: {cfg.index.kind}; bootstrap {cfg.bootstrap_samples:,} resamples of queries, seed {cfg.seed}; "
+        f"- search: {cfg.search_kind}; bootstrap {cfg.bootstrap_samples:,} resamples of queries, seed {cfg.seed}; "
         f"p-values from a paired randomization (sign-flip) test, two-sided, not corrected for the "
         f"{len(METRICS) * len(cfg.ks)} metrics tested",
         "- arms: "

@@ -155,13 +155,21 @@ class ChatEngine:
             yield answers
 
 
-def load_retrievers(arms: dict[str, str], docs: dict[str, Document], cache=None) -> dict[str, Retriever]:
-    """One Retriever per arm; documents go through the embedding cache, live questions do not."""
-    from corpus.models import load_embedder
+def load_retrievers(
+    arms: dict[str, str], docs: dict[str, Document], cache=None, options=None, backend=None
+) -> dict[str, Retriever]:
+    """One Retriever per arm; documents go through the embedding cache, live questions do not.
 
+    With a database ``backend`` (harness.retrieval.retrieval_backend(options), kept open while the page serves) a
+    complete table is reused and nothing is encoded."""
+    from corpus.models import load_embedder
+    from harness.retrieval import dense_retriever
+    from harness.retrieval_options import RetrievalOptions
+
+    options = options or RetrievalOptions()
     out = {}
     for arm, spec in arms.items():
-        r = Retriever(load_embedder(spec), docs, cache, show_progress=True, name=arm)
+        r = dense_retriever(load_embedder(spec), docs, cache, options, backend, show_progress=True, name=arm)
         # a file per chat question would grow the cache without end, and two sessions asking the same
         # question at once would race on its temporary file
         r.cache = None

@@ -10,8 +10,7 @@ flat conversions and cache entries never land in the repository. Most bad cases 
 (about a second each); the cases that need MiniLM are marked slow and share one embedding cache.
 
 Flags are today's names and live in each case's `flags` (placeholders in braces are filled per sandbox).
-Cases marked PHASE2 need step-level wiring (numeric ranges in one place, output checks before the model loads,
-atomic report sets): they are strict xfails and flip to passes when wired.
+Range and output-location cases are refused before any model loads, so they run in the fast table.
 """
 
 from __future__ import annotations
@@ -33,9 +32,8 @@ import pytest
 from corpus.splits import stable_hash
 from tests.helpers import ROOT, assert_one_line_error, run_script
 
-PHASE2 = pytest.mark.xfail(strict=True, reason="wired in phase 2")
 SLOW = pytest.mark.slow
-STEP3_FAST = ("--models", "base=base", "--bootstrap", "100", "--latency-queries", "0")
+STEP3_FAST = ("--arms", "base=base", "--bootstrap", "100", "--latency-queries", "0")
 
 
 # ---------------------------------------------------------------------------------------------------- sandbox
@@ -528,7 +526,7 @@ BAD: list[Bad] = [
     Bad(
         "step3_unknown_model_folder",
         "3_eval_retrieval.py",
-        ("--data", "{ds}", "--models", "x={root}/no-model", "--out", "{prev}/reports"),
+        ("--data", "{ds}", "--arms", "x={root}/no-model", "--out", "{prev}/reports"),
         None,
         ("no-model",),
     ),
@@ -538,7 +536,6 @@ BAD: list[Bad] = [
         (*STEP0, "--batch-size", "0"),
         None,
         ("--batch-size",),
-        (PHASE2, SLOW),
         before_work=True,
     ),
     Bad(
@@ -547,7 +544,6 @@ BAD: list[Bad] = [
         (*STEP3, "--batch-size", "0"),
         None,
         ("--batch-size",),
-        (PHASE2, SLOW),
         before_work=True,
     ),
     Bad(
@@ -556,7 +552,6 @@ BAD: list[Bad] = [
         (*STEP2, "--eval-batch-size", "0"),
         None,
         ("--eval-batch-size",),
-        (PHASE2, SLOW),
     ),
     Bad(
         "step3_fix_k_negative",
@@ -564,7 +559,6 @@ BAD: list[Bad] = [
         (*STEP3, "--fix-k", "-3"),
         None,
         ("--fix-k",),
-        (PHASE2, SLOW),
         before_work=True,
     ),
     Bad(
@@ -573,7 +567,6 @@ BAD: list[Bad] = [
         (*STEP0, "--relative-margin", "-2"),
         None,
         ("--relative-margin",),
-        (PHASE2, SLOW),
         before_work=True,
     ),
     # output locations: refused before any model loads, nothing stray left behind
@@ -604,7 +597,30 @@ BAD: list[Bad] = [
         ("--data", "{ds}", "--out", "{prev}/a_file"),
         None,
         ("is a file",),
-        (PHASE2, SLOW),
+        before_work=True,
+    ),
+    Bad(
+        "step0a_out_is_a_file",
+        "0a_generate_queries.py",
+        ("--from-docs", "{ds}/corpus.jsonl", "--out", "{prev}/a_file"),
+        None,
+        ("is a file",),
+        before_work=True,
+    ),
+    Bad(
+        "step3_index_with_a_store",
+        "3_eval_retrieval.py",
+        (*STEP3, "--store", "local", "--index", "ivf"),
+        None,
+        ("--index",),
+    ),
+    Bad("step3_store_unknown", "3_eval_retrieval.py", (*STEP3, "--store", "sqlite"), None, ("--store",)),
+    Bad(
+        "step3_store_unreachable",
+        "3_eval_retrieval.py",
+        (*STEP3, "--store", "postgresql://nobody@127.0.0.1:9/ragtune"),
+        None,
+        ("127.0.0.1:9",),
         before_work=True,
     ),
     Bad(
@@ -613,7 +629,6 @@ BAD: list[Bad] = [
         (*STEP2[:2], "--out", "{prev}/a_file", *STEP2[4:]),
         None,
         ("is a file",),
-        (PHASE2, SLOW),
     ),
     Bad(
         "step3_out_is_a_file",
@@ -621,7 +636,6 @@ BAD: list[Bad] = [
         (*STEP3[:-2], "--out", "{prev}/a_file"),
         None,
         ("is a file",),
-        (PHASE2, SLOW),
         before_work=True,
     ),
     Bad(
@@ -630,7 +644,6 @@ BAD: list[Bad] = [
         (*STEP3[:-2], "--out", "{read_only}/reports"),
         None,
         ("cannot write",),
-        (PHASE2, SLOW),
         before_work=True,
     ),
     Bad(
@@ -856,7 +869,7 @@ KILL_DURING_REPORTS = """
 import os, signal, sys
 sys.path.insert(0, {root!r})
 sys.argv = [{script!r}, *{args!r}]
-import harness.reports as reports
+import harness.retrieval_report as reports
 real = reports.plot_hit_at_k
 def plot_then_die(*a, **kw):  # the CSVs of the new run are written by now; the card and summary are not
     real(*a, **kw)
@@ -868,7 +881,6 @@ runpy.run_path({script!r}, run_name="__main__")
 
 
 @SLOW
-@PHASE2
 def test_kill_9_while_step_3_writes_reports_leaves_a_complete_set(sandbox):
     out = sandbox.root / "reports"
     first = run_step3(sandbox.ds, out, sandbox.home)
@@ -877,7 +889,7 @@ def test_kill_9_while_step_3_writes_reports_leaves_a_complete_set(sandbox):
     args = [
         "--data",
         str(sandbox.ds),
-        "--models",
+        "--arms",
         "base=base",
         "again=base",
         "--bootstrap",

@@ -6,6 +6,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from corpus.beir import Dataset, Document, document_text
 from corpus.cache_policy import CachePolicy
 from corpus.console import console
@@ -57,6 +59,8 @@ class TripletConfig:
             "max": 5000,
         },
     )
+    encoder: str = "local"  # local | ray: who encodes the corpus (harness.retrieval_options.EncoderOptions)
+    ray_address: str = "local"
 
 
 @dataclass
@@ -121,6 +125,14 @@ def mine_outside_negatives(model, q_emb, pos_emb, cfg: TripletConfig, cache) -> 
     return [[docs[i] for i in row] for row in chosen], {**info, "stats": stats.as_dict()}
 
 
+def _encode_corpus(model, texts: list[str], cache: EmbeddingCache, cfg: TripletConfig) -> np.ndarray:
+    from harness.document_embedder import document_embedder
+    from harness.ray_encoding import RayConfig
+
+    ray = RayConfig(address=cfg.ray_address, batch_size=cfg.batch_size)
+    return document_embedder(model, texts, cache, cfg.encoder, cfg.batch_size, ray=ray, show_progress=True)(texts)
+
+
 def build_triplets(ds: Dataset, model, cfg: TripletConfig) -> tuple[Path, MiningStats, dict]:
     out = Path(cfg.out) if cfg.out else triplets_dir(ds.path)
     train, dropped = training_queries(ds)
@@ -138,10 +150,9 @@ def build_triplets(ds: Dataset, model, cfg: TripletConfig) -> tuple[Path, Mining
         raise DataError(Path(ds.path) / "negatives.jsonl", f"unknown document '{unknown[0]}'", field="corpus-id")
     cache = EmbeddingCache(policy=cfg.cache)
     with console.status("encoding corpus and training queries (cached by content)"):
-        doc_emb = encode(
-            model, [document_text(ds.corpus[d]) for d in doc_ids], "document", cache, cfg.batch_size, show_progress=True
-        )
-        q_emb = encode(model, [ds.queries[q] for q, _ in rows], "query", cache, cfg.batch_size, show_progress=True)
+        doc_emb = _encode_corpus(model, [document_text(ds.corpus[d]) for d in doc_ids], cache, cfg)
+        q_texts = [ds.queries[q] for q, _ in rows]
+        q_emb = encode(model, q_texts, "query", cache, cfg.batch_size, show_progress=True)
     positives = [[index[d]] + sorted(index[x] for x in relevant[q] if x != d) for q, d in rows]
     given = [[index[x] for x in given_ids.get(q, [])] for q, _ in rows] if given_ids else None
     reserved = reserve_distractors(ds, cfg.mining, dev.relevant)

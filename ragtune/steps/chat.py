@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from corpus.errors import RagtuneError
 from corpus.options import check_options, option
 from harness.arms import DEFAULT_ARMS
+from harness.retrieval_options import RetrievalOptions
 from rag.llm_session import EndpointOptions
 
 
@@ -47,6 +48,7 @@ class ChatStepConfig:
     concurrency: int = option(4, help="questions answered at once", min=1)
     reports_dir: str | None = option(None, help="folder the report tab shows (default: reports/)")
     cache_dir: str | None = option(None, help="embedding cache folder (default: cache/embeddings)")
+    retrieval: RetrievalOptions = field(default_factory=RetrievalOptions)
 
     def __post_init__(self):
         check_options(self)
@@ -105,6 +107,7 @@ def run(cfg: ChatStepConfig) -> ChatResult:
     """Open the page and serve it until Ctrl-C."""
     from corpus.paths import REPORTS_DIR
     from harness.embedding_cache import EmbeddingCache
+    from harness.retrieval import retrieval_backend
     from rag import chat_app
     from rag.chat_engine import ChatConfig, ChatEngine, load_retrievers
     from rag.prompts import load_template
@@ -115,7 +118,6 @@ def run(cfg: ChatStepConfig) -> ChatResult:
     pool, data = _pool(cfg)
     if not pool.docs:
         raise RagtuneError(f"{pool.source}: no passages to retrieve from")
-    retrievers = load_retrievers(arms, pool.docs, EmbeddingCache(cfg.cache_dir))
     page = ChatConfig(
         data=data, pool=pool.source, pool_documents=len(pool.docs), arms=arms, notes=notes, top_k=cfg.top_k,
         max_tokens=cfg.max_tokens, temperature=cfg.temperature, prompt=template.source,
@@ -123,6 +125,9 @@ def run(cfg: ChatStepConfig) -> ChatResult:
         port=cfg.port, concurrency=cfg.concurrency,
     )  # fmt: skip
     with ExitStack() as stack:
+        # the store stays open while the page serves: a local server stops when the block ends
+        backend = stack.enter_context(retrieval_backend(cfg.retrieval))
+        retrievers = load_retrievers(arms, pool.docs, EmbeddingCache(cfg.cache_dir), cfg.retrieval, backend)
         llm, page.llm, problem = _open_llm(stack, cfg, endpoint, cfg.slots or len(arms))
         app = chat_app.build_app(ChatEngine(pool.docs, retrievers, template, llm, problem), page)
         result = ChatResult(f"http://{cfg.host}:{cfg.port}", page, problem, app)

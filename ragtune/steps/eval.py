@@ -3,7 +3,7 @@ MAP@k per arm, paired deltas with bootstrap CIs and randomization p-values, repo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from corpus.cache_policy import CACHE_POLICIES, CachePolicy
@@ -13,6 +13,7 @@ from harness.ann import KINDS as INDEX_KINDS
 from harness.ann import IndexConfig
 from harness.arms import DEFAULT_ARMS
 from harness.metrics import DEFAULT_KS
+from harness.retrieval_options import RetrievalOptions
 
 _INDEX = IndexConfig()
 HEADLINE_METRICS = ("mrr", "ndcg")
@@ -38,7 +39,6 @@ class EvalStepConfig:
     depth: int = option(100, help="ranks kept per query for TREC runs", min=1)
     index: str = option(_INDEX.kind, help="search kind", choices=INDEX_KINDS)
     nprobe: int = option(_INDEX.nprobe, help="IVF cells visited per query", min=1)
-    ef_search: int = option(_INDEX.ef_search, help="HNSW candidate list at query time", min=1)
     bootstrap: int = option(10_000, help="bootstrap / randomization samples", min=100)
     confidence: float = option(0.95, help="confidence level of the intervals, in [0.5, 1)", min=0.5, max=0.999999)
     fix_k: int = option(10, help="cut-off for fixed/regressed counts (first relevant rank ≤ k)", min=1)
@@ -53,9 +53,15 @@ class EvalStepConfig:
     )
     cache: CachePolicy = option(CachePolicy.REUSE, help="embedding cache: reuse or recompute", choices=CACHE_POLICIES)
     out: str | None = option(None, help="report folder (default: reports/)")
+    retrieval: RetrievalOptions = field(default_factory=RetrievalOptions)
 
     def __post_init__(self):
         check_options(self)
+        if self.index != "exact" and not self.retrieval.is_faiss:
+            raise RagtuneError(
+                f"--index {self.index} is a FAISS search; a database --store searches its own HNSW "
+                "(tune it with --hnsw-m, --ef-construction, --ef-search)"
+            )
         if self.pool and self.sizes:
             raise RagtuneError(
                 "--pool and --sizes exclude each other: evaluate one pool file or pools built on the fly"
@@ -117,7 +123,9 @@ def _pools(cfg: EvalStepConfig, ds) -> tuple[list[tuple[int, dict]], str]:
 def run(cfg: EvalStepConfig) -> EvalStepResult:
     from corpus.console import console
     from corpus.datasets import open_dataset
+    from corpus.output_location import check_output_dir
     from corpus.paths import REPORTS_DIR
+    from corpus.report_set import report_set
     from harness.arms import BM25, DENSE, parse_arms
     from harness.evaluate import EvalConfig, evaluate
     from harness.retrieval_report import write_reports
@@ -128,9 +136,9 @@ def run(cfg: EvalStepConfig) -> EvalStepResult:
         raise RagtuneError(
             "--arms: the BM25 arm is written 'bm25' and comes last (the evaluator scores it after the dense arms)"
         )
+    out = check_output_dir(cfg.out or REPORTS_DIR)
     ds = open_dataset(cfg.data)
     pools, pool_file = _pools(cfg, ds)
-    out = Path(cfg.out) if cfg.out else REPORTS_DIR
     ecfg = EvalConfig(
         data=str(ds.path),
         corpus=pool_file,
@@ -139,7 +147,8 @@ def run(cfg: EvalStepConfig) -> EvalStepResult:
         bm25=any(a.kind == BM25 for a in arms),
         ks=cfg.k,
         depth=cfg.depth,
-        index=IndexConfig(cfg.index, nprobe=cfg.nprobe, ef_search=cfg.ef_search, seed=cfg.seed),
+        index=IndexConfig(cfg.index, nprobe=cfg.nprobe, ef_search=cfg.retrieval.ef_search, seed=cfg.seed),
+        retrieval=cfg.retrieval,
         batch_size=cfg.batch_size,
         cache=cfg.cache,
         bootstrap_samples=cfg.bootstrap,
@@ -153,8 +162,10 @@ def run(cfg: EvalStepConfig) -> EvalStepResult:
         out=str(out),
     )
     result = evaluate(ds, pools, ecfg)
-    with console.status("writing reports"):
-        written = write_reports(result, out)
+    with console.status("writing reports"), report_set(out, "retrieval") as staging:
+        staged = write_reports(result, staging)
+    # staging paths vanish on publishing: name each file by its fixed link in the report folder
+    written = {name: out / path.relative_to(staging) for name, path in staged.items()}
     figures = [
         Figure(p.pool.size, r["arm"], r["metric"], int(r["k"]), float(r["value"]))
         for p in result.pools

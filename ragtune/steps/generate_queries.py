@@ -121,6 +121,7 @@ def run(cfg: GenerateQueriesConfig) -> GenerateQueriesResult:
     from corpus.console import console
     from corpus.documents import Columns, read_documents, split_passages
     from corpus.models import load_embedder
+    from corpus.output_location import check_output_dir
     from harness.embedding_cache import EmbeddingCache
     from rag.answer_cache import AnswerCache
     from rag.llm_session import open_llm
@@ -131,6 +132,7 @@ def run(cfg: GenerateQueriesConfig) -> GenerateQueriesResult:
     columns = Columns(cfg.text_column, cfg.title_column, cfg.id_column)
     splitter = SplitterConfig(cfg.chunk_size, cfg.chunk_overlap)
     out = Path(cfg.out) if cfg.out else default_out(cfg.from_docs)
+    check_output_dir(out)
     check_output_folder(out)
     before = previous_card(out).get("fingerprint")
     docs, summary = read_documents(cfg.from_docs, columns, cfg.max_docs)

@@ -35,11 +35,13 @@ class PoolResult:
 def run(cfg: PoolStepConfig) -> PoolResult:
     from corpus.console import console
     from corpus.datasets import open_dataset
+    from corpus.output_location import check_output_file
     from corpus.paths import default_pool_file, triplets_dir
     from corpus.pool import PoolConfig, build_pool, external_distractors, write_pool
     from corpus.triplets import training_negative_ids
 
     ds = open_dataset(cfg.data)
+    out = check_output_file(cfg.out or default_pool_file(ds.path, cfg.size))
     tdir = Path(cfg.triplets) if cfg.triplets else triplets_dir(ds.path)
     excluded = training_negative_ids(tdir)
     if not excluded:
@@ -47,7 +49,6 @@ def run(cfg: PoolStepConfig) -> PoolResult:
     extra = [] if cfg.no_external else [("external", external_distractors)]
     with console.status(f"building a pool of {cfg.size} documents"):
         pool, counts = build_pool(ds, PoolConfig(cfg.size, cfg.split, cfg.seed), excluded, extra)
-    out = Path(cfg.out) if cfg.out else default_pool_file(ds.path, cfg.size)
     write_pool(out, pool)
     return PoolResult(out, len(pool), counts, len(excluded))
 

@@ -42,9 +42,11 @@ def with_default_paths(cfg: TrainConfig) -> TrainConfig:
 
 
 def run(cfg: TrainStepConfig) -> TrainStepResult:
+    from corpus.output_location import check_output_dir
     from train.fine_tune import fine_tune
 
     tcfg = with_default_paths(cfg.train)
+    check_output_dir(tcfg.out)
     if cfg.search:
         from train.search import search
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from corpus.cache_policy import CACHE_POLICIES, CachePolicy
 from corpus.options import check_options, option
 from corpus.triplets import MiningConfig, MiningStats
+from harness.retrieval_options import EncoderOptions
 
 _MINING = MiningConfig()
 
@@ -52,6 +53,7 @@ class TripletsConfig:
         "many (seeded, by query; those queries leave training)",
         min=1,
     )
+    encoding: EncoderOptions = field(default_factory=EncoderOptions)
 
     def __post_init__(self):
         check_options(self)
@@ -72,6 +74,8 @@ def run(cfg: TripletsConfig) -> TripletsResult:
     from corpus.datasets import prepare_onet, resolve_data_dir
     from corpus.models import load_embedder
     from corpus.onet_dataset import OnetConfig
+    from corpus.output_location import check_output_dir
+    from corpus.paths import triplets_dir
     from train.triplet_data import TripletConfig, build_triplets
 
     dataset_card = None
@@ -83,6 +87,7 @@ def run(cfg: TripletsConfig) -> TripletsResult:
     else:
         path = resolve_data_dir(cfg.data)
     ds = load_dataset(path)
+    check_output_dir(cfg.out or triplets_dir(ds.path))
     model = load_embedder(cfg.embedder)
     mining = MiningConfig(
         cfg.num_negatives, cfg.reserve_distractors, cfg.relative_margin, cfg.max_score, cfg.seed, cfg.num_outside
@@ -96,6 +101,8 @@ def run(cfg: TripletsConfig) -> TripletsResult:
         mining=mining,
         outside=cfg.outside,
         carve_dev_max=cfg.carve_dev_max,
+        encoder=cfg.encoding.encoder,
+        ray_address=cfg.encoding.ray_address,
     )
     out, stats, card = build_triplets(ds, model, tcfg)
     return TripletsResult(Path(out), Path(path), stats, card, dataset_card)

@@ -27,7 +27,8 @@ def test_batches_of_a_cached_corpus_come_from_the_cache(tiny_dataset, minilm, tm
     assert np.allclose(store.emb, full, atol=1e-6) and len(store) == len(texts)
     assert store.search(full[4], 1)[1][0, 0] == 4
 
-    monkeypatch.setattr(minilm, "encode", lambda *a, **kw: pytest.fail("a cached corpus was encoded again"))
+    # the Embedder is frozen: patch its class for this test
+    monkeypatch.setattr(type(minilm), "encode", lambda *a, **kw: pytest.fail("a cached corpus was encoded again"))
     embed = document_embedder(minilm, texts, EmbeddingCache(tmp_path), encoder="ray")  # Ray is never started
     assert np.array_equal(embed(texts[5:12]), store.emb[5:12])
     with pytest.raises(ValueError):
