@@ -122,15 +122,18 @@ def load_pool(pool: str | None, ds) -> tuple[dict[str, Document], str]:
     return read_corpus(Path(pool)), str(pool)
 
 
-def dense_ranking(spec: ArmSpec, queries: list[Query], docs: dict[str, Document], depth: int, cache=None):
+def dense_ranking(spec: ArmSpec, queries: list[Query], docs: dict[str, Document], depth: int, cache=None, where=None):
     from corpus.models import load_embedder
-    from harness.retrieval import Retriever
+    from harness.retrieval import dense_retriever
+    from harness.retrieval_options import RetrievalOptions
 
-    retriever = Retriever(load_embedder(spec.model), docs, cache, show_progress=True, name=spec.name)
+    options, backend = where or (RetrievalOptions(), None)
+    model = load_embedder(spec.model)
+    retriever = dense_retriever(model, docs, cache, options, backend, show_progress=True, name=spec.name)
     return [[h.doc_id for h in hits] for hits in retriever.search([q.text for q in queries], depth)]
 
 
-def bm25_ranking(spec: ArmSpec, queries: list[Query], docs: dict[str, Document], depth: int, cache=None):
+def bm25_ranking(spec: ArmSpec, queries: list[Query], docs: dict[str, Document], depth: int, cache=None, where=None):
     from harness.bm25 import BM25Arm
 
     bm25 = BM25Arm(docs)
@@ -138,16 +141,18 @@ def bm25_ranking(spec: ArmSpec, queries: list[Query], docs: dict[str, Document],
     return [[bm25.doc_ids[j] for j in row if j >= 0] for row in idx]
 
 
-# one ranking function per arm kind, (spec, queries, docs, depth, embedding cache) -> doc ids per query, best
-# first; hybrid and rerank arms (harness.fusion, harness.rerank) and a store option plug in here
+# one ranking function per arm kind, (spec, queries, docs, depth, embedding cache, where) -> doc ids per query,
+# best first; `where` is (RetrievalOptions, open store backend or None) for arms that search embeddings
 RANKERS = {DENSE: dense_ranking, BM25: bm25_ranking}
 
 
-def rank_arm(spec: ArmSpec, queries: list[Query], docs: dict[str, Document], depth: int, cache=None):
+def rank_arm(
+    spec: ArmSpec, queries: list[Query], docs: dict[str, Document], depth: int, cache=None, where=None
+) -> list[list[str]]:
     ranker = RANKERS.get(spec.kind)
     if ranker is None:
         raise RagtuneError(f"--arms {spec.text}: step 4 does not answer from {spec.kind} arms yet")
-    return ranker(spec, queries, docs, depth, cache)
+    return ranker(spec, queries, docs, depth, cache, where)
 
 
 def _first_relevant(ids: Sequence[str], relevant: set[str]) -> int | None:

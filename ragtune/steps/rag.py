@@ -24,6 +24,7 @@ from corpus.cache_policy import CACHE_POLICIES, CachePolicy
 from corpus.errors import RagtuneError
 from corpus.options import check_options, option
 from harness.arms import DEFAULT_ARMS
+from harness.retrieval_options import RetrievalOptions
 from rag.llm_session import EndpointOptions
 
 
@@ -68,6 +69,7 @@ class RagConfig:
     judge_correctness_prompt: str | None = option(None, help="answer-correctness judge prompt file (default: built-in)")
     bootstrap: int = option(10_000, help="bootstrap / randomization samples", min=100)
     seed: int = option(13, help="seed of the bootstrap and randomization test")
+    retrieval: RetrievalOptions = field(default_factory=RetrievalOptions)
     out: str | None = option(None, help="where reports go (default: reports/)")
 
     def __post_init__(self):
@@ -219,14 +221,16 @@ def _judges(cfg: RagConfig, llms: _Llms):
 
 def _contexts(cfg: RagConfig, arms: list, queries, docs: dict, emb_cache) -> dict:
     """Every arm's contexts, retriever arms first (the oracle pads from the first one's ranking)."""
+    from harness.retrieval import retrieval_backend
     from rag import answer_comparison as ac
 
     depth = max(cfg.top_k, min(ac.RANK_DEPTH, len(docs)))
     contexts = {}
-    for arm in arms:
-        if not arm.is_bracket:
-            rankings = ac.rank_arm(arm.spec, queries, docs, depth, emb_cache)
-            contexts[arm] = ac.arm_contexts(rankings, queries, cfg.top_k)
+    with retrieval_backend(cfg.retrieval) as backend:
+        for arm in arms:
+            if not arm.is_bracket:
+                rankings = ac.rank_arm(arm.spec, queries, docs, depth, emb_cache, (cfg.retrieval, backend))
+                contexts[arm] = ac.arm_contexts(rankings, queries, cfg.top_k)
     first = next(iter(contexts.values()))
     for arm in arms:
         if arm.is_bracket:

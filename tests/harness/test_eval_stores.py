@@ -93,6 +93,7 @@ def test_local_store_matches_exact_faiss_and_is_reused_without_encoding(
     assert second.evaluation.cache["misses"] == 0  # nothing encoded: documents, queries and recall from the cache
     np.testing.assert_array_equal(_arm(second).ranked, _arm(first).ranked)
     _chatbot_starts_without_encoding(tiny_dataset, tmp_path, monkeypatch, first)
+    _step4_ranks_from_the_same_tables(tiny_dataset, tmp_path, first)
 
 
 def _chatbot_starts_without_encoding(tiny_dataset, tmp_path, monkeypatch, step3):
@@ -142,3 +143,22 @@ def test_ray_encoder_matches_the_local_encoder(tiny_dataset, exact_run, tmp_path
     for pool, pool_exact in zip(result.evaluation.pools, exact_run.evaluation.pools, strict=True):
         _same_values(pool.arms[0], pool_exact.arms[0])
         np.testing.assert_array_equal(pool.arms[0].ranked[:, :10], pool_exact.arms[0].ranked[:, :10])
+
+
+def _step4_ranks_from_the_same_tables(tiny_dataset, tmp_path, step3):
+    """Step 4's dense arm under the same store option ranks as step 3 did (one retrieval path for both)."""
+    from corpus.beir import load_dataset
+    from harness.arms import parse_arm
+    from harness.embedding_cache import EmbeddingCache
+    from harness.retrieval import retrieval_backend
+    from harness.retrieval_options import RetrievalOptions
+    from rag.answer_comparison import Query, rank_arm
+
+    corpus = load_dataset(tiny_dataset).corpus
+    docs = {d: corpus[d] for d in step3.evaluation.doc_ids}
+    queries = [Query(q, t, set()) for q, t in zip(step3.evaluation.query_ids, step3.evaluation.query_texts)]
+    options = RetrievalOptions(store="local")
+    with retrieval_backend(options) as backend:
+        ranked = rank_arm(parse_arm("base"), queries, docs, 3, EmbeddingCache(tmp_path / "emb4"), (options, backend))
+    expected = [[step3.evaluation.doc_ids[j] for j in row[:3]] for row in _arm(step3).ranked]
+    assert ranked == expected
