@@ -20,9 +20,10 @@ from corpus.models import model_fingerprint, pick_device, resolve_model_path
 from train.callbacks import CheckpointAtEnd, RecordElapsed, StepProgress
 from train.config import run_fingerprint
 from train.examples import TrainingData, load_training_data
+from train.run_environment import quiet_libraries, step_of, versions
 from train.run_state import CARD_FILE, RunPlan, checkpoints_dir, finish_run, plan_run, record_run
 
-RERANKER_LOSSES = ("bce", "lambda")
+RERANKER_LOSSES = ("bce", "lambda", "mnrl")
 DEV_NAME = "dev"
 # CrossEncoderRerankingEvaluator's keys (after the evaluator name) -> the labels tables and cards show
 DEV_SHOWN = {"mrr@10": "MRR@10", "ndcg@10": "nDCG@10", "map": "MAP"}
@@ -40,7 +41,8 @@ class RerankerConfig:
         default="bce",
         metadata={
             "help": "bce: pointwise binary cross-entropy over pairs; lambda: "
-            "listwise LambdaLoss over (positive + negatives) per query",
+            "listwise LambdaLoss over (positive + negatives) per query; mnrl: softmax over the positive, "
+            "the mined negatives and --in-batch-negatives other queries' documents",
             "choices": RERANKER_LOSSES,
         },
     )
@@ -48,7 +50,10 @@ class RerankerConfig:
         default=3, metadata={"help": "mined hard negatives used per training row", "min": 1, "max": 50}
     )
     batch_size: int = field(
-        default=32, metadata={"help": "pairs per step (bce) or queries per step (lambda)", "min": 1, "max": 4096}
+        default=32, metadata={"help": "pairs per step (bce) or queries per step (lambda, mnrl)", "min": 1, "max": 4096}
+    )
+    in_batch_negatives: int = field(
+        default=4, metadata={"help": "mnrl: other queries' documents scored per query", "min": 0, "max": 4096}
     )
     learning_rate: float = field(default=5e-5, metadata={"help": "peak learning rate", "min": 1e-7, "max": 1e-2})
     warmup_ratio: float = field(
@@ -112,9 +117,21 @@ class RerankerResult:
     action: str  # "trained", "resumed" or "reused"
 
 
+@dataclass(frozen=True)
+class Reranker:
+    """A loaded cross-encoder and where it came from (like corpus.models.Embedder: never patch the model)."""
+
+    path: Path
+    fingerprint: str  # content fingerprint of the folder it was loaded from
+    model: object  # sentence_transformers CrossEncoder
+
+    def predict(self, pairs, **kwargs):
+        return self.model.predict(pairs, **kwargs)
+
+
 def load_reranker(
     spec: str | Path, max_seq_length: int | None = None, device: str | None = None, num_labels: int | None = None
-):
+) -> Reranker:
     """A CrossEncoder from a local folder ('base' = the shipped MiniLM, which gets a fresh head), offline."""
     from sentence_transformers.cross_encoder import CrossEncoder
 
@@ -128,9 +145,7 @@ def load_reranker(
         raise RagtuneError(f"model path '{path}' could not be loaded as a cross-encoder: {first}") from None
     if max_seq_length:
         model.max_seq_length = max_seq_length
-    model.ragtune_path = str(path)
-    model.ragtune_fingerprint = model_fingerprint(path)
-    return model
+    return Reranker(Path(path), model_fingerprint(path), model)
 
 
 def pair_rows(data: TrainingData, cfg: RerankerConfig):
@@ -141,7 +156,11 @@ def pair_rows(data: TrainingData, cfg: RerankerConfig):
     kept = [t for t in data.triplets if len(t.negatives) >= cfg.num_negatives]
     if not kept:
         raise RagtuneError(f"no triplet has {cfg.num_negatives} negatives; lower --num-negatives")
-    if cfg.loss == "lambda":
+    if cfg.loss == "mnrl":
+        rows = {"query": [t.query for t in kept], "positive": [t.positive for t in kept]}
+        for i in range(cfg.num_negatives):
+            rows[f"negative_{i + 1}"] = [t.negatives[i] for t in kept]
+    elif cfg.loss == "lambda":
         rows = {
             "query": [t.query for t in kept],
             "docs": [[t.positive, *t.negatives[: cfg.num_negatives]] for t in kept],
@@ -185,8 +204,14 @@ def dev_samples(data: TrainingData, candidates: int, max_queries: int = 0, seed:
 
 def build_loss(model, cfg: RerankerConfig):
     import torch
-    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss, LambdaLoss
+    from sentence_transformers.cross_encoder.losses import (
+        BinaryCrossEntropyLoss,
+        LambdaLoss,
+        MultipleNegativesRankingLoss,
+    )
 
+    if cfg.loss == "mnrl":
+        return MultipleNegativesRankingLoss(model, num_negatives=cfg.in_batch_negatives or None)
     if cfg.loss == "lambda":
         return LambdaLoss(model, mini_batch_size=cfg.batch_size)
     # one positive per num_negatives negatives: weight the positives back to balance
@@ -267,20 +292,19 @@ def train_reranker(cfg: RerankerConfig, overwrite: bool = False) -> RerankerResu
     """Train (or resume, or reuse) the reranker cfg describes; the model and training_card.json land in cfg.out."""
     import torch
 
-    from train.fine_tune import _quiet_libraries, _step_of, _versions
-
-    _quiet_libraries()
+    quiet_libraries()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     out = Path(cfg.out)
     data = load_training_data(cfg.triplets)
     torch.manual_seed(cfg.seed)  # the new head's initial weights
-    model = load_reranker(cfg.base_model, cfg.max_seq_length, cfg.device, num_labels=1)
+    base = load_reranker(cfg.base_model, cfg.max_seq_length, cfg.device, num_labels=1)
+    model = base.model
     identity = {
-        "run_fingerprint": run_fingerprint(cfg, data.fingerprint, model.ragtune_fingerprint),
+        "run_fingerprint": run_fingerprint(cfg, data.fingerprint, base.fingerprint),
         "settings": {k: v for k, v in cfg.learning_settings().items() if k not in ("triplets", "base_model")},
         "data_fingerprint": data.fingerprint,
-        "base_fingerprint": model.ragtune_fingerprint,
+        "base_fingerprint": base.fingerprint,
     }
     plan: RunPlan = plan_run(out, identity, overwrite)
     if plan.action == "done":
@@ -299,7 +323,7 @@ def train_reranker(cfg: RerankerConfig, overwrite: bool = False) -> RerankerResu
     trainer = build_trainer(
         model, train_dataset, cfg, checkpoints_dir(out), evaluator, callbacks=[StepProgress("nDCG@10"), timer]
     )
-    resumed_from = _step_of(plan.checkpoint) if plan.action == "resume" else None
+    resumed_from = step_of(plan.checkpoint) if plan.action == "resume" else None
     if resumed_from is not None:
         console.print(
             f"[yellow]resuming[/] from {plan.checkpoint} (step {resumed_from}; optimizer and scheduler state restored)"
@@ -307,15 +331,15 @@ def train_reranker(cfg: RerankerConfig, overwrite: bool = False) -> RerankerResu
     trainer.train(resume_from_checkpoint=str(plan.checkpoint) if plan.checkpoint else None)
     state = trainer.state
     history = _dev_history(state)
-    best_step = _step_of(Path(state.best_model_checkpoint)) if state.best_model_checkpoint else state.global_step
+    best_step = step_of(Path(state.best_model_checkpoint)) if state.best_model_checkpoint else state.global_step
     dev_after = history.get(str(best_step)) or (shown_dev(evaluator(model)) if evaluator else {})
     model.save(str(out))
     card = {
         "kind": "cross-encoder reranker",
         "run_fingerprint": identity["run_fingerprint"],
         "identity": identity,
-        "base_model": model.ragtune_path,
-        "base_model_fingerprint": model.ragtune_fingerprint,
+        "base_model": str(base.path),
+        "base_model_fingerprint": base.fingerprint,
         "triplets": str(data.folder),
         "dataset": data.dataset_path,
         "data_fingerprint": data.fingerprint,
@@ -333,7 +357,7 @@ def train_reranker(cfg: RerankerConfig, overwrite: bool = False) -> RerankerResu
         "dev_before": record["dev_before"] or {},
         "dev_after": dev_after,
         "dev_history": history,
-        "versions": _versions(),
+        "versions": versions(),
     }
     write_json(out / CARD_FILE, card)
     finish_run(out, cfg.keep_checkpoints)
