@@ -17,6 +17,7 @@ from corpus.console import console
 from corpus.errors import RagtuneError
 from corpus.jsonl import write_json
 from corpus.models import model_fingerprint, pick_device, resolve_model_path
+from corpus.options import check_options
 from train.callbacks import CheckpointAtEnd, RecordElapsed, StepProgress
 from train.config import run_fingerprint
 from train.examples import TrainingData, load_training_data
@@ -31,6 +32,8 @@ DEV_SHOWN = {"mrr@10": "MRR@10", "ndcg@10": "nDCG@10", "map": "MAP"}
 
 @dataclass
 class RerankerConfig:
+    """Reranker training"""
+
     triplets: str = field(default="", metadata={"help": "triplet folder from 0_build_triplets.py"})
     base_model: str = field(
         default="base",
@@ -95,13 +98,7 @@ class RerankerConfig:
     RUNTIME_ONLY = ("out", "threads", "device", "eval_batch_size", "keep_checkpoints")
 
     def __post_init__(self):
-        if self.loss not in RERANKER_LOSSES:
-            raise RagtuneError(f"unknown reranker loss '{self.loss}' (choose one of: {', '.join(RERANKER_LOSSES)})")
-        for f in fields(self):
-            lo, hi = f.metadata.get("min"), f.metadata.get("max")
-            value = getattr(self, f.name)
-            if lo is not None and not lo <= value <= hi:
-                raise RagtuneError(f"{f.name.replace('_', ' ')} must be in [{lo}, {hi}], got {value}")
+        check_options(self)
 
     def learning_settings(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in self.RUNTIME_ONLY}
