@@ -65,3 +65,26 @@ def test_script_rejects_impossible_sizes(tiny_dataset):
     assert_one_line_error(proc, "--size 3 is smaller than the 8 documents relevant")
     proc = run_script("1_build_corpus.py", "--data", tiny_dataset, "--size", "25", "--no-external")
     assert_one_line_error(proc, "--size 25 is larger than the 20 documents available")
+
+
+def test_a_dataset_built_from_an_outside_source_never_draws_it(tiny_dataset, tmp_path):
+    import shutil
+
+    from corpus.pool import DATASET_CARD
+
+    def mixed():
+        return [
+            Document(f"{src}:X{i}", f"{src} {i}", f"Text {i}.") for src in ("esco-skill", "wiki") for i in range(30)
+        ]
+
+    ds = load_dataset(tiny_dataset)
+    pool, counts = build_pool(ds, PoolConfig(size=40), set(), [("external", mixed)])
+    assert counts["esco-skill"] > 0  # an O*NET-like dataset may draw both sources
+    pool, counts = build_pool(ds, PoolConfig(size=40, skip_sources=("esco-skill",)), set(), [("external", mixed)])
+    assert counts["esco-skill"] == 0 and counts["wiki"] == 40 - counts["relevant"] - counts["dataset"]
+
+    esco_like = tmp_path / "esco_like"
+    shutil.copytree(tiny_dataset, esco_like)
+    (esco_like / DATASET_CARD).write_text(json.dumps({"name": "esco-skill-search"}))
+    pool, counts = build_pool(load_dataset(esco_like), PoolConfig(size=40), set(), [("external", mixed)])
+    assert counts["esco-skill"] == 0 and len(pool) == 40
