@@ -65,9 +65,15 @@ def dev_weights(ds: Dataset, s: Setting) -> dict[str, WeightChoice]:
         dev = evaluate(ds, [(len(docs), docs)], dev_cfg, cache=s.cache)
     runs = {r.name: r for r in dev.pools[0].arms}
     fusion = FusionConfig(method="convex", k=10)
-    return {
-        h[0]: choose_weight((runs[h[1]], runs[h[2]]), dev.doc_ids, dev.query_ids, dev.qrels, fusion) for h in convex
-    }
+    choices = {}
+    for h in convex:
+        choices[h[0]] = choose_weight((runs[h[1]], runs[h[2]]), dev.doc_ids, dev.query_ids, dev.qrels, fusion)
+        c = choices[h[0]]
+        console.print(
+            f"[bold]{h[0]}[/]: convex weight {c.weight:.1f} on {h[1]}, {1 - c.weight:.1f} on {h[2]} "
+            f"(dev {c.metric} {c.score:.3f}, {len(dev.query_ids)} dev queries, {len(docs)} documents)"
+        )
+    return choices
 
 
 def _hybrid(spec: list[str], parts: list[ArmRun], s: Setting, choice: WeightChoice | None) -> ArmRun:

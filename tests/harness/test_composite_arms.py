@@ -82,3 +82,15 @@ def test_reranked_arm_permutes_the_head_and_keeps_the_tail(composite_eval):
     assert len(rr.latency_ms) == 3 and (rr.latency_ms >= first.latency_ms).all()
     assert rr.training_minutes == first.training_minutes == 0.0  # the shipped model has no training card
     assert np.isfinite(rr.scores[:, :5]).all()
+
+
+def test_arms_table_reads_the_written_reports(composite_eval, tmp_path):
+    from harness.arms_table import arms_markdown
+    from harness.retrieval_report import write_reports
+
+    result, runs = composite_eval
+    write_reports(result, tmp_path)
+    lines = arms_markdown(tmp_path).splitlines()
+    assert [ln.split(" | ")[0].strip("| ") for ln in lines[2:]] == ["base", "hy", "bm25", "cx", "rr"]
+    mrr = {r["arm"]: r["value"] for r in result.pools[0].metric_rows if r["metric"] == "mrr" and r["k"] == 10}
+    assert lines[3].split(" | ")[1].startswith(f"{mrr['hy']:.3f} (")
