@@ -16,6 +16,11 @@ from corpus.errors import RagtuneError
 from corpus.splits import stable_order
 
 ExtraSource = tuple[str, Callable[[], list[Document]]]
+EXTERNAL_SOURCES = ("esco-skill", "isco", "wiki")
+# datasets whose own documents come from an external source: drawing that source as distractors would put
+# near-copies of labelled documents (and of training queries' text) into the pool
+OWN_SOURCES = {"esco-skill-search": ("esco-skill",)}
+DATASET_CARD = "dataset_card.json"
 
 
 @dataclass
@@ -23,6 +28,15 @@ class PoolConfig:
     size: int = 800
     split: str = "test"
     seed: int = 13
+    skip_sources: tuple[str, ...] = ()  # external sources never drawn (besides the dataset's own, always skipped)
+
+
+def own_sources(ds: Dataset) -> tuple[str, ...]:
+    """The external sources the dataset itself was built from, by its build card's name (none for own data)."""
+    from corpus.jsonl import read_json_or_none
+
+    card = read_json_or_none(ds.path / DATASET_CARD) if getattr(ds, "path", None) else None
+    return OWN_SOURCES.get(card.get("name", ""), ()) if isinstance(card, dict) else ()
 
 
 def source_of(doc: Document) -> str:
@@ -42,6 +56,7 @@ def build_pool(
         )
     chosen: list[tuple[str, Document]] = [("relevant", ds.corpus[d]) for d in relevant]
     taken = set(relevant)
+    skipped = set(cfg.skip_sources) | set(own_sources(ds))
     others = [d for d in ds.corpus.values() if d.id not in taken and d.id not in excluded]
     stages: list[tuple[str, Callable[[], list[Document]]]] = [("dataset", lambda: others), *extra_sources]
     available = len(relevant)
@@ -50,7 +65,11 @@ def build_pool(
             break
         docs = loader()
         # excluded applies to every stage: outside documents used as training negatives are excluded too
-        fresh = [d for d in docs if d.id not in taken and d.id not in excluded]
+        fresh = [
+            d
+            for d in docs
+            if d.id not in taken and d.id not in excluded and not (name == "external" and source_of(d) in skipped)
+        ]
         available += len(fresh)
         for doc in stable_order(fresh, f"{cfg.seed}/{name}", key=lambda d: d.id)[: cfg.size - len(chosen)]:
             chosen.append((source_of(doc) if name == "external" else name, doc))

@@ -4,8 +4,13 @@
     NAME=PATH             a sentence-transformers folder (or 'base') under NAME
     PATH                  a folder, named after its last path part
     bm25                  the lexical BM25 arm
-    NAME=a+b              a fusion of arms a and b        (room for it: not supported yet)
-    NAME=a>RERANKER       arm a reranked by a cross-encoder (room for it: not supported yet)
+    NAME=a+b              arms a and b fused by reciprocal rank (k = --rrf-k, 60 by default)
+    NAME=a+b:convex       arms a and b fused by a convex combination of min-max normalised scores, a's weight
+                          chosen on the dev split (never on test); ':rrf' spells the default out
+    NAME=a>RERANKER       arm a's top --rerank-depth reranked by the cross-encoder folder RERANKER (step 2b)
+
+a and b name arms given earlier in the same list: hybrid parts are dense or bm25 arms (a convex weight is fitted
+on their dev runs), a reranked arm may start from any earlier arm.
 
 and the one behaviour when the default fine-tuned model is missing: a note, and the step goes on without it.
 """
@@ -22,6 +27,8 @@ from corpus.errors import RagtuneError
 from corpus.models import resolve_model_path
 
 DENSE, BM25, HYBRID, RERANK = "dense", "bm25", "hybrid", "rerank"
+RRF, CONVEX = "rrf", "convex"
+FUSIONS = (RRF, CONVEX)
 KINDS = (DENSE, BM25, HYBRID, RERANK)
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 BASE = "base"
@@ -40,6 +47,7 @@ class ArmSpec:
     kind: str  # one of KINDS
     model: str = ""  # dense: 'base' or a model folder
     parts: tuple[str, ...] = ()  # hybrid: fused arm names; rerank: (arm name, reranker folder)
+    fusion: str = ""  # hybrid: one of FUSIONS
 
     @property
     def text(self) -> str:
@@ -48,7 +56,27 @@ class ArmSpec:
             return BM25 if self.name == BM25 else f"{self.name}={BM25}"
         if self.kind == DENSE:
             return f"{self.name}={self.model}"
-        return f"{self.name}={('+' if self.kind == HYBRID else '>').join(self.parts)}"
+        if self.kind == HYBRID:
+            return f"{self.name}={'+'.join(self.parts)}" + ("" if self.fusion == RRF else f":{self.fusion}")
+        return f"{self.name}={'>'.join(self.parts)}"
+
+
+def _composite(name: str, value: str, text: str) -> ArmSpec:
+    if ">" in value:
+        first, _, reranker = value.partition(">")
+        if not first.strip() or not reranker.strip():
+            raise RagtuneError(f"--arms {text}: a reranked arm is NAME=ARM>RERANKER_FOLDER")
+        return ArmSpec(name, RERANK, parts=(first.strip(), reranker.strip()))
+    value, _, fusion = value.partition(":")
+    fusion = fusion.strip() or RRF
+    if fusion not in FUSIONS:
+        raise RagtuneError(f"--arms {text}: fusion must be one of {', '.join(FUSIONS)}, got '{fusion}'")
+    parts = tuple(p.strip() for p in value.split("+"))
+    if len(parts) != 2 or not all(parts):
+        raise RagtuneError(f"--arms {text}: a hybrid arm fuses two arms, NAME=a+b")
+    if parts[0] == parts[1]:
+        raise RagtuneError(f"--arms {text}: a hybrid arm fuses two different arms")
+    return ArmSpec(name, HYBRID, parts=parts, fusion=fusion)
 
 
 def parse_arm(text: str) -> ArmSpec:
@@ -65,11 +93,23 @@ def parse_arm(text: str) -> ArmSpec:
         raise RagtuneError(f"--arms: arm name '{name}' must be letters, digits, '_', '.' or '-'")
     if value == BM25:
         return ArmSpec(name, BM25)
-    if "+" in value:
-        raise RagtuneError(f"--arms {text}: fused (hybrid) arms are not supported yet")
-    if ">" in value:
-        raise RagtuneError(f"--arms {text}: reranked arms are not supported yet")
+    if "+" in value or ">" in value:
+        return _composite(name, value, text)
     return ArmSpec(name, DENSE, value)
+
+
+def _check_references(arm: ArmSpec, earlier: dict[str, ArmSpec]) -> None:
+    """Composite arms name arms given before them; a reranker folder must exist before any model loads."""
+    if arm.kind == HYBRID:
+        for part in arm.parts:
+            if part not in earlier:
+                raise RagtuneError(f"--arms {arm.text}: '{part}' is not an arm given before it")
+            if earlier[part].kind not in (DENSE, BM25):
+                raise RagtuneError(f"--arms {arm.text}: hybrid parts are dense or bm25 arms, '{part}' is not")
+    elif arm.kind == RERANK:
+        if arm.parts[0] not in earlier:
+            raise RagtuneError(f"--arms {arm.text}: '{arm.parts[0]}' is not an arm given before it")
+        resolve_model_path(arm.parts[1])
 
 
 def missing_finetuned_note(path: Path | None = None) -> str:
@@ -90,6 +130,7 @@ def parse_arms(texts: list[str] | tuple[str, ...] | None) -> list[ArmSpec]:
             continue
         if arm.kind == DENSE:
             resolve_model_path(arm.model)
+        _check_references(arm, {a.name: a for a in arms})
         arms.append(arm)
     names = [a.name for a in arms]
     if len(set(names)) != len(names):

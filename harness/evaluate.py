@@ -36,6 +36,11 @@ class EvalConfig:
     split: str = "test"
     models: list[list[str]] = field(default_factory=list)  # [[name, path], ...] in comparison order
     bm25: bool = False
+    hybrids: list[list[str]] = field(default_factory=list)  # [[name, part_a, part_b, 'rrf' | 'convex'], ...]
+    reranks: list[list[str]] = field(default_factory=list)  # [[name, first-stage arm, reranker folder], ...]
+    order: list[str] = field(default_factory=list)  # comparison order of all arms ([] = models, bm25, hybrids, reranks)
+    rrf_k: int = 60
+    rerank_depth: int = 50  # first-stage documents reranked per query
     ks: list[int] = field(default_factory=lambda: list(DEFAULT_KS))
     depth: int = 100  # ranks kept per query (TREC runs, first-relevant rank)
     index: IndexConfig = field(default_factory=IndexConfig)
@@ -69,7 +74,12 @@ class EvalConfig:
         if not self.ks or self.ks[0] < 1:
             raise RagtuneError("--k values must be positive integers")
         self.depth = max(self.depth, self.ks[-1])
-        names = [n for n, _ in self.models] + ([BM25] if self.bm25 else [])
+        names = (
+            [n for n, _ in self.models]
+            + ([BM25] if self.bm25 else [])
+            + [h[0] for h in self.hybrids]
+            + [r[0] for r in self.reranks]
+        )
         for n in names:
             if not NAME_RE.match(n):
                 raise RagtuneError(f"arm name '{n}' must be letters, digits, '_', '.' or '-'")
@@ -80,6 +90,8 @@ class EvalConfig:
             )
         if not names:
             raise RagtuneError("nothing to evaluate: give --arms")
+        if self.order and sorted(self.order) != sorted(names):
+            raise RagtuneError(f"arm order {', '.join(self.order)} does not name the arms {', '.join(names)}")
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -95,7 +107,7 @@ class Pool:
 @dataclass
 class ArmRun:
     name: str
-    kind: str  # 'dense' or 'bm25'
+    kind: str  # 'dense', 'bm25', 'hybrid' or 'rerank'
     scores: np.ndarray  # (n_queries, depth') float32
     ranked: np.ndarray  # (n_queries, depth') indices into the evaluation's doc_ids, -1 = empty slot
     values: dict[str, np.ndarray]  # metric -> (n_queries, n_ks)
@@ -105,6 +117,8 @@ class ArmRun:
     cached: bool = False
     latency_ms: np.ndarray = field(default_factory=lambda: np.zeros(0))
     ann_recall: float = float("nan")  # recall@10 of the approximate index against exact search
+    training_minutes: float = 0.0  # wall time of the training behind the arm (its cards), 0 for base and BM25
+    note: str = ""  # e.g. the convex weight and where it was chosen
 
 
 @dataclass
@@ -228,6 +242,19 @@ def _pool_store(retriever, rows: np.ndarray, s: Setting):
     return s.backend.store_for(key, ids, texts, lambda part: retriever.doc_emb[[row_of[t] for t in part]])
 
 
+def training_minutes(model_path) -> float:
+    """Wall minutes recorded in a trained model's training_card.json (0 for the shipped model or no card)."""
+    from pathlib import Path
+
+    from corpus.jsonl import read_json_or_none
+
+    card = read_json_or_none(Path(model_path) / "training_card.json")
+    try:
+        return float(card.get("wall_time_s", 0.0)) / 60.0 if card else 0.0
+    except (TypeError, ValueError, AttributeError):
+        return float("nan")
+
+
 def _dense_arm(name: str, path: str, s: Setting) -> tuple[list[ArmRun], dict]:
     """The arm's run on every pool, and the model's identity (path, fingerprint, store) for the card."""
     cfg, union, cache, query_texts = s.cfg, s.union, s.cache, s.query_texts
@@ -261,6 +288,7 @@ def _dense_arm(name: str, path: str, s: Setting) -> tuple[list[ArmRun], dict]:
             searcher(model.encode([text], "query", batch_size=1), cfg.depth)
 
         run.latency_ms = _latency(one_query, query_texts, cfg.latency_queries, cfg.seed)
+        run.training_minutes = training_minutes(model.path)
         runs.append(run)
     return runs, info
 
@@ -311,6 +339,12 @@ def evaluate(
         with console.status("BM25: indexing and searching"):
             for i, run in enumerate(_bm25_arm(setting)):
                 runs_by_pool[i].append(run)
+    if cfg.hybrids or cfg.reranks:
+        from harness.composite_arms import composite_runs
+
+        composite_runs(ds, setting, runs_by_pool)
+    if cfg.order:
+        runs_by_pool = [sorted(runs, key=lambda r: cfg.order.index(r.name)) for runs in runs_by_pool]
 
     results = []
     for (size, docs), runs in zip(pools, runs_by_pool, strict=False):

@@ -117,14 +117,17 @@ def speed_frame(result: EvalResult) -> pd.DataFrame:
                     "kind": run.kind,
                     "docs": len(p.pool.doc_ids),
                     "queries": len(result.query_ids),
-                    "index": result.config.search_kind if run.kind == "dense" else "bm25",
+                    "index": result.config.search_kind if run.kind == "dense" else run.kind,
                     "encode_seconds": run.encode_seconds,
                     "docs_per_second": run.docs_per_second,
                     "cached": run.cached,
                     "latency_queries": len(lat),
+                    "latency_mean_ms": float(np.mean(lat)) if len(lat) else np.nan,
                     "latency_p50_ms": float(np.percentile(lat, 50)) if len(lat) else np.nan,
                     "latency_p95_ms": float(np.percentile(lat, 95)) if len(lat) else np.nan,
                     "ann_recall_at_10": run.ann_recall,
+                    "training_minutes": run.training_minutes,
+                    "note": run.note,
                 }
             )
     return pd.DataFrame(rows)
@@ -277,6 +280,7 @@ def results_table(result: EvalResult, pr: PoolResult) -> Table:
         for r in pr.arms
     ]
     t.add_row("latency p50 / p95 (ms per query)", *lat, *[""] * (2 * len(deltas)))
+    t.add_row("training minutes", *[f"{r.training_minutes:.1f}" for r in pr.arms], *[""] * (2 * len(deltas)))
     speed = [
         "cached" if r.cached else (f"{r.docs_per_second:,.0f}" if np.isfinite(r.docs_per_second) else "-")
         for r in pr.arms

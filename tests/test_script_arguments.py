@@ -15,6 +15,7 @@ def test_every_numbered_script_is_covered():
         "0a_generate_queries.py",
         "1_build_corpus.py",
         "2_train_embedder.py",
+        "2b_train_reranker.py",
         "3_eval_retrieval.py",
         "4_rag_compare.py",
         "5_chatbot.py",
@@ -35,6 +36,9 @@ def test_unknown_flag_is_one_line(script):
         ("5_chatbot.py", ["--threads", "0"], "--threads must be ≥ 1, got 0"),
         ("5_chatbot.py", ["--port", "70000"], "--port must be ≤ 65535, got 70000"),
         ("2_train_embedder.py", ["--max-steps", "many"], "invalid int value: 'many'"),
+        ("2b_train_reranker.py", ["--max-steps", "0"], "--max-steps must be ≥ 1, got 0"),
+        ("2b_train_reranker.py", ["--loss", "hinge"], "--loss"),
+        ("3_eval_retrieval.py", ["--rerank-depth", "0"], "--rerank-depth must be ≥ 1, got 0"),
         # issue 11's holes: each used to pass argparse and fail later (or not at all)
         ("0_build_triplets.py", ["--batch-size", "0"], "--batch-size must be ≥ 1, got 0"),
         ("0_build_triplets.py", ["--relative-margin", "-2"], "--relative-margin must be ≥ 0.0, got -2.0"),

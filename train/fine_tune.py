@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import platform
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from train.dev_eval import SHOWN, build_evaluator, dev_candidates, metric_key, s
 from train.examples import TrainingData, column_prompts, load_training_data, to_dataset
 from train.lora import add_lora, merge_lora, trainable_share
 from train.recipe import resolve_recipe
+from train.run_environment import quiet_libraries, step_of, versions
 from train.run_state import CARD_FILE, RunPlan, checkpoints_dir, finish_run, plan_run, record_run
 
 
@@ -148,37 +148,15 @@ def build_trainer(
     return trainer
 
 
-def _quiet_libraries() -> None:
-    import logging
-
-    import transformers
-
-    transformers.logging.set_verbosity_error()
-    logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
-
-
 def _eval_history(state) -> dict[int, dict[str, float]]:
     return {int(e["step"]): shown_metrics(e) for e in state.log_history if any(k.startswith("eval_") for k in e)}
-
-
-def _versions() -> dict:
-    import sentence_transformers
-    import torch
-    import transformers
-
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "sentence_transformers": sentence_transformers.__version__,
-        "transformers": transformers.__version__,
-    }
 
 
 def fine_tune(cfg: TrainConfig, overwrite: bool = False, extra_callbacks=()) -> TrainResult:
     """Train (or resume, or reuse) the run cfg describes; the model and its training_card.json land in cfg.out."""
     import torch
 
-    _quiet_libraries()
+    quiet_libraries()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     out = Path(cfg.out)
@@ -220,7 +198,7 @@ def fine_tune(cfg: TrainConfig, overwrite: bool = False, extra_callbacks=()) -> 
     )
     resumed_from = None
     if plan.action == "resume":
-        resumed_from = _step_of(plan.checkpoint)
+        resumed_from = step_of(plan.checkpoint)
         console.print(
             f"[yellow]resuming[/] from {plan.checkpoint} (step {resumed_from}; optimizer and scheduler state restored)"
         )
@@ -228,7 +206,7 @@ def fine_tune(cfg: TrainConfig, overwrite: bool = False, extra_callbacks=()) -> 
 
     state = trainer.state
     history = _eval_history(state)
-    best_step = _step_of(Path(state.best_model_checkpoint)) if state.best_model_checkpoint else state.global_step
+    best_step = step_of(Path(state.best_model_checkpoint)) if state.best_model_checkpoint else state.global_step
     dev_after = history.get(best_step) or shown_metrics(evaluator(model))
     if cfg.lora:
         merge_lora(model)
@@ -264,12 +242,8 @@ def fine_tune(cfg: TrainConfig, overwrite: bool = False, extra_callbacks=()) -> 
         "dev_history": {str(k): v for k, v in sorted(history.items())},
         "trainable_parameters": trainable,
         "total_parameters": total,
-        "versions": _versions(),
+        "versions": versions(),
     }
     write_json(out / CARD_FILE, card)
     finish_run(out, cfg.keep_checkpoints)
     return TrainResult(out, card, "resumed" if resumed_from is not None else "trained")
-
-
-def _step_of(checkpoint: Path) -> int:
-    return int(Path(checkpoint).name.rsplit("-", 1)[-1])

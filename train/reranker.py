@@ -17,12 +17,14 @@ from corpus.console import console
 from corpus.errors import RagtuneError
 from corpus.jsonl import write_json
 from corpus.models import model_fingerprint, pick_device, resolve_model_path
+from corpus.options import check_options
 from train.callbacks import CheckpointAtEnd, RecordElapsed, StepProgress
 from train.config import run_fingerprint
 from train.examples import TrainingData, load_training_data
+from train.run_environment import quiet_libraries, step_of, versions
 from train.run_state import CARD_FILE, RunPlan, checkpoints_dir, finish_run, plan_run, record_run
 
-RERANKER_LOSSES = ("bce", "lambda")
+RERANKER_LOSSES = ("bce", "lambda", "mnrl")
 DEV_NAME = "dev"
 # CrossEncoderRerankingEvaluator's keys (after the evaluator name) -> the labels tables and cards show
 DEV_SHOWN = {"mrr@10": "MRR@10", "ndcg@10": "nDCG@10", "map": "MAP"}
@@ -30,6 +32,8 @@ DEV_SHOWN = {"mrr@10": "MRR@10", "ndcg@10": "nDCG@10", "map": "MAP"}
 
 @dataclass
 class RerankerConfig:
+    """Reranker training"""
+
     triplets: str = field(default="", metadata={"help": "triplet folder from 0_build_triplets.py"})
     base_model: str = field(
         default="base",
@@ -37,30 +41,40 @@ class RerankerConfig:
     )
     out: str = field(default="", metadata={"help": "where the reranker and its training_card.json go"})
     loss: str = field(
-        default="bce",
+        default="mnrl",
         metadata={
             "help": "bce: pointwise binary cross-entropy over pairs; lambda: "
-            "listwise LambdaLoss over (positive + negatives) per query",
+            "listwise LambdaLoss over (positive + negatives) per query; mnrl: softmax over the positive, "
+            "the mined negatives and --in-batch-negatives other queries' documents",
             "choices": RERANKER_LOSSES,
         },
     )
     num_negatives: int = field(
-        default=3, metadata={"help": "mined hard negatives used per training row", "min": 1, "max": 50}
+        default=1, metadata={"help": "mined hard negatives used per training row", "min": 1, "max": 50}
     )
     batch_size: int = field(
-        default=32, metadata={"help": "pairs per step (bce) or queries per step (lambda)", "min": 1, "max": 4096}
+        default=8, metadata={"help": "pairs per step (bce) or queries per step (lambda, mnrl)", "min": 1, "max": 4096}
     )
-    learning_rate: float = field(default=5e-5, metadata={"help": "peak learning rate", "min": 1e-7, "max": 1e-2})
+    in_batch_negatives: int = field(
+        default=3, metadata={"help": "mnrl: other queries' documents scored per query", "min": 0, "max": 4096}
+    )
+    learning_rate: float = field(default=1e-4, metadata={"help": "peak learning rate", "min": 1e-7, "max": 1e-2})
     warmup_ratio: float = field(
         default=0.1, metadata={"help": "share of steps with a rising learning rate", "min": 0.0, "max": 0.9}
     )
-    # a cross-encoder reads query and document together: a step costs several embedder steps, so the default
-    # is 200 steps of 32 pairs (6,400 pairs). Not yet timed on idle cores, and not yet shown to learn: on a shared
-    # machine, 100 steps of 16 pairs (lr 5e-5 or 2e-4) left the BCE loss flat near 1.05 on O*NET
+    # measured on O*NET (docs/arms.md): pointwise BCE (100 steps x 16 pairs, lr 5e-5 or 2e-4) stayed at chance
+    # (loss ~1.05 = the pos-weighted BCE of a constant score); mnrl (a softmax over the positive, 1 mined and 3
+    # in-batch negatives, 8 queries a step, lr 1e-4, 64 tokens) lifted dev MRR@10 from 0.24 to 0.42 in 20 steps.
+    # A step is 40 pairs; 200 steps not yet timed on idle cores
     max_steps: int = field(default=200, metadata={"help": "optimizer steps", "min": 1, "max": 1_000_000})
     # a query (~25 tokens) plus the median O*NET document (138 tokens) fits whole
     max_seq_length: int = field(
-        default=192, metadata={"help": "tokens of query + document read together", "min": 16, "max": 512}
+        default=64,
+        metadata={
+            "help": "tokens of query + document read together (O*NET: the title and the start of the description)",
+            "min": 16,
+            "max": 512,
+        },
     )
     eval_steps: int = field(
         default=100, metadata={"help": "dev evaluation and checkpoint interval", "min": 1, "max": 1_000_000}
@@ -90,13 +104,7 @@ class RerankerConfig:
     RUNTIME_ONLY = ("out", "threads", "device", "eval_batch_size", "keep_checkpoints")
 
     def __post_init__(self):
-        if self.loss not in RERANKER_LOSSES:
-            raise RagtuneError(f"unknown reranker loss '{self.loss}' (choose one of: {', '.join(RERANKER_LOSSES)})")
-        for f in fields(self):
-            lo, hi = f.metadata.get("min"), f.metadata.get("max")
-            value = getattr(self, f.name)
-            if lo is not None and not lo <= value <= hi:
-                raise RagtuneError(f"{f.name.replace('_', ' ')} must be in [{lo}, {hi}], got {value}")
+        check_options(self)
 
     def learning_settings(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in self.RUNTIME_ONLY}
@@ -112,9 +120,21 @@ class RerankerResult:
     action: str  # "trained", "resumed" or "reused"
 
 
+@dataclass(frozen=True)
+class Reranker:
+    """A loaded cross-encoder and where it came from (like corpus.models.Embedder: never patch the model)."""
+
+    path: Path
+    fingerprint: str  # content fingerprint of the folder it was loaded from
+    model: object  # sentence_transformers CrossEncoder
+
+    def predict(self, pairs, **kwargs):
+        return self.model.predict(pairs, **kwargs)
+
+
 def load_reranker(
     spec: str | Path, max_seq_length: int | None = None, device: str | None = None, num_labels: int | None = None
-):
+) -> Reranker:
     """A CrossEncoder from a local folder ('base' = the shipped MiniLM, which gets a fresh head), offline."""
     from sentence_transformers.cross_encoder import CrossEncoder
 
@@ -128,9 +148,7 @@ def load_reranker(
         raise RagtuneError(f"model path '{path}' could not be loaded as a cross-encoder: {first}") from None
     if max_seq_length:
         model.max_seq_length = max_seq_length
-    model.ragtune_path = str(path)
-    model.ragtune_fingerprint = model_fingerprint(path)
-    return model
+    return Reranker(Path(path), model_fingerprint(path), model)
 
 
 def pair_rows(data: TrainingData, cfg: RerankerConfig):
@@ -141,7 +159,11 @@ def pair_rows(data: TrainingData, cfg: RerankerConfig):
     kept = [t for t in data.triplets if len(t.negatives) >= cfg.num_negatives]
     if not kept:
         raise RagtuneError(f"no triplet has {cfg.num_negatives} negatives; lower --num-negatives")
-    if cfg.loss == "lambda":
+    if cfg.loss == "mnrl":
+        rows = {"query": [t.query for t in kept], "positive": [t.positive for t in kept]}
+        for i in range(cfg.num_negatives):
+            rows[f"negative_{i + 1}"] = [t.negatives[i] for t in kept]
+    elif cfg.loss == "lambda":
         rows = {
             "query": [t.query for t in kept],
             "docs": [[t.positive, *t.negatives[: cfg.num_negatives]] for t in kept],
@@ -185,8 +207,14 @@ def dev_samples(data: TrainingData, candidates: int, max_queries: int = 0, seed:
 
 def build_loss(model, cfg: RerankerConfig):
     import torch
-    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss, LambdaLoss
+    from sentence_transformers.cross_encoder.losses import (
+        BinaryCrossEntropyLoss,
+        LambdaLoss,
+        MultipleNegativesRankingLoss,
+    )
 
+    if cfg.loss == "mnrl":
+        return MultipleNegativesRankingLoss(model, num_negatives=cfg.in_batch_negatives or None)
     if cfg.loss == "lambda":
         return LambdaLoss(model, mini_batch_size=cfg.batch_size)
     # one positive per num_negatives negatives: weight the positives back to balance
@@ -267,20 +295,19 @@ def train_reranker(cfg: RerankerConfig, overwrite: bool = False) -> RerankerResu
     """Train (or resume, or reuse) the reranker cfg describes; the model and training_card.json land in cfg.out."""
     import torch
 
-    from train.fine_tune import _quiet_libraries, _step_of, _versions
-
-    _quiet_libraries()
+    quiet_libraries()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     out = Path(cfg.out)
     data = load_training_data(cfg.triplets)
     torch.manual_seed(cfg.seed)  # the new head's initial weights
-    model = load_reranker(cfg.base_model, cfg.max_seq_length, cfg.device, num_labels=1)
+    base = load_reranker(cfg.base_model, cfg.max_seq_length, cfg.device, num_labels=1)
+    model = base.model
     identity = {
-        "run_fingerprint": run_fingerprint(cfg, data.fingerprint, model.ragtune_fingerprint),
+        "run_fingerprint": run_fingerprint(cfg, data.fingerprint, base.fingerprint),
         "settings": {k: v for k, v in cfg.learning_settings().items() if k not in ("triplets", "base_model")},
         "data_fingerprint": data.fingerprint,
-        "base_fingerprint": model.ragtune_fingerprint,
+        "base_fingerprint": base.fingerprint,
     }
     plan: RunPlan = plan_run(out, identity, overwrite)
     if plan.action == "done":
@@ -299,7 +326,7 @@ def train_reranker(cfg: RerankerConfig, overwrite: bool = False) -> RerankerResu
     trainer = build_trainer(
         model, train_dataset, cfg, checkpoints_dir(out), evaluator, callbacks=[StepProgress("nDCG@10"), timer]
     )
-    resumed_from = _step_of(plan.checkpoint) if plan.action == "resume" else None
+    resumed_from = step_of(plan.checkpoint) if plan.action == "resume" else None
     if resumed_from is not None:
         console.print(
             f"[yellow]resuming[/] from {plan.checkpoint} (step {resumed_from}; optimizer and scheduler state restored)"
@@ -307,15 +334,15 @@ def train_reranker(cfg: RerankerConfig, overwrite: bool = False) -> RerankerResu
     trainer.train(resume_from_checkpoint=str(plan.checkpoint) if plan.checkpoint else None)
     state = trainer.state
     history = _dev_history(state)
-    best_step = _step_of(Path(state.best_model_checkpoint)) if state.best_model_checkpoint else state.global_step
+    best_step = step_of(Path(state.best_model_checkpoint)) if state.best_model_checkpoint else state.global_step
     dev_after = history.get(str(best_step)) or (shown_dev(evaluator(model)) if evaluator else {})
     model.save(str(out))
     card = {
         "kind": "cross-encoder reranker",
         "run_fingerprint": identity["run_fingerprint"],
         "identity": identity,
-        "base_model": model.ragtune_path,
-        "base_model_fingerprint": model.ragtune_fingerprint,
+        "base_model": str(base.path),
+        "base_model_fingerprint": base.fingerprint,
         "triplets": str(data.folder),
         "dataset": data.dataset_path,
         "data_fingerprint": data.fingerprint,
@@ -333,7 +360,7 @@ def train_reranker(cfg: RerankerConfig, overwrite: bool = False) -> RerankerResu
         "dev_before": record["dev_before"] or {},
         "dev_after": dev_after,
         "dev_history": history,
-        "versions": _versions(),
+        "versions": versions(),
     }
     write_json(out / CARD_FILE, card)
     finish_run(out, cfg.keep_checkpoints)

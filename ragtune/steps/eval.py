@@ -12,7 +12,9 @@ from corpus.options import check_options, option
 from harness.ann import KINDS as INDEX_KINDS
 from harness.ann import IndexConfig
 from harness.arms import DEFAULT_ARMS
+from harness.fusion import DEFAULT_RRF_K
 from harness.metrics import DEFAULT_KS
+from harness.rerank import DEFAULT_RERANK_DEPTH
 from harness.retrieval_options import RetrievalOptions
 
 _INDEX = IndexConfig()
@@ -32,9 +34,13 @@ class EvalStepConfig:
     split: str = option("test", help="split whose queries are evaluated")
     arms: list[str] | None = option(
         None,
-        help="arms in comparison order: NAME=PATH, base, bm25 or a model folder "
-        f"(default: {' '.join(DEFAULT_ARMS)} when step 2 wrote it)",
+        help="arms in comparison order: NAME=PATH, base, bm25 or a model folder; NAME=a+b fuses arms a and b by "
+        "reciprocal rank (NAME=a+b:convex: weighted scores, the weight chosen on dev); NAME=a>RERANKER reranks "
+        f"arm a's top --rerank-depth with a step-2b cross-encoder (default: {' '.join(DEFAULT_ARMS)} when step 2 "
+        "wrote it)",
     )
+    rrf_k: int = option(DEFAULT_RRF_K, help="hybrid arms: RRF constant (a document at rank r adds 1/(k + r))", min=1)
+    rerank_depth: int = option(DEFAULT_RERANK_DEPTH, help="reranked arms: first-stage documents reranked", min=1)
     k: list[int] = option(default_factory=lambda: list(DEFAULT_KS), help="cut-offs", min=1)
     depth: int = option(100, help="ranks kept per query for TREC runs", min=1)
     index: str = option(_INDEX.kind, help="search kind", choices=INDEX_KINDS)
@@ -126,16 +132,13 @@ def run(cfg: EvalStepConfig) -> EvalStepResult:
     from corpus.output_location import check_output_dir
     from corpus.paths import REPORTS_DIR
     from corpus.report_set import report_set
-    from harness.arms import BM25, DENSE, parse_arms
+    from harness.arms import BM25, DENSE, HYBRID, RERANK, parse_arms
     from harness.evaluate import EvalConfig, evaluate
     from harness.retrieval_report import write_reports
 
     arms = parse_arms(cfg.arms)
-    lexical = [i for i, a in enumerate(arms) if a.kind == BM25]
-    if lexical and (lexical != [len(arms) - 1] or arms[-1].name != BM25):
-        raise RagtuneError(
-            "--arms: the BM25 arm is written 'bm25' and comes last (the evaluator scores it after the dense arms)"
-        )
+    if any(a.kind == BM25 and a.name != BM25 for a in arms):
+        raise RagtuneError("--arms: the BM25 arm is written 'bm25'")
     out = check_output_dir(cfg.out or REPORTS_DIR)
     ds = open_dataset(cfg.data)
     pools, pool_file = _pools(cfg, ds)
@@ -145,6 +148,11 @@ def run(cfg: EvalStepConfig) -> EvalStepResult:
         split=cfg.split,
         models=[[a.name, a.model] for a in arms if a.kind == DENSE],
         bm25=any(a.kind == BM25 for a in arms),
+        hybrids=[[a.name, *a.parts, a.fusion] for a in arms if a.kind == HYBRID],
+        reranks=[[a.name, *a.parts] for a in arms if a.kind == RERANK],
+        order=[a.name for a in arms],
+        rrf_k=cfg.rrf_k,
+        rerank_depth=cfg.rerank_depth,
         ks=cfg.k,
         depth=cfg.depth,
         index=IndexConfig(cfg.index, nprobe=cfg.nprobe, ef_search=cfg.retrieval.ef_search, seed=cfg.seed),

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from corpus.datasets import DEFAULT_POOL_SIZE
 from corpus.options import check_options, option
+from corpus.pool import EXTERNAL_SOURCES
 
 
 @dataclass
@@ -18,6 +19,12 @@ class PoolStepConfig:
     split: str = option("test", help="split whose relevant documents must be in the pool")
     triplets: str | None = option(None, help="triplets folder whose negatives are excluded (default: <data>/triplets)")
     no_external: bool = option(False, help="only the dataset's own documents as distractors")
+    skip_source: list[str] = option(
+        default_factory=list,
+        help="outside distractor sources never drawn (a dataset built from one, e.g. ESCO's esco-skill, always "
+        "skips it)",
+        choices=EXTERNAL_SOURCES,
+    )
     seed: int = option(13, help="seed of the distractor draw")
 
     def __post_init__(self):
@@ -48,7 +55,9 @@ def run(cfg: PoolStepConfig) -> PoolResult:
         console.print(f"[yellow]note:[/] no training triplets in {tdir}: no negatives to exclude (run step 0 first)")
     extra = [] if cfg.no_external else [("external", external_distractors)]
     with console.status(f"building a pool of {cfg.size} documents"):
-        pool, counts = build_pool(ds, PoolConfig(cfg.size, cfg.split, cfg.seed), excluded, extra)
+        pool, counts = build_pool(
+            ds, PoolConfig(cfg.size, cfg.split, cfg.seed, tuple(cfg.skip_source)), excluded, extra
+        )
     write_pool(out, pool)
     return PoolResult(out, len(pool), counts, len(excluded))
 

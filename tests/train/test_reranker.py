@@ -57,13 +57,16 @@ def test_pairs_for_each_loss(tiny_triplets):
     from train.examples import load_training_data
 
     data = load_training_data(tiny_triplets)
-    bce, skipped = pair_rows(data, RerankerConfig(num_negatives=2))
+    bce, skipped = pair_rows(data, RerankerConfig(num_negatives=2, loss="bce"))
     kept = [t for t in data.triplets if len(t.negatives) >= 2]
     assert len(bce) == 3 * len(kept) and skipped == len(data.triplets) - len(kept)
     assert sum(bce["label"]) == len(kept)
     listwise, _ = pair_rows(data, RerankerConfig(num_negatives=2, loss="lambda"))
     assert len(listwise) == len(kept) and listwise[0]["labels"] == [1, 0, 0]
     assert listwise[0]["docs"][0] == kept[0].positive
+    mnrl, _ = pair_rows(data, RerankerConfig(num_negatives=2, loss="mnrl"))
+    assert mnrl.column_names == ["query", "positive", "negative_1", "negative_2"] and len(mnrl) == len(kept)
+    assert mnrl[0]["negative_2"] == kept[0].negatives[1]
 
 
 def test_settings_are_checked():
