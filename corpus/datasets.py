@@ -85,6 +85,17 @@ def prepare_esco(out: Path = ESCO_DATASET, cfg: EscoConfig | None = None, overwr
     return out, card
 
 
+def dataset_dir(data: str | Path | None) -> Path:
+    """The folder a --data argument names, without building or converting anything (for a flat file: the folder
+    its conversion has or will have)."""
+    if data is None:
+        return corpus.paths.DEFAULT_DATASET
+    path = Path(data)
+    if path.is_file() and path.suffix.lower() in FLAT_SUFFIXES:
+        return flat_dataset_dir(path, corpus.paths.DATA_DIR)
+    return path
+
+
 def resolve_data_dir(data: str | Path | None) -> Path:
     if data is None or Path(data) == DEFAULT_DATASET:
         return prepare_onet()[0]

@@ -22,5 +22,21 @@ def triplets_dir(dataset: Path) -> Path:
     return Path(dataset) / "triplets"
 
 
+def finetuned_dir(dataset: Path | None = None) -> Path:
+    """Where step 2 writes the model fine-tuned on a dataset and where steps 3-5 look for it by default:
+    runs/finetuned/final for the default O*NET set, runs/<dataset folder name>/final for any other, so two
+    datasets' models never overwrite each other and `--data` alone carries a user's run from step 0 to step 5."""
+    if dataset is None or Path(dataset).resolve() == DEFAULT_DATASET.resolve():
+        return DEFAULT_FINETUNED
+    return RUNS_DIR / Path(dataset).name / "final"
+
+
+def reranker_dir(dataset: Path | None = None) -> Path:
+    """Where step 2b writes the cross-encoder trained on a dataset (runs/reranker/final for O*NET)."""
+    if dataset is None or Path(dataset).resolve() == DEFAULT_DATASET.resolve():
+        return RUNS_DIR / "reranker" / "final"
+    return RUNS_DIR / f"{Path(dataset).name}-reranker" / "final"
+
+
 def default_pool_file(dataset: Path, size: int) -> Path:
     return Path(dataset) / f"corpus_{size}.jsonl"

@@ -37,8 +37,9 @@ FINETUNED = "finetuned"
 DEFAULT_ARMS = (f"{BASE}={BASE}", f"{FINETUNED}=runs/finetuned/final")
 
 
-def default_arms() -> tuple[str, ...]:
-    return (f"{BASE}={BASE}", f"{FINETUNED}={corpus.paths.DEFAULT_FINETUNED}")
+def default_arms(finetuned: Path | None = None) -> tuple[str, ...]:
+    """base and the model step 2 fine-tuned (corpus.paths.finetuned_dir of the step's dataset)."""
+    return (f"{BASE}={BASE}", f"{FINETUNED}={finetuned or corpus.paths.DEFAULT_FINETUNED}")
 
 
 @dataclass(frozen=True)
@@ -117,16 +118,17 @@ def missing_finetuned_note(path: Path | None = None) -> str:
     return f"no fine-tuned model at {path} (run step 2, `ragtune train`): going on without the '{FINETUNED}' arm"
 
 
-def parse_arms(texts: list[str] | tuple[str, ...] | None) -> list[ArmSpec]:
+def parse_arms(texts: list[str] | tuple[str, ...] | None, finetuned: Path | None = None) -> list[ArmSpec]:
     """Arms in comparison order (the first is the baseline). Leaving out --arms means DEFAULT_ARMS, where a missing
     default fine-tuned model is a note and the step goes on without it; a model folder named explicitly must exist
     (checked now, before any model loads)."""
     given = texts is not None
     arms = []
-    for text in texts if given else default_arms():
+    finetuned = finetuned or corpus.paths.DEFAULT_FINETUNED
+    for text in texts if given else default_arms(finetuned):
         arm = parse_arm(text)
-        if not given and arm.name == FINETUNED and not corpus.paths.DEFAULT_FINETUNED.exists():
-            console.print(f"[yellow]note:[/] {missing_finetuned_note()}")
+        if not given and arm.name == FINETUNED and not finetuned.exists():
+            console.print(f"[yellow]note:[/] {missing_finetuned_note(finetuned)}")
             continue
         if arm.kind == DENSE:
             resolve_model_path(arm.model)

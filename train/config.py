@@ -31,7 +31,10 @@ class TrainConfig:
     base_model: str = option(
         "base", help="'base' (shipped MiniLM) or a sentence-transformers folder", flag="--embedder"
     )
-    out: str = option("", help="where the fine-tuned model and its card go (default: runs/finetuned/final)")
+    out: str = option(
+        "",
+        help="where the fine-tuned model and its card go (default: runs/finetuned/final; with --data runs/<dataset>/final)",
+    )
     loss: str = option(
         "mnrl",
         help="mnrl / cached-mnrl: in-batch + hard negatives; gist / cached-gist: the same, guided by the base model, "

@@ -65,14 +65,16 @@ class ChatResult:
 
 def _arms(cfg: ChatStepConfig) -> tuple[dict[str, str], list[str]]:
     """arm name → model folder, and the notes for the page (the same missing-model words as steps 3 and 4)."""
-    import corpus.paths
+    from corpus.datasets import dataset_dir
     from corpus.models import resolve_model_path
+    from corpus.paths import finetuned_dir
     from harness.arms import DENSE, missing_finetuned_note, parse_arms
 
     notes = []
-    if cfg.arms is None and not corpus.paths.DEFAULT_FINETUNED.exists():
-        notes.append(missing_finetuned_note())
-    arms = parse_arms(cfg.arms)
+    finetuned = finetuned_dir(dataset_dir(cfg.data))
+    if cfg.arms is None and not finetuned.exists():
+        notes.append(missing_finetuned_note(finetuned))
+    arms = parse_arms(cfg.arms, finetuned)
     if any(a.kind != DENSE for a in arms):
         raise RagtuneError("--arms: the chatbot shows dense arms only (NAME=FOLDER or base)")
     return {a.name: str(resolve_model_path(a.model)) for a in arms}, notes

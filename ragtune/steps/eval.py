@@ -128,15 +128,15 @@ def _pools(cfg: EvalStepConfig, ds) -> tuple[list[tuple[int, dict]], str]:
 
 def run(cfg: EvalStepConfig) -> EvalStepResult:
     from corpus.console import console
-    from corpus.datasets import open_dataset
+    from corpus.datasets import dataset_dir, open_dataset
     from corpus.output_location import check_output_dir
-    from corpus.paths import REPORTS_DIR
+    from corpus.paths import REPORTS_DIR, finetuned_dir
     from corpus.report_set import report_set
     from harness.arms import BM25, DENSE, HYBRID, RERANK, parse_arms
     from harness.evaluate import EvalConfig, evaluate
     from harness.retrieval_report import write_reports
 
-    arms = parse_arms(cfg.arms)
+    arms = parse_arms(cfg.arms, finetuned_dir(dataset_dir(cfg.data)))
     if any(a.kind == BM25 and a.name != BM25 for a in arms):
         raise RagtuneError("--arms: the BM25 arm is written 'bm25'")
     out = check_output_dir(cfg.out or REPORTS_DIR)

@@ -91,11 +91,13 @@ class RagResult:
 def _arms(cfg: RagConfig) -> list:
     """Retriever arms in the order given, then the brackets; every arm's name is its report column prefix."""
     from corpus.console import console
+    from corpus.datasets import dataset_dir
     from corpus.models import resolve_model_path
+    from corpus.paths import finetuned_dir
     from harness.arms import DENSE, parse_arms
     from rag.answer_comparison import BRACKETS, CLOSED_BOOK, ORACLE, Arm
 
-    specs = parse_arms(cfg.arms)
+    specs = parse_arms(cfg.arms, finetuned_dir(dataset_dir(cfg.data)))
     if not specs:
         raise RagtuneError("step 4 needs at least one retriever arm, e.g. --arms base=base")
     clash = [s.name for s in specs if s.name in BRACKETS]

@@ -11,6 +11,11 @@ from train.config import TrainConfig
 
 @dataclass
 class TrainStepConfig:
+    data: str | None = option(
+        None,
+        help="dataset whose triplets step 0 wrote (default: O*NET): --triplets defaults to <data>/triplets and --out "
+        "to runs/<dataset>/final (runs/finetuned/final for O*NET), where steps 3-5 look for the fine-tuned model",
+    )
     train: TrainConfig = field(default_factory=TrainConfig)
     overwrite: bool = option(False, help="discard a finished model or checkpoints in --out")
     search: int = option(0, help="run N Optuna trials first, then train the best (0 = off)", min=0)
@@ -30,22 +35,20 @@ class TrainStepResult:
     card: dict  # training_card.json
 
 
-def with_default_paths(cfg: TrainConfig) -> TrainConfig:
-    """Empty triplets/out mean the default dataset's triplets and runs/finetuned (paths live on the top floor)."""
-    from corpus.paths import DEFAULT_DATASET, DEFAULT_FINETUNED, triplets_dir
+def with_default_paths(cfg: TrainConfig, data: str | None = None) -> TrainConfig:
+    """Empty triplets/out mean the dataset's triplets and its fine-tuned model folder (paths live on the top floor)."""
+    from corpus.datasets import dataset_dir
+    from corpus.paths import finetuned_dir, triplets_dir
 
-    return replace(
-        cfg,
-        triplets=cfg.triplets or str(triplets_dir(DEFAULT_DATASET)),
-        out=cfg.out or str(DEFAULT_FINETUNED),
-    )
+    dataset = dataset_dir(data)
+    return replace(cfg, triplets=cfg.triplets or str(triplets_dir(dataset)), out=cfg.out or str(finetuned_dir(dataset)))
 
 
 def run(cfg: TrainStepConfig) -> TrainStepResult:
     from corpus.output_location import check_output_dir
     from train.fine_tune import fine_tune
 
-    tcfg = with_default_paths(cfg.train)
+    tcfg = with_default_paths(cfg.train, cfg.data)
     check_output_dir(tcfg.out)
     if cfg.search:
         from train.search import search

@@ -12,6 +12,11 @@ from train.reranker import RerankerConfig
 
 @dataclass
 class TrainRerankerConfig:
+    data: str | None = option(
+        None,
+        help="dataset whose triplets step 0 wrote (default: O*NET): --triplets defaults to <data>/triplets and --out "
+        "to runs/<dataset>-reranker/final (runs/reranker/final for O*NET)",
+    )
     reranker: RerankerConfig = field(default_factory=RerankerConfig)
     overwrite: bool = option(False, help="discard a finished reranker or checkpoints in --out")
 
@@ -29,21 +34,19 @@ class TrainRerankerResult:
     card: dict
 
 
-def with_default_paths(cfg: RerankerConfig) -> RerankerConfig:
-    """Empty triplets/out mean the default dataset's triplets and runs/reranker/final."""
-    from corpus.paths import DEFAULT_DATASET, RUNS_DIR, triplets_dir
+def with_default_paths(cfg: RerankerConfig, data: str | None = None) -> RerankerConfig:
+    """Empty triplets/out mean the dataset's triplets and its reranker folder."""
+    from corpus.datasets import dataset_dir
+    from corpus.paths import reranker_dir, triplets_dir
 
-    return replace(
-        cfg,
-        triplets=cfg.triplets or str(triplets_dir(DEFAULT_DATASET)),
-        out=cfg.out or str(RUNS_DIR / "reranker" / "final"),
-    )
+    dataset = dataset_dir(data)
+    return replace(cfg, triplets=cfg.triplets or str(triplets_dir(dataset)), out=cfg.out or str(reranker_dir(dataset)))
 
 
 def run(cfg: TrainRerankerConfig) -> TrainRerankerResult:
     from train.reranker import train_reranker
 
-    result = train_reranker(with_default_paths(cfg.reranker), overwrite=cfg.overwrite)
+    result = train_reranker(with_default_paths(cfg.reranker, cfg.data), overwrite=cfg.overwrite)
     card = {**result.card, "out": str(result.out)}
     return TrainRerankerResult(
         Path(result.out),
