@@ -110,9 +110,9 @@ def hybrid_arms(test, dev, dev_result, dense_names, test_n):
 
 def rerank_arms(result, test, docs, rows, args):
     from corpus.beir import document_text
+    from corpus.models import load_reranker
     from harness.fusion import Ranking
     from harness.rerank import RerankConfig, rerank
-    from train.reranker import load_reranker
 
     model = load_reranker(args.reranker)
     doc_texts = [document_text(docs[d]) for d in result.doc_ids]

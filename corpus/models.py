@@ -134,3 +134,34 @@ def prompt_for(model, kind: str) -> str:
         model = model.model
     prompts = getattr(model, "prompts", None) or {}
     return prompts.get(kind, "")
+
+
+@dataclass(frozen=True)
+class Reranker:
+    """A loaded cross-encoder and where it came from (like Embedder: wrapped, never patched)."""
+
+    path: Path
+    fingerprint: str  # content fingerprint of the folder it was loaded from
+    model: object  # sentence_transformers CrossEncoder
+
+    def predict(self, pairs, **kwargs):
+        return self.model.predict(pairs, **kwargs)
+
+
+def load_reranker(
+    spec: str | Path, max_seq_length: int | None = None, device: str | None = None, num_labels: int | None = None
+) -> Reranker:
+    """A CrossEncoder from a local folder ('base' = the shipped MiniLM, which gets a fresh head), offline."""
+    from sentence_transformers.cross_encoder import CrossEncoder
+
+    path = resolve_model_path(spec)
+    try:
+        model = CrossEncoder(
+            str(path), num_labels=num_labels, device=pick_device(device or None), local_files_only=True
+        )
+    except (OSError, ValueError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise RagtuneError(f"model path '{path}' could not be loaded as a cross-encoder: {first}") from None
+    if max_seq_length:
+        model.max_seq_length = max_seq_length
+    return Reranker(Path(path), model_fingerprint(path), model)

@@ -115,7 +115,7 @@ def composite_runs(ds: Dataset, s: Setting, runs_by_pool: list[list[ArmRun]]) ->
             runs.append(_hybrid(spec, [by_name[spec[1]], by_name[spec[2]]], s, weights.get(spec[0])))
     if not cfg.reranks:
         return
-    from train.reranker import load_reranker
+    from corpus.models import load_reranker
 
     doc_texts = [document_text(s.union[d]) for d in s.doc_ids]
     for spec in cfg.reranks:

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from corpus.errors import RagtuneError
+from corpus.models import load_reranker
 from harness.fusion import Ranking
 from harness.rerank import RerankConfig, rerank
-from train.reranker import RerankerConfig, load_reranker, pair_rows, train_reranker
+from train.reranker import RerankerConfig, pair_rows, train_reranker
 
 
 def tiny_reranker_config(tiny_triplets, out, **overrides) -> RerankerConfig:
