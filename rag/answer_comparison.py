@@ -141,6 +141,25 @@ def bm25_ranking(spec: ArmSpec, queries: list[Query], docs: dict[str, Document],
     return [[bm25.doc_ids[j] for j in row if j >= 0] for row in idx]
 
 
+def hybrid_ranking(parts: list[list[list[str]]], depth: int, rrf_k: int) -> list[list[str]]:
+    """Reciprocal-rank fusion (harness.fusion) of the part arms' rankings, doc ids per query, best first."""
+    import numpy as np
+
+    from harness.fusion import Ranking, reciprocal_rank_fusion
+
+    ids = sorted({d for ranking in parts for row in ranking for d in row})
+    row_of = {d: i for i, d in enumerate(ids)}
+    width = max((len(row) for ranking in parts for row in ranking), default=0)
+    runs = []
+    for ranking in parts:
+        ranked = np.full((len(ranking), width), -1, dtype=np.int64)
+        for q, row in enumerate(ranking):
+            ranked[q, : len(row)] = [row_of[d] for d in row]
+        runs.append(Ranking(np.zeros(ranked.shape, dtype=np.float32), ranked))
+    fused = reciprocal_rank_fusion(runs, k=rrf_k, depth=depth)
+    return [[ids[j] for j in row if j >= 0] for row in fused.ranked]
+
+
 # one ranking function per arm kind, (spec, queries, docs, depth, embedding cache, where) -> doc ids per query,
 # best first; `where` is (RetrievalOptions, open store backend or None) for arms that search embeddings
 RANKERS = {DENSE: dense_ranking, BM25: bm25_ranking}

@@ -69,6 +69,7 @@ class RagConfig:
     judge_correctness_prompt: str | None = option(None, help="answer-correctness judge prompt file (default: built-in)")
     bootstrap: int = option(10_000, help="bootstrap / randomization samples", min=100)
     seed: int = option(13, help="seed of the bootstrap and randomization test")
+    rrf_k: int = option(60, help="hybrid arms (NAME=a+b): the k of reciprocal-rank fusion", min=1)
     retrieval: RetrievalOptions = field(default_factory=RetrievalOptions)
     out: str | None = option(None, help="where reports go (default: reports/)")
 
@@ -94,12 +95,18 @@ def _arms(cfg: RagConfig) -> list:
     from corpus.datasets import dataset_dir
     from corpus.models import resolve_model_path
     from corpus.paths import finetuned_dir
-    from harness.arms import DENSE, parse_arms
+    from harness.arms import DENSE, HYBRID, RERANK, RRF, parse_arms
     from rag.answer_comparison import BRACKETS, CLOSED_BOOK, ORACLE, Arm
 
     specs = parse_arms(cfg.arms, finetuned_dir(dataset_dir(cfg.data)))
     if not specs:
         raise RagtuneError("step 4 needs at least one retriever arm, e.g. --arms base=base")
+    for s in specs:
+        if s.kind == RERANK or (s.kind == HYBRID and s.fusion != RRF):
+            raise RagtuneError(
+                f"--arms {s.text}: step 4 answers from dense, bm25 and reciprocal-rank hybrid (NAME=a+b) arms; "
+                "convex and reranked arms are step 3's"
+            )
     clash = [s.name for s in specs if s.name in BRACKETS]
     if clash:
         raise RagtuneError(f"--arms: {', '.join(clash)} is a bracket's name (--closed-book, --oracle); rename the arm")
@@ -223,16 +230,23 @@ def _judges(cfg: RagConfig, llms: _Llms):
 
 def _contexts(cfg: RagConfig, arms: list, queries, docs: dict, emb_cache) -> dict:
     """Every arm's contexts, retriever arms first (the oracle pads from the first one's ranking)."""
+    from harness.arms import HYBRID
     from harness.retrieval import retrieval_backend
     from rag import answer_comparison as ac
 
     depth = max(cfg.top_k, min(ac.RANK_DEPTH, len(docs)))
     contexts = {}
+    ranked: dict[str, list[list[str]]] = {}
     with retrieval_backend(cfg.retrieval) as backend:
         for arm in arms:
-            if not arm.is_bracket:
-                rankings = ac.rank_arm(arm.spec, queries, docs, depth, emb_cache, (cfg.retrieval, backend))
-                contexts[arm] = ac.arm_contexts(rankings, queries, cfg.top_k)
+            if arm.is_bracket:
+                continue
+            if arm.spec.kind == HYBRID:
+                # step 3 fits a convex weight on dev over scored runs; step 4 fuses rankings, so it uses RRF
+                ranked[arm.name] = ac.hybrid_ranking([ranked[p] for p in arm.spec.parts], depth, cfg.rrf_k)
+            else:
+                ranked[arm.name] = ac.rank_arm(arm.spec, queries, docs, depth, emb_cache, (cfg.retrieval, backend))
+            contexts[arm] = ac.arm_contexts(ranked[arm.name], queries, cfg.top_k)
     first = next(iter(contexts.values()))
     for arm in arms:
         if arm.is_bracket:

@@ -187,9 +187,9 @@ def test_every_arm_and_both_brackets_with_paired_statistics_and_the_join(
     stub_llm.reply = first_title_reply  # names the first passage's occupation; nothing without passages
     out = tmp_path / "reports"
     # the equivalent of `--arms base=base finetuned=<model> bm25 --closed-book --oracle` (the oracle is on by default)
-    extra = ("--arms", "base=base", "finetuned=base", "bm25", "--limit", "4", "--closed-book")
+    extra = ("--arms", "base=base", "finetuned=base", "bm25", "hybrid=bm25+base", "--limit", "4", "--closed-book")
     assert run_cli(script.main, args(stub_llm, tiny_dataset, out, *extra, brackets=())) == 0
-    arms = ["base", "finetuned", "bm25", CLOSED_BOOK, ORACLE]
+    arms = ["base", "finetuned", "bm25", "hybrid", CLOSED_BOOK, ORACLE]
     df = pd.read_csv(out / REPORT_CSV)
     assert list(df.columns) == report_columns(judged=False, arms=arms)
     assert len(df) == 4 and df["query_id"].is_unique
@@ -212,7 +212,12 @@ def test_every_arm_and_both_brackets_with_paired_statistics_and_the_join(
     assert (out / JOIN_PNG).stat().st_size > 1000
     page = (out / PAGE).read_text()
     assert "Step 4: answers" in page and df["query"].iloc[0].split()[0] in page
-    assert card(out)["arms"] == ["base=base", "finetuned=base", "bm25", CLOSED_BOOK, ORACLE]
+    assert card(out)["arms"] == ["base=base", "finetuned=base", "bm25", "hybrid=bm25+base", CLOSED_BOOK, ORACLE]
+    # a reciprocal-rank hybrid of two arms that agree on a query's first passage keeps it first
+    agree = df["base_context_ids"].str.split(";").str[0] == df["bm25_context_ids"].str.split(";").str[0]
+    assert (
+        df[agree]["hybrid_context_ids"].str.split(";").str[0] == df[agree]["base_context_ids"].str.split(";").str[0]
+    ).all()
 
 
 def test_judge_repeats_of_a_random_judge_agree_near_chance(script, stub_llm, tiny_dataset, rag_caches, tmp_path):
