@@ -35,6 +35,7 @@ class Tracker:
         self._start = time.monotonic()
         self._first = done  # work found done (resumed) does not count towards the rate
         self._last_line = self._start
+        self._printed: int | None = None
         self._bar = None
         self._task = None
 
@@ -70,8 +71,12 @@ class Tracker:
         if self._bar is not None:
             self._bar.update(self._task, completed=self.done, description=self.label)
         elif time.monotonic() - self._last_line >= self.every_s:
-            self._last_line = time.monotonic()
-            console.print(self.line(), highlight=False, soft_wrap=True)
+            self._print()
+
+    def _print(self) -> None:
+        self._last_line = time.monotonic()
+        self._printed = self.done
+        console.print(self.line(), highlight=False, soft_wrap=True)
 
     def advance(self, n: int = 1, label: str | None = None) -> None:
         self.update(advance=n, label=label)
@@ -80,8 +85,8 @@ class Tracker:
         if self._bar is not None:
             self._bar.stop()
             self._bar = None
-        else:
-            console.print(self.line(), highlight=False, soft_wrap=True)
+        elif self._printed != self.done:  # the closing line, unless the last periodic one already said it
+            self._print()
 
 
 @contextmanager

@@ -33,3 +33,12 @@ def test_resumed_work_does_not_inflate_the_rate(capsys, monkeypatch):
     first = capsys.readouterr().out.splitlines()[0]
     assert first == "training · loss 0.5: 60/100, elapsed 0:10, ETA 0:40"  # 10 steps in 10 s, not 60
     assert re.fullmatch(r".*ETA [-0-9:]+", first)
+
+
+def test_the_closing_line_is_not_repeated(capsys, monkeypatch):
+    clock = [0.0]
+    monkeypatch.setattr(progress_module.time, "monotonic", lambda: clock[0])
+    with track(4, "encoding queries", every_s=15) as t:
+        clock[0] += 20
+        t.advance(4)  # the periodic line already says 4/4
+    assert capsys.readouterr().out.strip().splitlines() == ["encoding queries: 4/4, elapsed 0:20, ETA -"]
