@@ -17,7 +17,17 @@ from train.examples import TrainingData, column_prompts, load_training_data, to_
 from train.lora import add_lora, merge_lora, trainable_share
 from train.recipe import resolve_recipe
 from train.run_environment import quiet_libraries, step_of, versions
-from train.run_state import CARD_FILE, RunPlan, checkpoints_dir, finish_run, plan_run, record_run
+from train.run_state import (
+    CARD_FILE,
+    RunPlan,
+    checkpoints_dir,
+    finish_run,
+    plan_run,
+    record_run,
+    resumed_step,
+    run_identity,
+    start_record,
+)
 
 
 @dataclass
@@ -152,6 +162,31 @@ def _eval_history(state) -> dict[int, dict[str, float]]:
     return {int(e["step"]): shown_metrics(e) for e in state.log_history if any(k.startswith("eval_") for k in e)}
 
 
+def _what_was_trained(cfg: TrainConfig, identity: dict, base, data, candidates, recipe, model) -> dict:
+    """The part of the training card known before the first step: settings, data and where dev was scored."""
+    trainable, total = trainable_share(model)
+    return {
+        "run_fingerprint": identity["run_fingerprint"],
+        "identity": identity,
+        "base_model": str(base.path),
+        "base_model_fingerprint": base.fingerprint,
+        "triplets": str(data.folder),
+        "dataset": data.dataset_path,
+        "data_fingerprint": data.fingerprint,
+        "dev_queries": len(data.dev_queries),
+        "dev_corpus_documents": len(candidates.ids),
+        "config": cfg.as_dict(),
+        "recipe": recipe.card(),
+        "dev_set": data.triplet_card.get("dev", {"source": "dev split"}),
+        "dev_scored_against": candidates.card(),
+        "outside_negatives": data.triplet_card.get("outside_negatives"),
+        "prompts": {"query": cfg.query_prompt, "document": cfg.doc_prompt},
+        "trainable_parameters": trainable,
+        "total_parameters": total,
+        "versions": versions(),
+    }
+
+
 def fine_tune(cfg: TrainConfig, overwrite: bool = False, extra_callbacks=()) -> TrainResult:
     """Train (or resume, or reuse) the run cfg describes; the model and its training_card.json land in cfg.out."""
     import torch
@@ -166,12 +201,10 @@ def fine_tune(cfg: TrainConfig, overwrite: bool = False, extra_callbacks=()) -> 
     cfg, recipe = resolve_recipe(cfg, data, model)
     model.max_seq_length = cfg.max_seq_length
     resolve_precision(cfg.precision, str(model.device))  # refuse fp16 on a CPU before any work is done
-    identity = {
-        "run_fingerprint": run_fingerprint(cfg, data.fingerprint, base.fingerprint),
-        "settings": {k: v for k, v in cfg.learning_settings().items() if k not in ("triplets", "base_model")},
-        "data_fingerprint": data.fingerprint,
-        "base_fingerprint": base.fingerprint,
-    }
+    identity = run_identity(
+        cfg.learning_settings(), run_fingerprint(cfg, data.fingerprint, base.fingerprint), data.fingerprint,
+        base.fingerprint,
+    )  # fmt: skip
     plan: RunPlan = plan_run(out, identity, overwrite)
     if plan.action == "done":
         console.print(f"[green]already trained[/] with these settings and data: {out} (--overwrite to retrain)")
@@ -179,29 +212,17 @@ def fine_tune(cfg: TrainConfig, overwrite: bool = False, extra_callbacks=()) -> 
 
     if cfg.lora:
         add_lora(model, cfg.lora_rank, cfg.lora_alpha, cfg.lora_dropout)
-    trainable, total = trainable_share(model)
     candidates = dev_candidates(data, cfg.dev_candidates, cfg.seed)
     evaluator = build_evaluator(data, cfg.query_prompt, cfg.doc_prompt, cfg.eval_batch_size, candidates)
-    saved = plan.saved or {}
-    record = {**identity, "dev_before": saved.get("dev_before"), "elapsed_s": saved.get("elapsed_s", 0.0)}
-    if record["dev_before"] is None:
-        with console.status(
-            f"dev metrics of the base model ({len(data.dev_queries)} queries, "
-            f"{len(candidates.ids):,} candidate documents)"
-        ):
-            record["dev_before"] = shown_metrics(evaluator(model))
-    record_run(out, record)
+    card = _what_was_trained(cfg, identity, base, data, candidates, recipe, model)
+    what = f"dev metrics of the base model ({len(data.dev_queries)} queries, {len(candidates.ids):,} candidates)"
+    record = start_record(out, identity, plan, lambda: shown_metrics(evaluator(model)), what)
     timer = RecordElapsed(lambda s: record_run(out, {**record, "elapsed_s": round(s, 1)}), record["elapsed_s"])
     label = SHOWN[cfg.metric]
     trainer = build_trainer(
         model, data, cfg, checkpoints_dir(out), evaluator, callbacks=[StepProgress(label), timer, *extra_callbacks]
     )
-    resumed_from = None
-    if plan.action == "resume":
-        resumed_from = step_of(plan.checkpoint)
-        console.print(
-            f"[yellow]resuming[/] from {plan.checkpoint} (step {resumed_from}; optimizer and scheduler state restored)"
-        )
+    resumed_from = resumed_step(plan)
     trainer.train(resume_from_checkpoint=str(plan.checkpoint) if plan.checkpoint else None)
 
     state = trainer.state
@@ -211,39 +232,13 @@ def fine_tune(cfg: TrainConfig, overwrite: bool = False, extra_callbacks=()) -> 
     if cfg.lora:
         merge_lora(model)
     model.save(str(out))
-    card = {
-        "run_fingerprint": identity["run_fingerprint"],
-        "identity": identity,
-        "base_model": str(base.path),
-        "base_model_fingerprint": base.fingerprint,
-        "triplets": str(data.folder),
-        "dataset": data.dataset_path,
-        "data_fingerprint": data.fingerprint,
-        "train_rows": len(trainer.train_dataset),
-        "dev_queries": len(data.dev_queries),
-        "dev_corpus_documents": len(candidates.ids),
-        "config": cfg.as_dict(),
-        "recipe": recipe.card(),
-        "dev_set": data.triplet_card.get("dev", {"source": "dev split"}),
-        "dev_scored_against": candidates.card(),
-        "outside_negatives": data.triplet_card.get("outside_negatives"),
-        "prompts": {"query": cfg.query_prompt, "document": cfg.doc_prompt},
-        "device": str(model.device),
-        "precision": resolve_precision(cfg.precision, str(model.device)),
-        "threads": torch.get_num_threads(),
-        "steps": state.global_step,
-        "epochs": round(state.epoch or 0.0, 4),
-        "best_step": best_step,
-        "resumed_from_step": resumed_from,
-        "wall_time_s": round(timer.elapsed(), 1),
-        "metric": label,
-        "dev_before": record["dev_before"],
-        "dev_after": dev_after,
-        "dev_history": {str(k): v for k, v in sorted(history.items())},
-        "trainable_parameters": trainable,
-        "total_parameters": total,
-        "versions": versions(),
-    }
+    card.update(
+        train_rows=len(trainer.train_dataset), device=str(model.device),
+        precision=resolve_precision(cfg.precision, str(model.device)), threads=torch.get_num_threads(),
+        steps=state.global_step, epochs=round(state.epoch or 0.0, 4), best_step=best_step,
+        resumed_from_step=resumed_from, wall_time_s=round(timer.elapsed(), 1), metric=label,
+        dev_before=record["dev_before"], dev_after=dev_after, dev_history={str(k): v for k, v in sorted(history.items())},
+    )  # fmt: skip
     write_json(out / CARD_FILE, card)
     finish_run(out, cfg.keep_checkpoints)
     return TrainResult(out, card, "resumed" if resumed_from is not None else "trained")

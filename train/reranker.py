@@ -22,7 +22,17 @@ from train.callbacks import CheckpointAtEnd, RecordElapsed, StepProgress
 from train.config import run_fingerprint
 from train.examples import TrainingData, load_training_data
 from train.run_environment import quiet_libraries, step_of, versions
-from train.run_state import CARD_FILE, RunPlan, checkpoints_dir, finish_run, plan_run, record_run
+from train.run_state import (
+    CARD_FILE,
+    RunPlan,
+    checkpoints_dir,
+    finish_run,
+    plan_run,
+    record_run,
+    resumed_step,
+    run_identity,
+    start_record,
+)
 
 RERANKER_LOSSES = ("bce", "lambda", "mnrl")
 DEV_NAME = "dev"
@@ -272,12 +282,10 @@ def train_reranker(cfg: RerankerConfig, overwrite: bool = False) -> RerankerResu
     torch.manual_seed(cfg.seed)  # the new head's initial weights
     base = load_reranker(cfg.base_model, cfg.max_seq_length, cfg.device, num_labels=1)
     model = base.model
-    identity = {
-        "run_fingerprint": run_fingerprint(cfg, data.fingerprint, base.fingerprint),
-        "settings": {k: v for k, v in cfg.learning_settings().items() if k not in ("triplets", "base_model")},
-        "data_fingerprint": data.fingerprint,
-        "base_fingerprint": base.fingerprint,
-    }
+    identity = run_identity(
+        cfg.learning_settings(), run_fingerprint(cfg, data.fingerprint, base.fingerprint), data.fingerprint,
+        base.fingerprint,
+    )  # fmt: skip
     plan: RunPlan = plan_run(out, identity, overwrite)
     if plan.action == "done":
         console.print(f"[green]already trained[/] with these settings and data: {out} (--overwrite to retrain)")
@@ -285,21 +293,13 @@ def train_reranker(cfg: RerankerConfig, overwrite: bool = False) -> RerankerResu
     train_dataset, skipped = pair_rows(data, cfg)
     samples = dev_samples(data, cfg.dev_candidates, cfg.dev_queries, cfg.seed)
     evaluator = build_evaluator(samples, cfg.eval_batch_size)
-    saved = plan.saved or {}
-    record = {**identity, "dev_before": saved.get("dev_before"), "elapsed_s": saved.get("elapsed_s", 0.0)}
-    if record["dev_before"] is None and evaluator is not None:
-        with console.status(f"dev reranking by the untrained head ({len(samples)} queries)"):
-            record["dev_before"] = shown_dev(evaluator(model))
-    record_run(out, record)
+    score = (lambda: shown_dev(evaluator(model))) if evaluator is not None else None
+    record = start_record(out, identity, plan, score, f"dev reranking by the untrained head ({len(samples)} queries)")
     timer = RecordElapsed(lambda s: record_run(out, {**record, "elapsed_s": round(s, 1)}), record["elapsed_s"])
     trainer = build_trainer(
         model, train_dataset, cfg, checkpoints_dir(out), evaluator, callbacks=[StepProgress("nDCG@10"), timer]
     )
-    resumed_from = step_of(plan.checkpoint) if plan.action == "resume" else None
-    if resumed_from is not None:
-        console.print(
-            f"[yellow]resuming[/] from {plan.checkpoint} (step {resumed_from}; optimizer and scheduler state restored)"
-        )
+    resumed_from = resumed_step(plan)
     trainer.train(resume_from_checkpoint=str(plan.checkpoint) if plan.checkpoint else None)
     state = trainer.state
     history = _dev_history(state)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from corpus.console import console
 from corpus.errors import RagtuneError
 from corpus.jsonl import write_json
 
@@ -102,3 +104,34 @@ def finish_run(out: Path, keep_checkpoints: bool) -> None:
     """The final model is saved: checkpoints (optimizer state, three times the model's size) are no longer needed."""
     if not keep_checkpoints:
         shutil.rmtree(checkpoints_dir(out), ignore_errors=True)
+
+
+def run_identity(learning_settings: dict, run_fingerprint: str, data_fingerprint: str, base_fingerprint: str) -> dict:
+    """What makes a run this run (embedder or reranker): only the same identity may resume or reuse a finished one."""
+    return {
+        "run_fingerprint": run_fingerprint,
+        "settings": {k: v for k, v in learning_settings.items() if k not in ("triplets", "base_model")},
+        "data_fingerprint": data_fingerprint,
+        "base_fingerprint": base_fingerprint,
+    }
+
+
+def start_record(out: Path, identity: dict, plan: RunPlan, score_base: Callable[[], dict] | None, what: str) -> dict:
+    """The run record kept beside the checkpoints (identity, the base model's dev metrics, elapsed time); a resumed
+    run reads the base model's dev metrics back instead of scoring them again."""
+    saved = plan.saved or {}
+    record = {**identity, "dev_before": saved.get("dev_before"), "elapsed_s": saved.get("elapsed_s", 0.0)}
+    if record["dev_before"] is None and score_base is not None:
+        with console.status(what):
+            record["dev_before"] = score_base()
+    record_run(out, record)
+    return record
+
+
+def resumed_step(plan: RunPlan) -> int | None:
+    """The step a resumed run continues from (None for a fresh run), said once on the console."""
+    if plan.action != "resume":
+        return None
+    step = int(Path(plan.checkpoint).name.rsplit("-", 1)[-1])
+    console.print(f"[yellow]resuming[/] from {plan.checkpoint} (step {step}; optimizer and scheduler state restored)")
+    return step
