@@ -38,3 +38,31 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+CHROMIUM = os.environ.get("RAGTUNE_CHROMIUM", "/usr/bin/chromium")
+# from shared/README: no sandbox in containers, nothing that calls home
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def require_chromium() -> None:
+    """Skip without Debian's chromium, unless RAGTUNE_REQUIRE_BROWSER=1 (CI) makes that a failure."""
+    import pytest
+
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("RAGTUNE_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{CHROMIUM} missing: apt-get install -y chromium")
+        pytest.skip(f"{CHROMIUM} missing: apt-get install -y chromium")
+
+
+def launch_chromium(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

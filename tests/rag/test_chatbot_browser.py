@@ -21,22 +21,10 @@ import pandas as pd
 import pytest
 
 import corpus.paths
-from tests.helpers import free_port
+from tests.helpers import free_port, launch_chromium, require_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.llm, pytest.mark.slow]
 
-CHROMIUM = os.environ.get("RAGTUNE_CHROMIUM", "/usr/bin/chromium")
-# from shared/README: no sandbox in containers, nothing that calls home
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 START_TIMEOUT_S = 150
 ANSWER_TIMEOUT_MS = 120_000
 
@@ -58,10 +46,7 @@ def wait_until_up(proc: subprocess.Popen, url: str, log: Path) -> None:
 
 @pytest.fixture(scope="module")
 def chatbot(tiny_dataset, tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("RAGTUNE_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{CHROMIUM} missing: apt-get install -y chromium")
-        pytest.skip(f"{CHROMIUM} missing: apt-get install -y chromium")
+    require_chromium()
     from corpus.beir import load_dataset
     from corpus.models import resolve_model_path
     from rag.answer_comparison import report_columns
@@ -140,7 +125,7 @@ def page(chatbot):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         try:
             pg = browser.new_page(viewport={"width": 1400, "height": 1000})
             # networkidle never settles on a Gradio page (the queue keeps a connection open)

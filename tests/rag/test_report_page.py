@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -13,18 +12,7 @@ import pytest
 from corpus.beir import Document
 from rag.answer_statistics import join, join_rows
 from rag.report_page import ANSWER_JOIN, build_page, markdown_html, write_page
-
-CHROMIUM = os.environ.get("RAGTUNE_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.helpers import launch_chromium, require_chromium
 
 
 def _png(path: Path, width: float, height: float) -> None:
@@ -111,10 +99,7 @@ def test_page_with_whatever_is_present(tmp_path, steps):
 @pytest.mark.browser
 @pytest.mark.slow
 def test_page_offline_in_chromium(tmp_path):
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("RAGTUNE_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{CHROMIUM} missing: apt-get install -y chromium")
-        pytest.skip(f"{CHROMIUM} missing: apt-get install -y chromium")
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     step3(tmp_path)
@@ -122,7 +107,7 @@ def test_page_offline_in_chromium(tmp_path):
     path = write_page(tmp_path)
     requests = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         try:
             pg = browser.new_page(viewport={"width": 1200, "height": 900})
             pg.on("request", lambda r: requests.append(r.url))
