@@ -31,7 +31,8 @@ def document_embedder(
     """
     if encoder not in ENCODERS:
         raise ValueError(f"encoder must be one of {ENCODERS}")
-    full = cache.get(cache_key(model, corpus_texts, "document"), len(corpus_texts)) if cache is not None else None
+    key = cache_key(model, corpus_texts, "document")
+    full = cache.get(key, len(corpus_texts), count_miss=False) if cache is not None else None
     if full is not None:
         row = {t: i for i, t in enumerate(corpus_texts)}
         return lambda texts: full[[row[t] for t in texts]]

@@ -41,10 +41,12 @@ class EmbeddingCache:
     def path(self, key: str) -> Path:
         return self.folder / f"{key}.npy"
 
-    def get(self, key: str, n: int) -> np.ndarray | None:
+    def get(self, key: str, n: int, count_miss: bool = True) -> np.ndarray | None:
+        """The stored (n, dim) array, or None; count_miss=False for a look-ahead whose miss the encode that follows
+        counts (so one corpus is one miss, not two)."""
         p = self.path(key)
         if self.policy is CachePolicy.RECOMPUTE or not p.exists():
-            self.misses += 1
+            self.misses += count_miss
             return None
         try:
             arr = np.load(p, mmap_mode=None, allow_pickle=False)
@@ -56,7 +58,7 @@ class EmbeddingCache:
             )
             arr = None
         if arr is None or arr.ndim != 2 or arr.shape[0] != n:  # a truncated or foreign file is treated as absent
-            self.misses += 1
+            self.misses += count_miss
             return None
         self.hits += 1
         return arr

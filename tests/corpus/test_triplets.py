@@ -98,6 +98,8 @@ def test_script_writes_triplets_and_reuses_cached_embeddings(tiny_dataset, tmp_p
         "2",
         "--reserve-distractors",
         "3",
+        "--outside",
+        "none",  # the registry's 4,827 outside documents cost an encode this test does not need
     ]
     assert run_cli(main, args) == 0
     card = json.loads((tmp_path / "t" / "card.json").read_text())
