@@ -46,6 +46,7 @@ class TrainConfig:
     # Wikipedia, from a part no pool draws) keep the lift as the pool grows (issue 12's measurement) but cost one
     # more document per row; with the data-chosen 256 tokens that would take the default past its 10-minute CPU
     # budget, so they are one flag away (--outside-negatives 1) until measured here
+    num_negatives: int = option(0, help="hard negatives per row mined from the dataset's own documents", min=0, max=20)
     outside_negatives: int = option(
         0,
         help="hard negatives per row from the training side of the outside documents (step 0 --outside), placed "
