@@ -49,7 +49,7 @@ lint: install
 	$(RUN) -m ruff format --check .
 
 test: install browser lint
-	$(RUN) -m pytest -q tests
+	$(RUN) -m pytest -q --durations=15 tests
 
 # The edit loop: everything but the slow, LLM and browser tests (under a minute).
 test-fast: install

@@ -11,7 +11,7 @@ import dataclasses
 import math
 from dataclasses import asdict, dataclass
 
-from train.config import TrainConfig, scaled_steps
+from train.config import STEPS_MAX, STEPS_MIN, TrainConfig, scaled_steps
 from train.examples import TrainingData, usable_triplets
 from train.seq_length import SeqLengthChoice, choose_seq_length
 
@@ -38,11 +38,20 @@ def training_documents(data: TrainingData, cfg: TrainConfig) -> list[str]:
     return texts
 
 
+def outside_default(data: TrainingData) -> int:
+    """One outside negative per row when step 0 mined them (the built-in datasets), none otherwise."""
+    return 1 if any(t.outside for t in data.triplets) else 0
+
+
 def resolve_recipe(cfg: TrainConfig, data: TrainingData, model) -> tuple[TrainConfig, Recipe]:
-    """cfg with max_seq_length, max_steps and eval_steps filled in, and how each was chosen."""
+    """cfg with outside_negatives, max_seq_length, max_steps and eval_steps filled in, and how each was chosen."""
+    if cfg.outside_negatives is None:
+        cfg = dataclasses.replace(cfg, outside_negatives=outside_default(data))
     rows = len(usable_triplets(data.triplets, cfg.num_negatives, cfg.outside_negatives))
+    documents_per_row = 1 + cfg.num_negatives + cfg.outside_negatives
     if cfg.max_steps is None:
-        steps, how = scaled_steps(rows, cfg.batch_size), "one epoch within [40, 80]"
+        steps = scaled_steps(rows, cfg.batch_size, documents_per_row)
+        how = f"one epoch within [{STEPS_MIN}, {STEPS_MAX}] / {documents_per_row} documents per row"
     elif cfg.max_steps == 0:
         steps, how = math.ceil(rows / cfg.batch_size * cfg.epochs), "epochs"
     else:

@@ -49,9 +49,10 @@ class TripletsConfig:
     cache: CachePolicy = option(CachePolicy.REUSE, help="embedding cache: reuse or recompute", choices=CACHE_POLICIES)
     batch_size: int = option(64, help="encoding batch size", min=1)
     outside: str = option(
-        "registry",
+        "auto",
         help="unlabelled documents mined as extra negatives, training side only: 'registry' (ESCO skills, ISCO groups, "
-        "Wikipedia leads, split once so no pool draws them), 'none', or a file/folder of your own documents",
+        "Wikipedia leads, split once so no pool draws them), 'none', or a file/folder of your own documents "
+        "(default 'auto': the registry for the built-in datasets, whose index neighbours they are; none with --data)",
     )
     num_outside: int = option(_MINING.num_outside, help="outside negatives mined per training row (0 = none)", min=0)
     carve_dev_max: int = option(
@@ -74,6 +75,16 @@ class TripletsResult:
     card: dict  # the triplets card written beside them
     dataset_card: dict | None = None  # the build card, when a built-in dataset was prepared
     dataset_name: str = "onet"  # which built-in dataset dataset_card describes
+
+
+def outside_source(cfg: TripletsConfig) -> str:
+    """The registry's job-market texts are what a job-search index holds besides O*NET or ESCO; for a user's
+    dataset they are unrelated text, so its outside negatives come only from a file the user names."""
+    from corpus.outside import NONE, REGISTRY
+
+    if cfg.outside != "auto":
+        return cfg.outside
+    return REGISTRY if cfg.data is None else NONE
 
 
 def run(cfg: TripletsConfig) -> TripletsResult:
@@ -113,7 +124,7 @@ def run(cfg: TripletsConfig) -> TripletsResult:
         batch_size=cfg.batch_size,
         cache=cfg.cache,
         mining=mining,
-        outside=cfg.outside,
+        outside=outside_source(cfg),
         carve_dev_max=cfg.carve_dev_max,
         encoder=cfg.encoding.encoder,
         ray_address=cfg.encoding.ray_address,

@@ -129,3 +129,12 @@ def test_default_reserve_keeps_most_of_a_small_corpus_for_mining(tiny_dataset):
     assert len(reserved) == min(default_reserve(len(ds.corpus)), len(ds.corpus) - len(evaluated))
     assert not set(reserved) & evaluated
     assert reserve_distractors(ds, MiningConfig(reserve_distractors=0)) == []
+
+
+def test_outside_negatives_come_from_the_registry_only_for_the_built_in_datasets():
+    from ragtune.steps.triplets import TripletsConfig, outside_source
+
+    assert outside_source(TripletsConfig()) == outside_source(TripletsConfig(dataset="esco")) == "registry"
+    assert outside_source(TripletsConfig(data="my/beir")) == "none", "job-market texts are not a user's neighbours"
+    assert outside_source(TripletsConfig(data="my/beir", outside="registry")) == "registry"
+    assert outside_source(TripletsConfig(data="my/beir", outside="docs.jsonl")) == "docs.jsonl"

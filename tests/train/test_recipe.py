@@ -37,6 +37,10 @@ def test_steps_are_one_epoch_within_the_budget():
     assert scaled_steps(100, 32) == STEPS_MIN
     assert scaled_steps(32 * 60 - 5, 32) == 60
     assert scaled_steps(12_000, 32) == STEPS_MAX
+    # a row with a negative encodes two documents: half the steps keep the documents per run (and the time) level
+    assert scaled_steps(12_000, 32, documents_per_row=2) == STEPS_MAX // 2
+    assert scaled_steps(100, 32, documents_per_row=2) == STEPS_MIN // 2
+    assert scaled_steps(32 * 30, 32, documents_per_row=2) == 30
     assert str(STEPS_MIN) in TrainConfig.__dataclass_fields__["max_steps"].metadata["help"]
 
 
@@ -49,15 +53,21 @@ def test_recipe_fills_the_unset_settings_from_the_data(tiny_triplets, minilm):
     data = load_training_data(tiny_triplets)
     cfg = TrainConfig(triplets=str(tiny_triplets), batch_size=4)
     resolved, recipe = resolve_recipe(cfg, data, minilm.model)
-    rows = len(usable_triplets(data.triplets, cfg.num_negatives, cfg.outside_negatives))
+    assert cfg.outside_negatives is None and resolved.outside_negatives == 1, "step 0 mined them: one per row"
+    rows = len(usable_triplets(data.triplets, cfg.num_negatives, resolved.outside_negatives))
     assert recipe.rows == rows > 0
-    assert resolved.max_steps == recipe.steps == scaled_steps(rows, 4)
+    assert resolved.max_steps == recipe.steps == scaled_steps(rows, 4, documents_per_row=2)
     assert resolved.eval_steps == -(-recipe.steps // 2)
     assert resolved.max_seq_length == minilm.max_seq_length == recipe.seq_length.value
     asked, r2 = resolve_recipe(
         dataclasses.replace(cfg, max_steps=7, eval_steps=3, max_seq_length=48), data, minilm.model
     )
     assert (asked.max_steps, asked.eval_steps, asked.max_seq_length, r2.steps_how) == (7, 3, 48, "asked")
+
+    without = dataclasses.replace(data, triplets=[dataclasses.replace(t, outside=[]) for t in data.triplets])
+    plain, r3 = resolve_recipe(cfg, without, minilm.model)
+    assert plain.outside_negatives == 0 and r3.rows == len(data.triplets), "no outside negatives: none asked"
+    assert r3.steps == scaled_steps(len(data.triplets), 4)
 
 
 def test_dev_candidates_are_fixed_size_relevant_first_and_seeded(tiny_triplets):
