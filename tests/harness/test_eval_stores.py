@@ -1,5 +1,7 @@
-"""Step 3 with a database store and with the Ray encoder: the same per-query results as exact FAISS, and a second
-run that finds the store complete encodes nothing."""
+"""Steps 3, 4 and 5 with a database store: the same per-query results as exact FAISS, through ``--store local`` and
+through a URL as a remote user, and a restarted server whose complete tables are reused without encoding.
+
+One server for the module (tests/harness/conftest.py); only the restart test starts one itself, so it runs last."""
 
 from __future__ import annotations
 
@@ -14,8 +16,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 SIZES = (12, 20)  # a smaller pool gets its own table, filled from the union's embeddings
 
 
-def _eval(tiny_dataset, out, encoder="local", **retrieval):
-    from harness.retrieval_options import EncoderOptions, RetrievalOptions
+def _eval(tiny_dataset, out, **retrieval):
+    from harness.retrieval_options import RetrievalOptions
 
     cfg = EvalStepConfig(
         data=str(tiny_dataset),
@@ -25,7 +27,7 @@ def _eval(tiny_dataset, out, encoder="local", **retrieval):
         bootstrap=200,
         latency_queries=2,
         out=str(out),
-        retrieval=RetrievalOptions(**retrieval, encoding=EncoderOptions(encoder)),
+        retrieval=RetrievalOptions(**retrieval),
     )
     return run(cfg)
 
@@ -42,21 +44,28 @@ def _same_as_exact(result, exact):
 
 
 @pytest.fixture(scope="module")
-def cache_dirs(tmp_path_factory):
-    """One embedding cache and one embedded-PostgreSQL folder for the module (the server's start is the cost)."""
+def cache_dirs(pg_home, tmp_path_factory):
+    """The module's embedding cache; ``--store local`` opens the shared server's folder, pg_home/postgres."""
     import corpus.paths
 
-    root = tmp_path_factory.mktemp("store_cache")
     mp = pytest.MonkeyPatch()
-    mp.setattr(corpus.paths, "EMBEDDING_CACHE_DIR", root / "emb")
-    mp.setattr(corpus.paths, "CACHE_DIR", root)
-    yield root
+    mp.setattr(corpus.paths, "EMBEDDING_CACHE_DIR", tmp_path_factory.mktemp("store_cache") / "emb")
+    mp.setattr(corpus.paths, "CACHE_DIR", pg_home)
+    yield pg_home
     mp.undo()
 
 
 @pytest.fixture(scope="module")
 def exact_run(tiny_dataset, cache_dirs, tmp_path_factory):
     return _eval(tiny_dataset, tmp_path_factory.mktemp("exact"))
+
+
+@pytest.fixture(scope="module")
+def local_run(tiny_dataset, cache_dirs, exact_run, pg_server, tmp_path_factory):
+    """Step 3 with --store local on the module's running server: it fills the tables steps 4 and 5 read."""
+    if pg_server._running_port() is None:
+        pg_server.start()
+    return _eval(tiny_dataset, tmp_path_factory.mktemp("local"), store="local")
 
 
 def _same_rankings_up_to_recall(store_arm, exact_arm, k=10):
@@ -75,28 +84,14 @@ def _same_values(arm, other):
         np.testing.assert_allclose(values, other.values[metric], atol=1e-6)
 
 
-def test_local_store_matches_exact_faiss_and_is_reused_without_encoding(
-    tiny_dataset, cache_dirs, exact_run, tmp_path, monkeypatch
-):
-    first = _eval(tiny_dataset, tmp_path / "a", store="local")
-    _same_as_exact(first, exact_run)
-    assert "pgvector" in first.evaluation.models["base"]["store"]
-    assert (tmp_path / "a" / "retrieval_metrics.csv").exists()
-
-    from harness.stores.pgvector import PgvectorStore
-
-    def must_not_ingest(*_a, **_k):
-        raise AssertionError("a complete table was ingested again")
-
-    monkeypatch.setattr(PgvectorStore, "ingest", must_not_ingest)
-    second = _eval(tiny_dataset, tmp_path / "b", store="local")
-    assert second.evaluation.cache["misses"] == 0  # nothing encoded: documents, queries and recall from the cache
-    np.testing.assert_array_equal(_arm(second).ranked, _arm(first).ranked)
-    _chatbot_starts_without_encoding(tiny_dataset, tmp_path, monkeypatch, first)
-    _step4_ranks_from_the_same_tables(tiny_dataset, tmp_path, first)
+def test_local_store_matches_exact_faiss(local_run, exact_run):
+    _same_as_exact(local_run, exact_run)
+    assert "pgvector" in local_run.evaluation.models["base"]["store"]
+    assert (local_run.out / "retrieval_metrics.csv").exists()
+    assert "pgvector" not in exact_run.evaluation.models["base"]["store"]
 
 
-def _chatbot_starts_without_encoding(tiny_dataset, tmp_path, monkeypatch, step3):
+def test_the_chatbot_starts_without_encoding(tiny_dataset, postgres, local_run, tmp_path, monkeypatch):
     """Step 5's retrievers over the tables step 3 filled: an empty embedding cache and a model that cannot encode
     documents still serve questions."""
     from corpus.beir import load_dataset
@@ -113,39 +108,17 @@ def _chatbot_starts_without_encoding(tiny_dataset, tmp_path, monkeypatch, step3)
         return real(self, texts, kind, *a, **k)
 
     monkeypatch.setattr(Embedder, "encode", queries_only)
+    ev = local_run.evaluation
     corpus = load_dataset(tiny_dataset).corpus
-    docs = {d: corpus[d] for d in step3.evaluation.doc_ids}
+    docs = {d: corpus[d] for d in ev.doc_ids}
     options = RetrievalOptions(store="local")
     with retrieval_backend(options) as backend:
         retrievers = load_retrievers({"base": "base"}, docs, EmbeddingCache(tmp_path / "empty"), options, backend)
-        hits = retrievers["base"].search([step3.evaluation.query_texts[0]], 3)
-    assert [h.doc_id for h in hits[0]] == [step3.evaluation.doc_ids[j] for j in _arm(step3).ranked[0, :3]]
+        hits = retrievers["base"].search([ev.query_texts[0]], 3)
+    assert [h.doc_id for h in hits[0]] == [ev.doc_ids[j] for j in _arm(local_run).ranked[0, :3]]
 
 
-def test_a_store_url_reaches_the_same_server(tiny_dataset, cache_dirs, exact_run, tmp_path, monkeypatch):
-    from harness.stores.local_postgres import LocalPostgres
-
-    with LocalPostgres() as server:
-        target = server.target()
-        monkeypatch.setenv("RAGTUNE_PG_PASSWORD", target.password)
-        result = _eval(tiny_dataset, tmp_path, store=target.url)
-    _same_as_exact(result, exact_run)
-    assert target.password not in result.evaluation.models["base"]["store"]
-
-
-@pytest.mark.timeout(240)
-def test_ray_encoder_matches_the_local_encoder(tiny_dataset, exact_run, tmp_path, monkeypatch):
-    import corpus.paths
-
-    monkeypatch.setattr(corpus.paths, "EMBEDDING_CACHE_DIR", tmp_path / "fresh")  # Ray must really encode
-    result = _eval(tiny_dataset, tmp_path / "r", encoder="ray")
-    assert result.evaluation.cache["misses"] > 0
-    for pool, pool_exact in zip(result.evaluation.pools, exact_run.evaluation.pools, strict=True):
-        _same_values(pool.arms[0], pool_exact.arms[0])
-        np.testing.assert_array_equal(pool.arms[0].ranked[:, :10], pool_exact.arms[0].ranked[:, :10])
-
-
-def _step4_ranks_from_the_same_tables(tiny_dataset, tmp_path, step3):
+def test_step4_ranks_from_the_same_tables(tiny_dataset, postgres, local_run, tmp_path):
     """Step 4's dense arm under the same store option ranks as step 3 did (one retrieval path for both)."""
     from corpus.beir import load_dataset
     from harness.arms import parse_arm
@@ -154,11 +127,55 @@ def _step4_ranks_from_the_same_tables(tiny_dataset, tmp_path, step3):
     from harness.retrieval_options import RetrievalOptions
     from rag.answer_comparison import Query, rank_arm
 
+    ev = local_run.evaluation
     corpus = load_dataset(tiny_dataset).corpus
-    docs = {d: corpus[d] for d in step3.evaluation.doc_ids}
-    queries = [Query(q, t, set()) for q, t in zip(step3.evaluation.query_ids, step3.evaluation.query_texts)]
+    docs = {d: corpus[d] for d in ev.doc_ids}
+    queries = [Query(q, t, set()) for q, t in zip(ev.query_ids, ev.query_texts)]
     options = RetrievalOptions(store="local")
     with retrieval_backend(options) as backend:
         ranked = rank_arm(parse_arm("base"), queries, docs, 3, EmbeddingCache(tmp_path / "emb4"), (options, backend))
-    expected = [[step3.evaluation.doc_ids[j] for j in row[:3]] for row in _arm(step3).ranked]
-    assert ranked == expected
+    assert ranked == [[ev.doc_ids[j] for j in row[:3]] for row in _arm(local_run).ranked]
+
+
+def test_a_store_url_reaches_the_server_as_a_remote_user(tiny_dataset, postgres, exact_run, tmp_path, monkeypatch):
+    from corpus.errors import RagtuneError
+    from harness.stores import open_store
+
+    role, secret = "remote_user", "s3cret-for-test"
+    with postgres.target().connect(autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{secret}'")
+        # a schema named after the role comes first in PostgreSQL's default search_path: its own catalog and tables
+        admin.execute(f"CREATE SCHEMA {role} AUTHORIZATION {role}")
+    url = f"postgresql://{role}@127.0.0.1:{postgres.port}/ragtune"
+
+    monkeypatch.setenv("RAGTUNE_PG_PASSWORD", "wrong")
+    with pytest.raises(RagtuneError) as refused, open_store(url):
+        pass
+    assert "password authentication failed" in str(refused.value) and "wrong" not in str(refused.value)
+
+    monkeypatch.setenv("RAGTUNE_PG_PASSWORD", secret)
+    result = _eval(tiny_dataset, tmp_path, store=url)
+    _same_as_exact(result, exact_run)
+    assert role in result.evaluation.models["base"]["store"] and secret not in str(result.evaluation.models)
+    with postgres.target().connect() as admin:
+        owned = admin.execute("SELECT schemaname FROM pg_tables WHERE tableowner = %s", (role,)).fetchall()
+    assert owned and {r[0] for r in owned} == {role}  # its own tables, in its own schema
+
+
+def test_a_restarted_server_serves_the_complete_tables_without_encoding(
+    tiny_dataset, pg_server, local_run, tmp_path, monkeypatch
+):
+    from harness.stores.local_postgres import LocalPostgres
+    from harness.stores.pgvector import PgvectorStore
+
+    pg_server.stop()
+    assert pg_server._running_port() is None
+
+    def must_not_ingest(*_a, **_k):
+        raise AssertionError("a complete table was ingested again")
+
+    monkeypatch.setattr(PgvectorStore, "ingest", must_not_ingest)
+    again = _eval(tiny_dataset, tmp_path, store="local")  # step 3 starts the server itself, on a new port
+    assert again.evaluation.cache["misses"] == 0  # nothing encoded: documents, queries and recall from the cache
+    np.testing.assert_array_equal(_arm(again).ranked, _arm(local_run).ranked)
+    assert LocalPostgres(pg_server.data_dir)._running_port() is None  # and stops it at the end

@@ -1,5 +1,8 @@
-"""The pgvector store on the embedded PostgreSQL: same top-k as exact FAISS, reused after a restart without encoding,
-reachable through a URL as a remote user, and a killed ingest resumes after the rows it committed."""
+"""The pgvector store on the embedded PostgreSQL: filled in COPY batches with the same top-k as exact FAISS, a changed
+corpus is a new table, a killed ingest resumes after the rows it committed, and Ctrl-C stops the server.
+
+Restart-and-reuse and URL logins are proven at the step level (test_eval_stores.py); the server is the module's one
+(tests/harness/conftest.py), and the Ctrl-C test, which needs it stopped, runs last."""
 
 from __future__ import annotations
 
@@ -23,34 +26,20 @@ from tests.helpers import ROOT
 
 pytestmark = [pytest.mark.timeout(180)]
 
-
-@pytest.fixture(scope="module")
-def pg_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("pg") / "postgres"
-
-
-@pytest.fixture(scope="module")
-def server(pg_dir):
-    with LocalPostgres(pg_dir) as pg:
-        yield pg
+N_DOCS = 15  # a corpus of its own: no step-3 pool (12 or 20 documents) in the shared cluster has this table
 
 
 @pytest.fixture(scope="module")
 def tiny(tiny_dataset, minilm):
     ds = load_dataset(tiny_dataset)
-    doc_ids = list(ds.corpus)
+    doc_ids = list(ds.corpus)[:N_DOCS]
     texts = [document_text(ds.corpus[d]) for d in doc_ids]
     queries = list(ds.queries.values())[:12]
     return doc_ids, texts, encode(minilm, queries, "query")
 
 
-@pytest.fixture(scope="module")
-def doc_emb(tiny, minilm):
-    return encode(minilm, tiny[1], "document")
-
-
 class CountingEmbed:
-    """The real MiniLM document embeddings (encoded once per module), counting what the store asks for."""
+    """The real MiniLM document embeddings (encoded once), counting what the store asks for."""
 
     def __init__(self, texts, emb):
         self.rows = {t: i for i, t in enumerate(texts)}
@@ -66,59 +55,25 @@ def top_ids(store, q_emb, k=5):
 
 
 @pytest.mark.slow
-def test_local_store_matches_exact_faiss_and_is_reused_after_a_restart(pg_dir, tiny, doc_emb, minilm):
+def test_a_table_is_filled_in_batches_matches_exact_faiss_and_a_changed_corpus_is_another(postgres, tiny, minilm):
     doc_ids, texts, q_emb = tiny
+    doc_emb = encode(minilm, texts, "document")
     key = StoreKey.for_model(minilm, doc_ids, texts)
     exact = FaissStore(doc_emb)
     embed = CountingEmbed(texts, doc_emb)
-    cfg = PgvectorConfig(batch_rows=7)  # several COPY batches even on 20 documents
-    with open_store("local", postgres_dir=pg_dir, pgvector=cfg) as backend:
+    cfg = PgvectorConfig(batch_rows=7)  # several COPY batches even on 15 documents
+    with PgvectorBackend(postgres.target(), cfg) as backend:
         store = backend.store_for(key, doc_ids, texts, embed)
-        assert sum(embed.calls) == len(doc_ids) and len(embed.calls) == 3
+        assert embed.calls == [7, 7, 1]
         scores, rows = store.search(q_emb, 5)
         assert (rows == top_ids(exact, q_emb)).all()
         assert np.allclose(scores, exact.search(q_emb, 5)[0], atol=1e-5)
         assert "password" not in str(store.describe()) and store.describe().kind == "pgvector"
-        assert LocalPostgres(pg_dir)._running_port() is not None
-    assert LocalPostgres(pg_dir)._running_port() is None  # stopped with the block
-
-    def must_not_encode(texts):
-        raise AssertionError("a complete table was encoded again")
-
-    with open_store("local", postgres_dir=pg_dir, pgvector=cfg) as backend:
-        assert LocalPostgres(pg_dir)._running_port() is not None  # started again, on a port picked afresh
-        again = backend.store_for(key, doc_ids, texts, must_not_encode)
-        assert again.table == store.table and (top_ids(again, q_emb) == rows).all()
+        assert postgres.target().password not in str(store.describe()) + str(backend.describe())
         # a changed document is another corpus: a new table, encoded afresh
         changed = texts[:-1] + [texts[-1] + " (revised)"]
         other = backend.store(StoreKey.for_model(minilm, doc_ids, changed))
         assert other.table != store.table and not other.is_complete(len(doc_ids))
-
-
-@pytest.mark.slow
-def test_a_url_reaches_the_same_server_as_a_remote_user(server, tiny, doc_emb, minilm, monkeypatch):
-    doc_ids, texts, q_emb = tiny
-    secret = "s3cret-for-test"
-    with server.target().connect(autocommit=True) as admin:
-        admin.execute(f"CREATE ROLE remote_user LOGIN PASSWORD '{secret}'")
-        # a schema named after the role comes first in PostgreSQL's default search_path: its own catalog and tables
-        admin.execute("CREATE SCHEMA remote_user AUTHORIZATION remote_user")
-    url = f"postgresql://remote_user@127.0.0.1:{server.port}/ragtune"
-
-    monkeypatch.setenv("RAGTUNE_PG_PASSWORD", "wrong")
-    with pytest.raises(RagtuneError) as refused, open_store(url):
-        pass
-    assert "password authentication failed" in str(refused.value) and "wrong" not in str(refused.value)
-
-    monkeypatch.setenv("RAGTUNE_PG_PASSWORD", secret)
-    with open_store(url) as backend:
-        assert secret not in str(backend.describe()) and secret not in repr(backend.target)
-        embed = CountingEmbed(texts, doc_emb)
-        store = backend.store_for(StoreKey.for_model(minilm, doc_ids, texts), doc_ids, texts, embed)
-        assert sum(embed.calls) == len(doc_ids)  # the admin's finished table is not this user's
-        assert (top_ids(store, q_emb) == top_ids(FaissStore(doc_emb), q_emb)).all()
-        schema = backend.conn.execute("SELECT schemaname FROM pg_tables WHERE tablename = %s", (store.table,))
-        assert "remote_user" in [r[0] for r in schema]  # its own copy, beside the admin's table in public
 
 
 CHILD = textwrap.dedent("""
@@ -144,13 +99,13 @@ CHILD = textwrap.dedent("""
 
 
 @pytest.mark.slow
-def test_a_killed_ingest_resumes_after_the_committed_rows(server, tmp_path):
+def test_a_killed_ingest_resumes_after_the_committed_rows(postgres, tmp_path):
     n, batch, dim = 500, 60, 16
     rng = np.random.default_rng(3)
     x = rng.normal(size=(n, dim)).astype(np.float32)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     np.save(tmp_path / "x.npy", x)
-    target = server.target()
+    target = postgres.target()
     env = {**os.environ, "RAGTUNE_PG_PASSWORD": target.password, "PYTHONPATH": str(ROOT)}
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, target.url, str(n), str(batch), str(tmp_path / "x.npy")],
@@ -201,7 +156,7 @@ def test_a_store_url_keeps_its_password_out_of_every_message(monkeypatch):
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_the_local_server(tmp_path):
+def test_ctrl_c_stops_the_local_server(pg_server):
     script = textwrap.dedent("""
         import sys, time
         from pathlib import Path
@@ -210,7 +165,8 @@ def test_ctrl_c_stops_the_local_server(tmp_path):
             print("up", flush=True)
             time.sleep(120)
     """)
-    data = tmp_path / "postgres"
+    data = pg_server.data_dir
+    pg_server.stop()  # a server the child finds running is not the child's to stop: give it a stopped cluster
     child = subprocess.Popen(
         [sys.executable, "-c", script, str(data)],
         stdout=subprocess.PIPE,
