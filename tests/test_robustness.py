@@ -30,7 +30,7 @@ import pandas as pd
 import pytest
 
 from corpus.splits import stable_hash
-from tests.helpers import ROOT, assert_one_line_error, run_script
+from tests.helpers import ROOT, assert_one_line_error, run_script, stub_rag_flags
 
 SLOW = pytest.mark.slow
 STEP3_FAST = ("--arms", "base=base", "--bootstrap", "100", "--latency-queries", "0")
@@ -946,23 +946,7 @@ def test_kill_9_while_step_4_writes_reports_leaves_a_complete_set(sandbox):
     stub = StubLLM()
     out = sandbox.root / "reports"
     try:
-        flags = [
-            "--llm-base-url",
-            stub.base_url,
-            "--llm-model",
-            "stub",
-            "--data",
-            str(sandbox.ds),
-            "--arms",
-            "base=base",
-            "finetuned=base",
-            "--limit",
-            "3",
-            "--retries",
-            "0",
-            "--out",
-            str(out),
-        ]
+        flags = stub_rag_flags(stub.base_url, sandbox.ds, out)
         first = run_script("4_rag_compare.py", *flags, "--top-k", "3", env=sandbox.env())
         assert first.returncode == 0, first.stderr[-3000:]
         code = KILL_DURING_RAG_REPORTS.format(
