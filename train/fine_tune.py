@@ -17,7 +17,7 @@ from train.lora import add_lora, merge_lora, trainable_share
 from train.recipe import resolve_recipe
 from train.run_environment import quiet_libraries, versions
 from train.run_state import CARD_FILE, checkpoints_dir, finish_run, start_record
-from train.training_run import open_run, run_timer, train_from_plan, trainer_arguments
+from train.training_run import open_run, run_timer, train_from_plan, trained_from, trainer_arguments
 
 
 @dataclass
@@ -153,13 +153,7 @@ def _what_was_trained(cfg: TrainConfig, identity: dict, base, data, candidates, 
     """The part of the training card known before the first step: settings, data and where dev was scored."""
     trainable, total = trainable_share(model)
     return {
-        "run_fingerprint": identity["run_fingerprint"],
-        "identity": identity,
-        "base_model": str(base.path),
-        "base_model_fingerprint": base.fingerprint,
-        "triplets": str(data.folder),
-        "dataset": data.dataset_path,
-        "data_fingerprint": data.fingerprint,
+        **trained_from(identity, base, data),
         "dev_queries": len(data.dev_queries),
         "dev_corpus_documents": len(candidates.ids),
         "config": cfg.as_dict(),

@@ -21,7 +21,7 @@ from train.callbacks import CheckpointAtEnd, StepProgress
 from train.examples import TrainingData, load_training_data
 from train.run_environment import quiet_libraries, versions
 from train.run_state import CARD_FILE, checkpoints_dir, finish_run, start_record
-from train.training_run import TrainedRun, open_run, run_timer, train_from_plan, trainer_arguments
+from train.training_run import TrainedRun, open_run, run_timer, train_from_plan, trained_from, trainer_arguments
 
 RERANKER_LOSSES = ("bce", "lambda", "mnrl")
 DEV_NAME = "dev"
@@ -257,13 +257,7 @@ def _reranker_card(
     train_dataset, skipped = rows
     return {
         "kind": "cross-encoder reranker",
-        "run_fingerprint": identity["run_fingerprint"],
-        "identity": identity,
-        "base_model": str(base.path),
-        "base_model_fingerprint": base.fingerprint,
-        "triplets": str(data.folder),
-        "dataset": data.dataset_path,
-        "data_fingerprint": data.fingerprint,
+        **trained_from(identity, base, data),
         "train_rows": len(train_dataset),
         "rows_short_of_negatives": skipped,
         "config": cfg.as_dict(),

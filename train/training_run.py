@@ -26,6 +26,19 @@ def open_run(cfg, data_fingerprint: str, base_fingerprint: str, overwrite: bool)
     return identity, plan
 
 
+def trained_from(identity: dict, base, data) -> dict:
+    """The training card's first entries: the run's identity, the base model and the data it was trained on."""
+    return {
+        "run_fingerprint": identity["run_fingerprint"],
+        "identity": identity,
+        "base_model": str(base.path),
+        "base_model_fingerprint": base.fingerprint,
+        "triplets": str(data.folder),
+        "dataset": data.dataset_path,
+        "data_fingerprint": data.fingerprint,
+    }
+
+
 def run_timer(out: Path, record: dict) -> RecordElapsed:
     """A callback that keeps the run record's elapsed time current, counting on from what a resumed run spent."""
     return RecordElapsed(lambda s: record_run(out, {**record, "elapsed_s": round(s, 1)}), record["elapsed_s"])
