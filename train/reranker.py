@@ -21,7 +21,7 @@ from train.callbacks import CheckpointAtEnd, StepProgress
 from train.examples import TrainingData, load_training_data
 from train.run_environment import quiet_libraries, versions
 from train.run_state import CARD_FILE, checkpoints_dir, finish_run, start_record
-from train.training_run import TrainedRun, open_run, run_timer, train_from_plan, trained_from, trainer_arguments
+from train.training_run import open_run, run_timer, train_from_plan, trained_from, trainer_arguments
 
 RERANKER_LOSSES = ("bce", "lambda", "mnrl")
 DEV_NAME = "dev"
@@ -248,28 +248,18 @@ def _dev_history(state) -> dict[str, dict[str, float]]:
     return {str(int(e["step"])): shown_dev(e) for e in state.log_history if f"eval_{DEV_NAME}_ndcg@10" in e}
 
 
-def _reranker_card(
-    cfg: RerankerConfig, identity: dict, base, data: TrainingData, rows: tuple, n_dev: int, run: TrainedRun, extra: dict
+def _what_was_trained(
+    cfg: RerankerConfig, identity: dict, base, data: TrainingData, train_rows: int, skipped: int, n_dev: int
 ) -> dict:
-    """The training card: what was trained on what, how the run went and the dev scores before and after."""
-    import torch
-
-    train_dataset, skipped = rows
+    """The part of the training card known before the first step: settings, data and how dev is scored."""
     return {
         "kind": "cross-encoder reranker",
         **trained_from(identity, base, data),
-        "train_rows": len(train_dataset),
+        "train_rows": train_rows,
         "rows_short_of_negatives": skipped,
         "config": cfg.as_dict(),
         "dev_queries": n_dev,
         "dev_scored_against": f"relevant documents + BM25 top {cfg.dev_candidates} others per query",
-        "device": str(base.model.device),
-        "threads": torch.get_num_threads(),
-        "steps": run.state.global_step,
-        "best_step": run.best_step,
-        "resumed_from_step": run.resumed_from,
-        **extra,
-        "versions": versions(),
     }
 
 
@@ -288,25 +278,24 @@ def train_reranker(cfg: RerankerConfig, overwrite: bool = False) -> RerankerResu
     identity, plan = open_run(cfg, data.fingerprint, base.fingerprint, overwrite)
     if plan.action == "done":
         return RerankerResult(out, plan.card, "reused")
-    rows = pair_rows(data, cfg)
+    train_dataset, skipped = pair_rows(data, cfg)
     samples = dev_samples(data, cfg.dev_candidates, cfg.dev_queries, cfg.seed)
     evaluator = build_evaluator(samples, cfg.eval_batch_size)
     score = (lambda: shown_dev(evaluator(model))) if evaluator is not None else None
     record = start_record(out, identity, plan, score, f"dev reranking by the untrained head ({len(samples)} queries)")
     timer = run_timer(out, record)
     trainer = build_trainer(
-        model, rows[0], cfg, checkpoints_dir(out), evaluator, callbacks=[StepProgress("nDCG@10"), timer]
+        model, train_dataset, cfg, checkpoints_dir(out), evaluator, callbacks=[StepProgress("nDCG@10"), timer]
     )
     run = train_from_plan(trainer, plan)
     history = _dev_history(run.state)
     dev_after = history.get(str(run.best_step)) or (shown_dev(evaluator(model)) if evaluator else {})
     model.save(str(out))
-    card = _reranker_card(
-        cfg, identity, base, data, rows, len(samples), run,
-        extra={
-            "wall_time_s": round(timer.elapsed(), 1), "dev_before": record["dev_before"] or {},
-            "dev_after": dev_after, "dev_history": history,
-        },
+    card = _what_was_trained(cfg, identity, base, data, len(train_dataset), skipped, len(samples))
+    card.update(
+        device=str(model.device), threads=torch.get_num_threads(), steps=run.state.global_step,
+        best_step=run.best_step, resumed_from_step=run.resumed_from, wall_time_s=round(timer.elapsed(), 1),
+        dev_before=record["dev_before"] or {}, dev_after=dev_after, dev_history=history, versions=versions(),
     )  # fmt: skip
     write_json(out / CARD_FILE, card)
     finish_run(out, cfg.keep_checkpoints)
