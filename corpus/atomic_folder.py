@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from corpus.processes import process_alive
+
 _STAGING = ".staging-"
 _PARKED = ".previous-"
 _AT_FDCWD = -100
@@ -32,15 +34,7 @@ def _pid_alive(name: str) -> bool:
         pid = int(name.rsplit("-", 2)[-2])
     except (IndexError, ValueError):
         return False
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return process_alive(pid)
 
 
 def recover_folder(target: Path) -> None:

@@ -106,23 +106,13 @@ def _hold_out(
     return chosen
 
 
-def build_onet_dataset(
-    occupations: list[Occupation], tasks: list[Task], cfg: OnetConfig, path=None
-) -> tuple[Dataset, OnetStats]:
-    if cfg.split_by not in SPLIT_BY:
-        raise RagtuneError(f"--split-by must be one of {', '.join(SPLIT_BY)}, got '{cfg.split_by}'")
-    stats = OnetStats(occupations=len(occupations), tasks=len(tasks))
-    by_occ: dict[str, list[Task]] = defaultdict(list)
-    for t in tasks:
-        by_occ[t.code].append(t)
-    owners: dict[str, set[str]] = defaultdict(set)
-    for t in tasks:
-        owners[normalise(t.text)].add(t.code)
-
+def _documents(
+    occupations: list[Occupation], by_occ: dict[str, list[Task]], cfg: OnetConfig, stats: OnetStats
+) -> tuple[dict[str, Document], PhraseIndex, dict[str, list[Task]]]:
+    """One document per occupation with its first tasks shown; the rest of its tasks are query candidates."""
     corpus: dict[str, Document] = {}
     doc_texts = PhraseIndex()
     candidates: dict[str, list[Task]] = {}
-    drops: Counter = Counter()
     for occ in sorted(occupations, key=lambda o: o.code):
         ordered = stable_order(by_occ.get(occ.code, []), cfg.seed, key=lambda t: f"{t.code}/{t.task_id}")
         shown, rest = ordered[: cfg.doc_tasks], ordered[cfg.doc_tasks :]
@@ -130,11 +120,16 @@ def build_onet_dataset(
         doc_texts.add(corpus[occ.code].title + "\n" + corpus[occ.code].text)
         candidates[occ.code] = rest
         stats.in_documents += len(shown)
-    stats.occupations_with_tasks = sum(1 for c in by_occ if c in corpus)
-    unknown = sum(len(v) for c, v in by_occ.items() if c not in corpus)
-    if unknown:
-        drops["occupation_not_in_catalogue"] += unknown
+    return corpus, doc_texts, candidates
 
+
+def _keep_labelable(
+    candidates: dict[str, list[Task]], tasks: list[Task], doc_texts: PhraseIndex, cfg: OnetConfig, drops: Counter
+) -> None:
+    """Drop the candidates whose label would be doubtful (shared, shown, too short or repeated), counting why."""
+    owners: dict[str, set[str]] = defaultdict(set)
+    for t in tasks:
+        owners[normalise(t.text)].add(t.code)
     seen_texts: set[str] = set()
     for code in candidates:
         kept = []
@@ -153,13 +148,13 @@ def build_onet_dataset(
             seen_texts.add(norm)
         candidates[code] = kept
 
-    test = _hold_out(candidates, cfg, "test", cfg.test_occupations, cfg.test_queries, drops)
-    dev = _hold_out(candidates, cfg, "dev", cfg.dev_occupations, cfg.dev_queries, drops)
-    train = {c: ts for c, ts in candidates.items() if ts}
 
+def _queries_and_qrels(
+    splits: dict[str, dict[str, list[Task]]], stats: OnetStats
+) -> tuple[dict[str, str], dict[str, dict[str, dict[str, int]]]]:
     queries: dict[str, str] = {}
     qrels: dict[str, dict[str, dict[str, int]]] = {}
-    for split, chosen in (("train", train), ("dev", dev), ("test", test)):
+    for split, chosen in splits.items():
         qrels[split] = {}
         for code in sorted(chosen):
             for t in chosen[code]:
@@ -168,5 +163,29 @@ def build_onet_dataset(
                 qrels[split][qid] = {code: 1}
         stats.queries[split] = len(qrels[split])
         stats.relevant_documents[split] = len({d for docs in qrels[split].values() for d in docs})
+    return queries, qrels
+
+
+def build_onet_dataset(
+    occupations: list[Occupation], tasks: list[Task], cfg: OnetConfig, path=None
+) -> tuple[Dataset, OnetStats]:
+    if cfg.split_by not in SPLIT_BY:
+        raise RagtuneError(f"--split-by must be one of {', '.join(SPLIT_BY)}, got '{cfg.split_by}'")
+    stats = OnetStats(occupations=len(occupations), tasks=len(tasks))
+    by_occ: dict[str, list[Task]] = defaultdict(list)
+    for t in tasks:
+        by_occ[t.code].append(t)
+    corpus, doc_texts, candidates = _documents(occupations, by_occ, cfg, stats)
+    drops: Counter = Counter()
+    stats.occupations_with_tasks = sum(1 for c in by_occ if c in corpus)
+    unknown = sum(len(v) for c, v in by_occ.items() if c not in corpus)
+    if unknown:
+        drops["occupation_not_in_catalogue"] += unknown
+    _keep_labelable(candidates, tasks, doc_texts, cfg, drops)
+
+    test = _hold_out(candidates, cfg, "test", cfg.test_occupations, cfg.test_queries, drops)
+    dev = _hold_out(candidates, cfg, "dev", cfg.dev_occupations, cfg.dev_queries, drops)
+    train = {c: ts for c, ts in candidates.items() if ts}
+    queries, qrels = _queries_and_qrels({"train": train, "dev": dev, "test": test}, stats)
     stats.dropped = dict(sorted(drops.items()))
     return Dataset(path, corpus, queries, qrels), stats

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from corpus.errors import RagtuneError
+from corpus.processes import process_alive
 
 SETS = ".sets"
 CURRENT = "current"
@@ -33,18 +34,6 @@ def _pid_of(staging: Path) -> int | None:
         return int(staging.name.split("-")[1])
     except (IndexError, ValueError):
         return None
-
-
-def _alive(pid: int | None) -> bool:
-    if pid is None:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _link_target(name: str, entry: str) -> str:
@@ -89,7 +78,7 @@ def _clean(folder: Path, name: str, set_dir: Path, published: str, entries: set[
     for old in set_dir.iterdir():
         if old.name.startswith("set-") and old.name != published:
             shutil.rmtree(old, ignore_errors=True)
-        elif old.name.startswith("staging-") and not _alive(_pid_of(old)):
+        elif old.name.startswith("staging-") and not process_alive(_pid_of(old)):
             shutil.rmtree(old, ignore_errors=True)
 
 

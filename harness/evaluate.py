@@ -7,6 +7,7 @@ be found), with their number reported; dropping them would flatter every arm on 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Callable
@@ -314,22 +315,13 @@ def _bm25_arm(s: Setting) -> list[ArmRun]:
     return runs
 
 
-def evaluate(
-    ds: Dataset, pools: list[tuple[int, dict[str, Document]]], cfg: EvalConfig, cache: EmbeddingCache | None = None
-) -> EvalResult:
-    """Score every arm on every pool; each model is loaded and its documents encoded once for all pools."""
-    query_ids, query_texts, qrels = split_queries(ds, cfg.split)
-    # largest pool first: with nested pools its rows are 0..N-1 and its exact index is the retriever's own
-    union = union_pool(sorted((docs for _, docs in pools), key=len, reverse=True))
-    doc_ids = list(union)
-    position = {d: i for i, d in enumerate(doc_ids)}
-    pools_rows = [np.fromiter((position[d] for d in docs), dtype=np.int64, count=len(docs)) for _, docs in pools]
-    cache = cache or EmbeddingCache(policy=cfg.cache)
+def _run_arms(ds: Dataset, setting: Setting, n_pools: int) -> tuple[list[list[ArmRun]], dict[str, dict]]:
+    """Every arm's run per pool (in the configured order), and each model's identity for the card."""
+    cfg = setting.cfg
     models_info: dict[str, dict] = {}
-
-    runs_by_pool: list[list[ArmRun]] = [[] for _ in pools]
+    runs_by_pool: list[list[ArmRun]] = [[] for _ in range(n_pools)]
     with retrieval_backend(cfg.retrieval) as backend:
-        setting = Setting(cfg, query_ids, query_texts, qrels, union, doc_ids, pools_rows, cache, backend)
+        setting = dataclasses.replace(setting, backend=backend)
         for name, path in cfg.models:
             console.print(f"[bold]{name}[/]: {path}")
             runs, models_info[name] = _dense_arm(name, path, setting)
@@ -345,30 +337,50 @@ def evaluate(
         composite_runs(ds, setting, runs_by_pool)
     if cfg.order:
         runs_by_pool = [sorted(runs, key=lambda r: cfg.order.index(r.name)) for runs in runs_by_pool]
+    return runs_by_pool, models_info
 
-    results = []
-    for (size, docs), runs in zip(pools, runs_by_pool, strict=False):
-        in_pool = [sum(d in docs for d, g in qrels[q].items() if g > 0) for q in query_ids]
-        n_rel = [sum(g > 0 for g in qrels[q].values()) for q in query_ids]
-        metric_rows, outcome_rows = compare_arms(
-            {r.name: r.values for r in runs},
-            {r.name: r.first_rank for r in runs},
-            cfg.ks,
-            cfg.fix_k,
-            cfg.bootstrap_samples,
-            cfg.confidence,
-            cfg.seed,
-        )
-        results.append(
-            PoolResult(
-                Pool(size, list(docs), corpus_fingerprint(docs.values())),
-                runs,
-                metric_rows,
-                outcome_rows,
-                unreachable=sum(i == 0 for i in in_pool),
-                partial=sum(0 < i < n for i, n in zip(in_pool, n_rel, strict=False)),
-            )
-        )
+
+def _pool_result(
+    size: int, docs: dict[str, Document], runs: list[ArmRun], cfg: EvalConfig, query_ids: list[str], qrels: dict
+) -> PoolResult:
+    in_pool = [sum(d in docs for d, g in qrels[q].items() if g > 0) for q in query_ids]
+    n_rel = [sum(g > 0 for g in qrels[q].values()) for q in query_ids]
+    metric_rows, outcome_rows = compare_arms(
+        {r.name: r.values for r in runs},
+        {r.name: r.first_rank for r in runs},
+        cfg.ks,
+        cfg.fix_k,
+        cfg.bootstrap_samples,
+        cfg.confidence,
+        cfg.seed,
+    )
+    return PoolResult(
+        Pool(size, list(docs), corpus_fingerprint(docs.values())),
+        runs,
+        metric_rows,
+        outcome_rows,
+        unreachable=sum(i == 0 for i in in_pool),
+        partial=sum(0 < i < n for i, n in zip(in_pool, n_rel, strict=False)),
+    )
+
+
+def evaluate(
+    ds: Dataset, pools: list[tuple[int, dict[str, Document]]], cfg: EvalConfig, cache: EmbeddingCache | None = None
+) -> EvalResult:
+    """Score every arm on every pool; each model is loaded and its documents encoded once for all pools."""
+    query_ids, query_texts, qrels = split_queries(ds, cfg.split)
+    # largest pool first: with nested pools its rows are 0..N-1 and its exact index is the retriever's own
+    union = union_pool(sorted((docs for _, docs in pools), key=len, reverse=True))
+    doc_ids = list(union)
+    position = {d: i for i, d in enumerate(doc_ids)}
+    pools_rows = [np.fromiter((position[d] for d in docs), dtype=np.int64, count=len(docs)) for _, docs in pools]
+    cache = cache or EmbeddingCache(policy=cfg.cache)
+    setting = Setting(cfg, query_ids, query_texts, qrels, union, doc_ids, pools_rows, cache)
+    runs_by_pool, models_info = _run_arms(ds, setting, len(pools))
+    results = [
+        _pool_result(size, docs, runs, cfg, query_ids, qrels)
+        for (size, docs), runs in zip(pools, runs_by_pool, strict=False)
+    ]
     return EvalResult(
         cfg,
         ds.fingerprint(),

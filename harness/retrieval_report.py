@@ -241,6 +241,54 @@ def _fmt_p(p: float) -> str:
     return f"{p:.4f}" if p >= 1e-4 else "<1e-4"
 
 
+def _metric_rows(t: Table, result: EvalResult, metrics: pd.DataFrame, arms: list[str], deltas: list[str]) -> None:
+    """Per metric and k: each arm's value, then each paired difference (green or red when its CI excludes 0)."""
+    cfg = result.config
+    for m in METRICS:
+        for k in cfg.ks:
+            sel = metrics[(metrics["metric"] == m) & (metrics["k"] == k)]
+            cells = [f"{sel[(sel['kind'] == 'arm') & (sel['arm'] == a)]['value'].iloc[0]:.3f}" for a in arms]
+            for d in deltas:
+                r = sel[(sel["kind"] == "delta") & (sel["arm"] == d)].iloc[0]
+                style = "green" if r["ci_low"] > 0 else "red" if r["ci_high"] < 0 else ""
+                cells += [f"[{style}]{_fmt_delta(r)}[/]" if style else _fmt_delta(r), _fmt_p(r["p_value"])]
+            t.add_row(f"{LABELS[m]}@{k}", *cells, end_section=(k == cfg.ks[-1]))
+
+
+def _outcome_rows(t: Table, pr: PoolResult, arms: list[str], deltas: list[str]) -> None:
+    for o in pr.outcome_rows:
+        cells = [""] * len(arms)
+        for d in deltas:
+            cells += (
+                [f"{o['fixed']} / {o['regressed']} / {o['unchanged']}", ""]
+                if d == f"{o['arm']} - {o['baseline']}"
+                else ["", ""]
+            )
+        t.add_row(f"fixed / regressed / unchanged (Hit@{o['k']})", *cells)
+
+
+def _cost_rows(t: Table, result: EvalResult, pr: PoolResult, deltas: list[str]) -> None:
+    """What each arm costs: latency, training time, encoding speed and, for an approximate index, its recall."""
+    blank = [""] * (2 * len(deltas))
+    lat = [
+        f"{np.percentile(r.latency_ms, 50):.1f} / {np.percentile(r.latency_ms, 95):.1f}" if len(r.latency_ms) else "-"
+        for r in pr.arms
+    ]
+    t.add_row("latency p50 / p95 (ms per query)", *lat, *blank)
+    t.add_row("training minutes", *[f"{r.training_minutes:.1f}" for r in pr.arms], *blank)
+    speed = [
+        "cached" if r.cached else (f"{r.docs_per_second:,.0f}" if np.isfinite(r.docs_per_second) else "-")
+        for r in pr.arms
+    ]
+    t.add_row("documents/s (encode or index)", *speed, *blank)
+    if result.config.search_kind != "exact":
+        t.add_row(
+            "approximate recall@10 vs exact",
+            *[f"{r.ann_recall:.3f}" if np.isfinite(r.ann_recall) else "-" for r in pr.arms],
+            *blank,
+        )
+
+
 def results_table(result: EvalResult, pr: PoolResult) -> Table:
     cfg = result.config
     metrics = pd.DataFrame(pr.metric_rows)
@@ -257,41 +305,9 @@ def results_table(result: EvalResult, pr: PoolResult) -> Table:
     for d in deltas:
         t.add_column(f"Δ {d}", justify="right")
         t.add_column("p", justify="right")
-    for m in METRICS:
-        for k in cfg.ks:
-            sel = metrics[(metrics["metric"] == m) & (metrics["k"] == k)]
-            cells = [f"{sel[(sel['kind'] == 'arm') & (sel['arm'] == a)]['value'].iloc[0]:.3f}" for a in arms]
-            for d in deltas:
-                r = sel[(sel["kind"] == "delta") & (sel["arm"] == d)].iloc[0]
-                style = "green" if r["ci_low"] > 0 else "red" if r["ci_high"] < 0 else ""
-                cells += [f"[{style}]{_fmt_delta(r)}[/]" if style else _fmt_delta(r), _fmt_p(r["p_value"])]
-            t.add_row(f"{LABELS[m]}@{k}", *cells, end_section=(k == cfg.ks[-1]))
-    for o in pr.outcome_rows:
-        cells = [""] * len(arms)
-        for d in deltas:
-            cells += (
-                [f"{o['fixed']} / {o['regressed']} / {o['unchanged']}", ""]
-                if d == f"{o['arm']} - {o['baseline']}"
-                else ["", ""]
-            )
-        t.add_row(f"fixed / regressed / unchanged (Hit@{o['k']})", *cells)
-    lat = [
-        f"{np.percentile(r.latency_ms, 50):.1f} / {np.percentile(r.latency_ms, 95):.1f}" if len(r.latency_ms) else "-"
-        for r in pr.arms
-    ]
-    t.add_row("latency p50 / p95 (ms per query)", *lat, *[""] * (2 * len(deltas)))
-    t.add_row("training minutes", *[f"{r.training_minutes:.1f}" for r in pr.arms], *[""] * (2 * len(deltas)))
-    speed = [
-        "cached" if r.cached else (f"{r.docs_per_second:,.0f}" if np.isfinite(r.docs_per_second) else "-")
-        for r in pr.arms
-    ]
-    t.add_row("documents/s (encode or index)", *speed, *[""] * (2 * len(deltas)))
-    if cfg.search_kind != "exact":
-        t.add_row(
-            "approximate recall@10 vs exact",
-            *[f"{r.ann_recall:.3f}" if np.isfinite(r.ann_recall) else "-" for r in pr.arms],
-            *[""] * (2 * len(deltas)),
-        )
+    _metric_rows(t, result, metrics, arms, deltas)
+    _outcome_rows(t, pr, arms, deltas)
+    _cost_rows(t, result, pr, deltas)
     t.caption = (
         f"queries with no relevant document in the pool (scored as misses): {pr.unreachable}; "
         f"with only some: {pr.partial}"

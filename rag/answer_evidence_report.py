@@ -28,7 +28,7 @@ def _p(p: float) -> str:
     return "" if math.isnan(p) else ("< 0.001" if p < 0.001 else f"{p:.3f}")
 
 
-def evidence_markdown(ev: AnswerEvaluation, confidence: float = 0.95, samples: int = 10_000) -> str:
+def _headline_lines(ev: AnswerEvaluation) -> list[str]:
     lines = ["## Did the retrieval gain reach the answers?", ""]
     lines += [f"- {s}" for s in ev.headline()] or ["- (no deterministic answer metric for this data)"]
     lines.append("")
@@ -41,7 +41,12 @@ def evidence_markdown(ev: AnswerEvaluation, confidence: float = 0.95, samples: i
             ),
             "",
         ]
-    lines += [
+    return lines
+
+
+def _interval_tables(ev: AnswerEvaluation, confidence: float, samples: int) -> list[str]:
+    """The means and the paired differences, each with its interval."""
+    lines = [
         (
             f"Means with {confidence:.0%} bootstrap intervals over queries (and judge repeats within queries); "
             f"differences are paired by query, p-values from a paired randomization (sign-flip) test, "
@@ -61,18 +66,27 @@ def evidence_markdown(ev: AnswerEvaluation, confidence: float = 0.95, samples: i
         f"| {_p(d.p_value)} |"
         for d in ev.deltas
     ]
-    if ev.judge_agreement or ev.inter_judge:
-        lines += ["", "Judge agreement (Krippendorff's alpha, interval; 1 = perfect, 0 = chance):", ""]
-        lines += [
-            f"- {metric} across {a.coders} repeats: alpha {_num(a.alpha)} over {a.units} answers; all repeats "
-            f"equal on {a.exact:.0%}; mean spread (sd) {_num(a.mean_sd)}; {a.missing} calls missing"
-            for metric, a in ev.judge_agreement.items()
-        ]
-        lines += [
-            f"- {metric}, judge 1 vs judge 2: alpha {_num(a.alpha)} over {a.units} answers"
-            for metric, a in ev.inter_judge.items()
-        ]
+    return lines
+
+
+def _agreement_lines(ev: AnswerEvaluation) -> list[str]:
+    if not (ev.judge_agreement or ev.inter_judge):
+        return []
+    lines = ["", "Judge agreement (Krippendorff's alpha, interval; 1 = perfect, 0 = chance):", ""]
     lines += [
+        f"- {metric} across {a.coders} repeats: alpha {_num(a.alpha)} over {a.units} answers; all repeats "
+        f"equal on {a.exact:.0%}; mean spread (sd) {_num(a.mean_sd)}; {a.missing} calls missing"
+        for metric, a in ev.judge_agreement.items()
+    ]
+    lines += [
+        f"- {metric}, judge 1 vs judge 2: alpha {_num(a.alpha)} over {a.units} answers"
+        for metric, a in ev.inter_judge.items()
+    ]
+    return lines
+
+
+def _join_tables(ev: AnswerEvaluation) -> list[str]:
+    lines = [
         "",
         (
             "Retrieval × answer per pair (rows: retrieval fixed / regressed / unchanged within the top k; "
@@ -89,6 +103,11 @@ def evidence_markdown(ev: AnswerEvaluation, confidence: float = 0.95, samples: i
         ]
         lines += [f"| {r} | " + " | ".join(str(t.counts[r][a]) for a in ANSWER) + " |" for r in RETRIEVAL]
         lines.append("")
+    return lines
+
+
+def evidence_markdown(ev: AnswerEvaluation, confidence: float = 0.95, samples: int = 10_000) -> str:
+    lines = _headline_lines(ev) + _interval_tables(ev, confidence, samples) + _agreement_lines(ev) + _join_tables(ev)
     return "\n".join(lines) + "\n"
 
 

@@ -30,7 +30,7 @@ import pandas as pd
 import pytest
 
 from corpus.splits import stable_hash
-from tests.helpers import ROOT, assert_one_line_error, run_script
+from tests.helpers import ROOT, assert_one_line_error, run_script, stub_rag_flags
 
 SLOW = pytest.mark.slow
 STEP3_FAST = ("--arms", "base=base", "--bootstrap", "100", "--latency-queries", "0")
@@ -251,111 +251,116 @@ STEP2 = (
 STEP3 = ("--data", "{ds}", *STEP3_FAST, "--out", "{prev}/reports")
 STEP0 = ("--data", "{ds}", "--out", "{prev}/triplets_out")
 
+
+def copy_first_id(name: str, n: int) -> Callable[[Sandbox], None]:
+    """Line n of the dataset's file gets the id of its first line."""
+    return lambda b: set_json_line(b.ds / name, n, lambda o: {**o, "_id": json.loads(lines(b.ds / name)[0])["_id"]})
+
+
+def emptied(name: str, text: str = "") -> Callable[[Sandbox], None]:
+    """The dataset's file holds nothing but `text` (blank lines at most)."""
+    return lambda b: (b.ds / name).write_text(text, encoding="utf-8")
+
+
+def step1(id: str, damage: Callable[[Sandbox], None], expect: tuple[str, ...]) -> Bad:
+    """A damaged dataset file, read by step 1."""
+    return Bad(id, "1_build_corpus.py", STEP1, damage, expect)
+
+
+def flat(id: str, damage: Callable[[Sandbox], None], expect: tuple[str, ...]) -> Bad:
+    """A damaged flat seed file, converted by step 1."""
+    return Bad(id, "1_build_corpus.py", STEP1_FLAT, damage, expect)
+
+
+def triplets(id: str, damage: Callable[[Sandbox], None], expect: tuple[str, ...]) -> Bad:
+    """A damaged triplet folder, read by step 2 before the model loads."""
+    return Bad(id, "2_train_embedder.py", STEP2, damage, expect)
+
+
+def flag(id: str, script: str, base: tuple[str, ...], name: str, value: str, before_work: bool = False) -> Bad:
+    """A flag out of its range on undamaged data: the error names the flag."""
+    return Bad(id, script, (*base, name, value), None, (name,), before_work=before_work)
+
+
+def out_at(id: str, script: str, flags: tuple[str, ...], out: str, expect: str, before_work: bool = False) -> Bad:
+    """An output location the script refuses before any model loads, leaving nothing stray behind."""
+    return Bad(id, script, (*flags, "--out", out), None, (expect,), before_work=before_work)
+
+
+def refused(id: str, script: str, flags: tuple[str, ...], expect: tuple[str, ...], before_work: bool = False) -> Bad:
+    """Undamaged data, flags the script refuses."""
+    return Bad(id, script, flags, None, expect, before_work=before_work)
+
+
 BAD: list[Bad] = [
     # BEIR corpus.jsonl / queries.jsonl
-    Bad(
+    step1(
         "corpus_bad_json",
-        "1_build_corpus.py",
-        STEP1,
         lambda b: set_line(b.ds / "corpus.jsonl", 2, '{"_id": "x", "text": '),
         ("corpus.jsonl:2", "invalid JSON"),
     ),
-    Bad(
+    step1(
         "corpus_missing_text",
-        "1_build_corpus.py",
-        STEP1,
         lambda b: set_json_line(b.ds / "corpus.jsonl", 3, lambda o: {"_id": o["_id"]}),
         ("corpus.jsonl:3", "field 'text'", "missing"),
     ),
-    Bad(
+    step1(
         "corpus_duplicate_id",
-        "1_build_corpus.py",
-        STEP1,
-        lambda b: set_json_line(
-            b.ds / "corpus.jsonl", 2, lambda o: {**o, "_id": json.loads(lines(b.ds / "corpus.jsonl")[0])["_id"]}
-        ),
+        copy_first_id("corpus.jsonl", 2),
         ("corpus.jsonl:2", "field '_id'", "duplicate id"),
     ),
-    Bad(
+    step1(
         "corpus_empty_file",
-        "1_build_corpus.py",
-        STEP1,
-        lambda b: (b.ds / "corpus.jsonl").write_text("\n\n", encoding="utf-8"),
+        emptied("corpus.jsonl", "\n\n"),
         ("corpus.jsonl", "file is empty"),
     ),
-    Bad(
+    step1(
         "corpus_not_utf8",
-        "1_build_corpus.py",
-        STEP1,
         lambda b: (b.ds / "corpus.jsonl").write_bytes(
             (b.ds / "corpus.jsonl").read_bytes().replace(b"\n", b"\n\xff", 1)
         ),
         ("corpus.jsonl:2", "not UTF-8"),
     ),
-    Bad(
+    step1(
         "corpus_id_not_a_string",
-        "1_build_corpus.py",
-        STEP1,
         lambda b: set_json_line(b.ds / "corpus.jsonl", 2, lambda o: {**o, "_id": ["d"]}),
         ("corpus.jsonl:2", "field '_id'", "expected a string"),
     ),
-    Bad(
+    step1(
         "queries_not_an_object",
-        "1_build_corpus.py",
-        STEP1,
         lambda b: set_line(b.ds / "queries.jsonl", 4, '["q", "text"]'),
         ("queries.jsonl:4", "expected a JSON object"),
     ),
-    Bad(
+    step1(
         "queries_duplicate_id",
-        "1_build_corpus.py",
-        STEP1,
-        lambda b: set_json_line(
-            b.ds / "queries.jsonl", 2, lambda o: {**o, "_id": json.loads(lines(b.ds / "queries.jsonl")[0])["_id"]}
-        ),
+        copy_first_id("queries.jsonl", 2),
         ("queries.jsonl:2", "field '_id'", "duplicate id"),
     ),
-    Bad(
+    step1(
         "queries_empty_text",
-        "1_build_corpus.py",
-        STEP1,
         lambda b: set_json_line(b.ds / "queries.jsonl", 5, lambda o: {**o, "text": "  "}),
         ("queries.jsonl:5", "field 'text'", "is empty"),
     ),
-    Bad(
+    step1(
         "queries_empty_file",
-        "1_build_corpus.py",
-        STEP1,
-        lambda b: (b.ds / "queries.jsonl").write_text("", encoding="utf-8"),
+        emptied("queries.jsonl"),
         ("queries.jsonl", "file is empty"),
     ),
     # qrels
-    Bad(
+    step1(
         "qrels_unknown_query",
-        "1_build_corpus.py",
-        STEP1,
         lambda b: set_tsv(b.ds / "qrels" / "test.tsv", 3, 0, "no-such-query"),
         ("test.tsv:3", "field 'query-id'", "unknown query"),
     ),
-    Bad(
+    step1(
         "qrels_unknown_document",
-        "1_build_corpus.py",
-        STEP1,
         lambda b: set_tsv(b.ds / "qrels" / "test.tsv", 2, 1, "no-such-doc"),
         ("test.tsv:2", "field 'corpus-id'", "unknown document"),
     ),
-    Bad("qrels_grade_inf", "1_build_corpus.py", STEP1, qrels_score("inf"), ("test.tsv:2", "field 'score'", "finite")),
-    Bad("qrels_grade_nan", "1_build_corpus.py", STEP1, qrels_score("nan"), ("test.tsv:2", "field 'score'", "finite")),
-    Bad(
-        "qrels_grade_1e400", "1_build_corpus.py", STEP1, qrels_score("1e400"), ("test.tsv:2", "field 'score'", "finite")
-    ),
-    Bad(
-        "qrels_grade_word",
-        "1_build_corpus.py",
-        STEP1,
-        qrels_score("relevant"),
-        ("test.tsv:2", "field 'score'", "expected a number"),
-    ),
+    step1("qrels_grade_inf", qrels_score("inf"), ("test.tsv:2", "field 'score'", "finite")),
+    step1("qrels_grade_nan", qrels_score("nan"), ("test.tsv:2", "field 'score'", "finite")),
+    step1("qrels_grade_1e400", qrels_score("1e400"), ("test.tsv:2", "field 'score'", "finite")),
+    step1("qrels_grade_word", qrels_score("relevant"), ("test.tsv:2", "field 'score'", "expected a number")),
     Bad(
         "qrels_grade_inf_in_step3",
         "3_eval_retrieval.py",
@@ -363,71 +368,52 @@ BAD: list[Bad] = [
         qrels_score("-Infinity"),
         ("test.tsv:2", "field 'score'", "finite"),
     ),
-    Bad(
+    step1(
         "qrels_bad_header",
-        "1_build_corpus.py",
-        STEP1,
         lambda b: set_line(b.ds / "qrels" / "test.tsv", 1, "qid\tdocid\tgrade"),
         ("test.tsv:1", "header"),
     ),
-    Bad(
+    step1(
         "qrels_two_columns",
-        "1_build_corpus.py",
-        STEP1,
         lambda b: set_line(b.ds / "qrels" / "test.tsv", 3, "\t".join(first_ids(b.ds))),
         ("test.tsv:3", "expected 3 columns"),
     ),
-    Bad(
+    step1(
         "qrels_duplicate_pair",
-        "1_build_corpus.py",
-        STEP1,
         lambda b: set_line(b.ds / "qrels" / "test.tsv", 3, lines(b.ds / "qrels" / "test.tsv")[1]),
         ("test.tsv:3", "duplicate pair"),
     ),
-    Bad(
+    step1(
         "qrels_quote_left_open",
-        "1_build_corpus.py",
-        STEP1,
         lambda b: set_tsv(b.ds / "qrels" / "test.tsv", 3, 0, '"open'),
         ("test.tsv", "unreadable CSV"),
     ),
-    Bad(
-        "qrels_folder_missing", "1_build_corpus.py", STEP1, lambda b: shutil.rmtree(b.ds / "qrels"), ("no qrels files",)
-    ),
-    Bad(
+    step1("qrels_folder_missing", lambda b: shutil.rmtree(b.ds / "qrels"), ("no qrels files",)),
+    refused(
         "dataset_folder_missing",
         "1_build_corpus.py",
         ("--data", "{root}/nowhere", "--size", "3", "--no-external", "--out", "{prev}/pool.jsonl"),
-        None,
         ("dataset folder not found",),
     ),
     # flat seed files (converted into the sandbox's data/)
-    Bad(
+    flat(
         "flat_missing_column",
-        "1_build_corpus.py",
-        STEP1_FLAT,
         lambda b: flat_file(b, "query,answer\nq,p\n"),
         ("seed.csv:1", "field 'positive'", "missing column"),
     ),
-    Bad(
+    flat(
         "flat_empty_cell",
-        "1_build_corpus.py",
-        STEP1_FLAT,
         lambda b: flat_file(b, "query,positive\nq,p\n,p2\n"),
         ("seed.csv:3", "field 'query'", "is empty"),
     ),
-    Bad(
+    flat(
         "flat_extra_cell",
-        "1_build_corpus.py",
-        STEP1_FLAT,
         lambda b: flat_file(b, 'query,positive\n"multi\nline q",p\nq2,p2,surplus\n'),
         ("seed.csv:4", "expected 2 columns"),
     ),
-    Bad("flat_empty_file", "1_build_corpus.py", STEP1_FLAT, lambda b: flat_file(b, ""), ("seed.csv", "file is empty")),
-    Bad(
+    flat("flat_empty_file", lambda b: flat_file(b, ""), ("seed.csv", "file is empty")),
+    flat(
         "flat_not_utf8",
-        "1_build_corpus.py",
-        STEP1_FLAT,
         lambda b: flat_file(b, "").write_bytes(b"query,positive\nq,p\nq2,caf\xe9\n"),
         ("seed.csv:3", "not UTF-8"),
     ),
@@ -438,220 +424,120 @@ BAD: list[Bad] = [
         lambda b: flat_file(b, '{"query": "q", "positive": "p"}\n{"query": "q2", "positive": \n', "seed.jsonl"),
         ("seed.jsonl:2", "invalid JSON"),
     ),
-    Bad("stale_conversion_same_name", "1_build_corpus.py", STEP1_FLAT, stale_conversion, ("no qrels/test.tsv",)),
+    flat("stale_conversion_same_name", stale_conversion, ("no qrels/test.tsv",)),
     # triplets read by step 2 (all fail before the model loads)
-    Bad(
+    triplets(
         "triplets_bad_json",
-        "2_train_embedder.py",
-        STEP2,
         lambda b: set_line(b.triplets / "train.jsonl", 2, '{"query_id": "q"'),
         ("train.jsonl:2", "invalid JSON"),
     ),
-    Bad(
+    triplets(
         "triplets_missing_query",
-        "2_train_embedder.py",
-        STEP2,
         lambda b: set_json_line(b.triplets / "train.jsonl", 3, lambda o: {k: v for k, v in o.items() if k != "query"}),
         ("train.jsonl:3", "field 'query'", "missing"),
     ),
-    Bad(
+    triplets(
         "triplets_negatives_not_a_list",
-        "2_train_embedder.py",
-        STEP2,
         lambda b: set_json_line(b.triplets / "train.jsonl", 1, lambda o: {**o, "negatives": "one"}),
         ("train.jsonl:1", "field 'negatives'"),
     ),
-    Bad(
+    triplets(
         "triplets_card_garbled",
-        "2_train_embedder.py",
-        STEP2,
         lambda b: (b.triplets / "card.json").write_text('{"dataset": "', encoding="utf-8"),
         ("card.json", "invalid JSON"),
     ),
-    Bad(
+    triplets(
         "triplets_dev_unknown_document",
-        "2_train_embedder.py",
-        STEP2,
         lambda b: set_json_line(b.triplets / "dev.jsonl", 1, lambda o: {**o, "relevant_ids": ["no-such-doc"]}),
         ("dev.jsonl:1", "field 'relevant_ids'", "unknown document"),
     ),
-    Bad(
+    triplets(
         "triplets_empty_file",
-        "2_train_embedder.py",
-        STEP2,
         lambda b: (b.triplets / "train.jsonl").write_text("", encoding="utf-8"),
         ("train.jsonl", "file is empty"),
     ),
     # numbers
-    Bad(
+    refused(
         "step1_size_zero",
         "1_build_corpus.py",
         ("--data", "{ds}", "--size", "0", "--out", "{prev}/pool.jsonl"),
-        None,
         ("--size",),
     ),
-    Bad(
+    refused(
         "step1_size_negative",
         "1_build_corpus.py",
         ("--data", "{ds}", "--size", "-5", "--out", "{prev}/pool.jsonl"),
-        None,
         ("--size",),
     ),
-    Bad(
+    refused(
         "step1_size_too_large",
         "1_build_corpus.py",
         ("--data", "{ds}", "--size", "100000", "--no-external", "--out", "{prev}/pool.jsonl"),
-        None,
         ("--size 100000",),
     ),
-    Bad(
-        "step0_num_negatives_zero", "0_build_triplets.py", (*STEP0, "--num-negatives", "0"), None, ("--num-negatives",)
-    ),
-    Bad(
-        "step0_reserve_negative",
-        "0_build_triplets.py",
-        (*STEP0, "--reserve-distractors", "-1"),
-        None,
-        ("--reserve-distractors",),
-    ),
-    Bad("step3_k_zero", "3_eval_retrieval.py", (*STEP3, "--k", "0,5"), None, ("--k",)),
-    Bad(
+    flag("step0_num_negatives_zero", "0_build_triplets.py", STEP0, "--num-negatives", "0"),
+    flag("step0_reserve_negative", "0_build_triplets.py", STEP0, "--reserve-distractors", "-1"),
+    flag("step3_k_zero", "3_eval_retrieval.py", STEP3, "--k", "0,5"),
+    refused(
         "step3_bootstrap_too_few",
         "3_eval_retrieval.py",
         (*STEP3[:-2], "--bootstrap", "0", "--out", "{prev}/reports"),
-        None,
         ("--bootstrap",),
     ),
-    Bad("step3_confidence_above_one", "3_eval_retrieval.py", (*STEP3, "--confidence", "1.5"), None, ("--confidence",)),
-    Bad(
+    flag("step3_confidence_above_one", "3_eval_retrieval.py", STEP3, "--confidence", "1.5"),
+    refused(
         "step3_unknown_model_folder",
         "3_eval_retrieval.py",
         ("--data", "{ds}", "--arms", "x={root}/no-model", "--out", "{prev}/reports"),
-        None,
         ("no-model",),
     ),
-    Bad(
-        "step0_batch_size_zero",
-        "0_build_triplets.py",
-        (*STEP0, "--batch-size", "0"),
-        None,
-        ("--batch-size",),
-        before_work=True,
-    ),
-    Bad(
-        "step3_batch_size_zero",
-        "3_eval_retrieval.py",
-        (*STEP3, "--batch-size", "0"),
-        None,
-        ("--batch-size",),
-        before_work=True,
-    ),
-    Bad(
-        "step2_eval_batch_size_zero",
-        "2_train_embedder.py",
-        (*STEP2, "--eval-batch-size", "0"),
-        None,
-        ("--eval-batch-size",),
-    ),
-    Bad(
-        "step3_fix_k_negative",
-        "3_eval_retrieval.py",
-        (*STEP3, "--fix-k", "-3"),
-        None,
-        ("--fix-k",),
-        before_work=True,
-    ),
-    Bad(
-        "step0_relative_margin_negative",
-        "0_build_triplets.py",
-        (*STEP0, "--relative-margin", "-2"),
-        None,
-        ("--relative-margin",),
-        before_work=True,
-    ),
+    flag("step0_batch_size_zero", "0_build_triplets.py", STEP0, "--batch-size", "0", before_work=True),
+    flag("step3_batch_size_zero", "3_eval_retrieval.py", STEP3, "--batch-size", "0", before_work=True),
+    flag("step2_eval_batch_size_zero", "2_train_embedder.py", STEP2, "--eval-batch-size", "0"),
+    flag("step3_fix_k_negative", "3_eval_retrieval.py", STEP3, "--fix-k", "-3", before_work=True),
+    flag("step0_relative_margin_negative", "0_build_triplets.py", STEP0, "--relative-margin", "-2", before_work=True),
     # output locations: refused before any model loads, nothing stray left behind
-    Bad(
-        "step1_out_is_a_folder",
-        "1_build_corpus.py",
-        ("--data", "{ds}", "--size", "10", "--no-external", "--out", "{prev}/reports"),
-        None,
-        ("is a folder",),
-    ),
-    Bad(
-        "step1_out_read_only",
-        "1_build_corpus.py",
-        ("--data", "{ds}", "--size", "10", "--no-external", "--out", "{read_only}/pool.jsonl"),
-        None,
-        ("cannot write",),
-    ),
-    Bad(
-        "step1_out_under_a_file",
-        "1_build_corpus.py",
-        ("--data", "{ds}", "--size", "10", "--no-external", "--out", "{prev}/a_file/pool.jsonl"),
-        None,
-        ("is a file",),
-    ),
-    Bad(
-        "step0_out_is_a_file",
-        "0_build_triplets.py",
-        ("--data", "{ds}", "--out", "{prev}/a_file"),
-        None,
-        ("is a file",),
-        before_work=True,
-    ),
-    Bad(
+    out_at("step1_out_is_a_folder", "1_build_corpus.py", STEP1[:-2], "{prev}/reports", "is a folder"),
+    out_at("step1_out_read_only", "1_build_corpus.py", STEP1[:-2], "{read_only}/pool.jsonl", "cannot write"),
+    out_at("step1_out_under_a_file", "1_build_corpus.py", STEP1[:-2], "{prev}/a_file/pool.jsonl", "is a file"),
+    out_at("step0_out_is_a_file", "0_build_triplets.py", STEP0[:-2], "{prev}/a_file", "is a file", before_work=True),
+    out_at(
         "step0a_out_is_a_file",
         "0a_generate_queries.py",
-        ("--from-docs", "{ds}/corpus.jsonl", "--out", "{prev}/a_file"),
-        None,
-        ("is a file",),
+        ("--from-docs", "{ds}/corpus.jsonl"),
+        "{prev}/a_file",
+        "is a file",
         before_work=True,
     ),
-    Bad(
-        "step3_index_with_a_store",
-        "3_eval_retrieval.py",
-        (*STEP3, "--store", "local", "--index", "ivf"),
-        None,
-        ("--index",),
+    refused(
+        "step3_index_with_a_store", "3_eval_retrieval.py", (*STEP3, "--store", "local", "--index", "ivf"), ("--index",)
     ),
-    Bad("step3_store_unknown", "3_eval_retrieval.py", (*STEP3, "--store", "sqlite"), None, ("--store",)),
-    Bad(
+    flag("step3_store_unknown", "3_eval_retrieval.py", STEP3, "--store", "sqlite"),
+    refused(
         "step3_store_unreachable",
         "3_eval_retrieval.py",
         (*STEP3, "--store", "postgresql://nobody@127.0.0.1:9/ragtune"),
-        None,
         ("127.0.0.1:9",),
         before_work=True,
     ),
-    Bad(
-        "step2_out_is_a_file",
-        "2_train_embedder.py",
-        (*STEP2[:2], "--out", "{prev}/a_file", *STEP2[4:]),
-        None,
-        ("is a file",),
+    refused(
+        "step2_out_is_a_file", "2_train_embedder.py", (*STEP2[:2], "--out", "{prev}/a_file", *STEP2[4:]), ("is a file",)
     ),
-    Bad(
-        "step3_out_is_a_file",
-        "3_eval_retrieval.py",
-        (*STEP3[:-2], "--out", "{prev}/a_file"),
-        None,
-        ("is a file",),
-        before_work=True,
-    ),
-    Bad(
+    out_at("step3_out_is_a_file", "3_eval_retrieval.py", STEP3[:-2], "{prev}/a_file", "is a file", before_work=True),
+    out_at(
         "step3_out_read_only",
         "3_eval_retrieval.py",
-        (*STEP3[:-2], "--out", "{read_only}/reports"),
-        None,
-        ("cannot write",),
+        STEP3[:-2],
+        "{read_only}/reports",
+        "cannot write",
         before_work=True,
     ),
-    Bad(
+    out_at(
         "step4_out_is_a_file",
         "4_rag_compare.py",
-        ("--data", "{ds}", "--arms", "base=base", "finetuned=base", "--out", "{prev}/a_file"),
-        None,
-        ("is a file",),
+        ("--data", "{ds}", "--arms", "base=base", "finetuned=base"),
+        "{prev}/a_file",
+        "is a file",
         before_work=True,
     ),
 ]
@@ -946,23 +832,7 @@ def test_kill_9_while_step_4_writes_reports_leaves_a_complete_set(sandbox):
     stub = StubLLM()
     out = sandbox.root / "reports"
     try:
-        flags = [
-            "--llm-base-url",
-            stub.base_url,
-            "--llm-model",
-            "stub",
-            "--data",
-            str(sandbox.ds),
-            "--arms",
-            "base=base",
-            "finetuned=base",
-            "--limit",
-            "3",
-            "--retries",
-            "0",
-            "--out",
-            str(out),
-        ]
+        flags = stub_rag_flags(stub.base_url, sandbox.ds, out)
         first = run_script("4_rag_compare.py", *flags, "--top-k", "3", env=sandbox.env())
         assert first.returncode == 0, first.stderr[-3000:]
         code = KILL_DURING_RAG_REPORTS.format(

@@ -6,28 +6,18 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-from corpus.console import console
 from corpus.errors import RagtuneError
 from corpus.jsonl import write_json
 from corpus.models import Embedder, load_embedder, pick_device
-from train.callbacks import CheckpointAtEnd, RecordElapsed, StepProgress
-from train.config import TrainConfig, run_fingerprint
+from train.callbacks import CheckpointAtEnd, StepProgress
+from train.config import TrainConfig
 from train.dev_eval import SHOWN, build_evaluator, dev_candidates, metric_key, shown_metrics
 from train.examples import TrainingData, column_prompts, load_training_data, to_dataset
 from train.lora import add_lora, merge_lora, trainable_share
 from train.recipe import resolve_recipe
-from train.run_environment import quiet_libraries, step_of, versions
-from train.run_state import (
-    CARD_FILE,
-    RunPlan,
-    checkpoints_dir,
-    finish_run,
-    plan_run,
-    record_run,
-    resumed_step,
-    run_identity,
-    start_record,
-)
+from train.run_environment import quiet_libraries, versions
+from train.run_state import CARD_FILE, checkpoints_dir, finish_run, start_record
+from train.training_run import open_run, run_timer, train_from_plan, trained_from, trainer_arguments
 
 
 @dataclass
@@ -92,66 +82,63 @@ def build_loss(model, cfg: TrainConfig):
     return MultipleNegativesRankingLoss(model)
 
 
+def _schedule(cfg: TrainConfig, checkpoints: bool) -> dict:
+    """When the trainer evaluates and saves: every eval_steps keeping the best dev model, or never (search trials)."""
+    if not checkpoints:
+        return dict(eval_strategy="no", save_strategy="no")
+    return dict(
+        eval_strategy="steps",
+        eval_steps=cfg.eval_steps,
+        save_strategy="steps",
+        save_steps=cfg.eval_steps,
+        save_total_limit=2,
+        load_best_model_at_end=True,
+        metric_for_best_model="eval_" + metric_key(cfg.metric),
+        greater_is_better=True,
+    )
+
+
+def _run_callbacks(cfg: TrainConfig, callbacks, checkpoints: bool) -> list:
+    from transformers import EarlyStoppingCallback
+
+    callbacks = list(callbacks)
+    if checkpoints:
+        callbacks.append(CheckpointAtEnd())
+        if cfg.early_stopping_patience:
+            callbacks.append(EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping_patience))
+    return callbacks
+
+
 def build_trainer(
     model, data: TrainingData, cfg: TrainConfig, output_dir: Path, evaluator, callbacks=(), checkpoints: bool = True
 ):
     """The trainer for one run. Without checkpoints (search trials) it neither saves nor evaluates."""
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.base.sampler import BatchSamplers
-    from transformers import EarlyStoppingCallback, PrinterCallback
+    from transformers import PrinterCallback
 
     train_dataset, _ = to_dataset(data.triplets, cfg.num_negatives, cfg.outside_negatives)
     device = str(model.device)
     precision = resolve_precision(cfg.precision, device)
-    if checkpoints:
-        schedule = dict(
-            eval_strategy="steps",
-            eval_steps=cfg.eval_steps,
-            save_strategy="steps",
-            save_steps=cfg.eval_steps,
-            save_total_limit=2,
-            load_best_model_at_end=True,
-            metric_for_best_model="eval_" + metric_key(cfg.metric),
-            greater_is_better=True,
-        )
-    else:
-        schedule = dict(eval_strategy="no", save_strategy="no")
     args = SentenceTransformerTrainingArguments(
-        output_dir=str(output_dir),
-        per_device_train_batch_size=cfg.batch_size,
+        **trainer_arguments(cfg, output_dir, device),
         num_train_epochs=cfg.epochs,
         max_steps=cfg.max_steps or -1,
-        learning_rate=cfg.learning_rate,
-        # transformers 5 reads a float below 1 as a share of all steps (warmup_ratio is deprecated)
-        warmup_steps=float(cfg.warmup_ratio),
         weight_decay=cfg.weight_decay,
         fp16=precision == "fp16",
         bf16=precision == "bf16",
-        use_cpu=not device.startswith("cuda"),
         # duplicates in a batch (the same occupation as two rows' positive) would be false in-batch negatives
         batch_sampler=BatchSamplers.NO_DUPLICATES,
         prompts=column_prompts(cfg.query_prompt, cfg.doc_prompt, cfg.num_negatives + cfg.outside_negatives),
-        logging_steps=max(1, min(10, cfg.eval_steps or 10)),
-        seed=cfg.seed,
-        data_seed=cfg.seed,
-        report_to="none",
-        disable_tqdm=True,
-        log_level="error",
-        per_device_eval_batch_size=cfg.eval_batch_size,
-        **schedule,
+        **_schedule(cfg, checkpoints),
     )
-    callbacks = list(callbacks)
-    if checkpoints:
-        callbacks.append(CheckpointAtEnd())
-        if cfg.early_stopping_patience:
-            callbacks.append(EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping_patience))
     trainer = SentenceTransformerTrainer(
         model=model,
         args=args,
         train_dataset=train_dataset,
         loss=build_loss(model, cfg),
         evaluator=evaluator,
-        callbacks=callbacks,
+        callbacks=_run_callbacks(cfg, callbacks, checkpoints),
     )
     # without tqdm the trainer prints every log dict; StepProgress shows loss and dev score instead
     trainer.remove_callback(PrinterCallback)
@@ -166,13 +153,7 @@ def _what_was_trained(cfg: TrainConfig, identity: dict, base, data, candidates, 
     """The part of the training card known before the first step: settings, data and where dev was scored."""
     trainable, total = trainable_share(model)
     return {
-        "run_fingerprint": identity["run_fingerprint"],
-        "identity": identity,
-        "base_model": str(base.path),
-        "base_model_fingerprint": base.fingerprint,
-        "triplets": str(data.folder),
-        "dataset": data.dataset_path,
-        "data_fingerprint": data.fingerprint,
+        **trained_from(identity, base, data),
         "dev_queries": len(data.dev_queries),
         "dev_corpus_documents": len(candidates.ids),
         "config": cfg.as_dict(),
@@ -201,13 +182,8 @@ def fine_tune(cfg: TrainConfig, overwrite: bool = False, extra_callbacks=()) -> 
     cfg, recipe = resolve_recipe(cfg, data, model)
     model.max_seq_length = cfg.max_seq_length
     resolve_precision(cfg.precision, str(model.device))  # refuse fp16 on a CPU before any work is done
-    identity = run_identity(
-        cfg.learning_settings(), run_fingerprint(cfg, data.fingerprint, base.fingerprint), data.fingerprint,
-        base.fingerprint,
-    )  # fmt: skip
-    plan: RunPlan = plan_run(out, identity, overwrite)
+    identity, plan = open_run(cfg, data.fingerprint, base.fingerprint, overwrite)
     if plan.action == "done":
-        console.print(f"[green]already trained[/] with these settings and data: {out} (--overwrite to retrain)")
         return TrainResult(out, plan.card, "reused")
 
     if cfg.lora:
@@ -217,17 +193,14 @@ def fine_tune(cfg: TrainConfig, overwrite: bool = False, extra_callbacks=()) -> 
     card = _what_was_trained(cfg, identity, base, data, candidates, recipe, model)
     what = f"dev metrics of the base model ({len(data.dev_queries)} queries, {len(candidates.ids):,} candidates)"
     record = start_record(out, identity, plan, lambda: shown_metrics(evaluator(model)), what)
-    timer = RecordElapsed(lambda s: record_run(out, {**record, "elapsed_s": round(s, 1)}), record["elapsed_s"])
+    timer = run_timer(out, record)
     label = SHOWN[cfg.metric]
     trainer = build_trainer(
         model, data, cfg, checkpoints_dir(out), evaluator, callbacks=[StepProgress(label), timer, *extra_callbacks]
     )
-    resumed_from = resumed_step(plan)
-    trainer.train(resume_from_checkpoint=str(plan.checkpoint) if plan.checkpoint else None)
-
-    state = trainer.state
+    run = train_from_plan(trainer, plan)
+    state, best_step, resumed_from = run.state, run.best_step, run.resumed_from
     history = _eval_history(state)
-    best_step = step_of(Path(state.best_model_checkpoint)) if state.best_model_checkpoint else state.global_step
     dev_after = history.get(best_step) or shown_metrics(evaluator(model))
     if cfg.lora:
         merge_lora(model)

@@ -13,26 +13,15 @@ import dataclasses
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from corpus.console import console
 from corpus.errors import RagtuneError
 from corpus.jsonl import write_json
 from corpus.models import load_reranker
 from corpus.options import check_options
-from train.callbacks import CheckpointAtEnd, RecordElapsed, StepProgress
-from train.config import run_fingerprint
+from train.callbacks import CheckpointAtEnd, StepProgress
 from train.examples import TrainingData, load_training_data
-from train.run_environment import quiet_libraries, step_of, versions
-from train.run_state import (
-    CARD_FILE,
-    RunPlan,
-    checkpoints_dir,
-    finish_run,
-    plan_run,
-    record_run,
-    resumed_step,
-    run_identity,
-    start_record,
-)
+from train.run_environment import quiet_libraries, versions
+from train.run_state import CARD_FILE, checkpoints_dir, finish_run, start_record
+from train.training_run import open_run, run_timer, train_from_plan, trained_from, trainer_arguments
 
 RERANKER_LOSSES = ("bce", "lambda", "mnrl")
 DEV_NAME = "dev"
@@ -236,22 +225,11 @@ def build_trainer(model, train_dataset, cfg: RerankerConfig, output_dir: Path, e
     else:
         schedule = dict(eval_strategy="no")
     args = CrossEncoderTrainingArguments(
-        output_dir=str(output_dir),
-        per_device_train_batch_size=cfg.batch_size,
+        **trainer_arguments(cfg, output_dir, device),
         max_steps=cfg.max_steps,
-        learning_rate=cfg.learning_rate,
-        warmup_steps=float(cfg.warmup_ratio),
-        use_cpu=not device.startswith("cuda"),
         save_strategy="steps",
         save_steps=cfg.eval_steps,
         save_total_limit=2,
-        logging_steps=max(1, min(10, cfg.eval_steps)),
-        seed=cfg.seed,
-        data_seed=cfg.seed,
-        report_to="none",
-        disable_tqdm=True,
-        log_level="error",
-        per_device_eval_batch_size=cfg.eval_batch_size,
         **schedule,
     )
     trainer = CrossEncoderTrainer(
@@ -270,6 +248,21 @@ def _dev_history(state) -> dict[str, dict[str, float]]:
     return {str(int(e["step"])): shown_dev(e) for e in state.log_history if f"eval_{DEV_NAME}_ndcg@10" in e}
 
 
+def _what_was_trained(
+    cfg: RerankerConfig, identity: dict, base, data: TrainingData, train_rows: int, skipped: int, n_dev: int
+) -> dict:
+    """The part of the training card known before the first step: settings, data and how dev is scored."""
+    return {
+        "kind": "cross-encoder reranker",
+        **trained_from(identity, base, data),
+        "train_rows": train_rows,
+        "rows_short_of_negatives": skipped,
+        "config": cfg.as_dict(),
+        "dev_queries": n_dev,
+        "dev_scored_against": f"relevant documents + BM25 top {cfg.dev_candidates} others per query",
+    }
+
+
 def train_reranker(cfg: RerankerConfig, overwrite: bool = False) -> RerankerResult:
     """Train (or resume, or reuse) the reranker cfg describes; the model and training_card.json land in cfg.out."""
     import torch
@@ -282,55 +275,28 @@ def train_reranker(cfg: RerankerConfig, overwrite: bool = False) -> RerankerResu
     torch.manual_seed(cfg.seed)  # the new head's initial weights
     base = load_reranker(cfg.base_model, cfg.max_seq_length, cfg.device, num_labels=1)
     model = base.model
-    identity = run_identity(
-        cfg.learning_settings(), run_fingerprint(cfg, data.fingerprint, base.fingerprint), data.fingerprint,
-        base.fingerprint,
-    )  # fmt: skip
-    plan: RunPlan = plan_run(out, identity, overwrite)
+    identity, plan = open_run(cfg, data.fingerprint, base.fingerprint, overwrite)
     if plan.action == "done":
-        console.print(f"[green]already trained[/] with these settings and data: {out} (--overwrite to retrain)")
         return RerankerResult(out, plan.card, "reused")
     train_dataset, skipped = pair_rows(data, cfg)
     samples = dev_samples(data, cfg.dev_candidates, cfg.dev_queries, cfg.seed)
     evaluator = build_evaluator(samples, cfg.eval_batch_size)
     score = (lambda: shown_dev(evaluator(model))) if evaluator is not None else None
     record = start_record(out, identity, plan, score, f"dev reranking by the untrained head ({len(samples)} queries)")
-    timer = RecordElapsed(lambda s: record_run(out, {**record, "elapsed_s": round(s, 1)}), record["elapsed_s"])
+    timer = run_timer(out, record)
     trainer = build_trainer(
         model, train_dataset, cfg, checkpoints_dir(out), evaluator, callbacks=[StepProgress("nDCG@10"), timer]
     )
-    resumed_from = resumed_step(plan)
-    trainer.train(resume_from_checkpoint=str(plan.checkpoint) if plan.checkpoint else None)
-    state = trainer.state
-    history = _dev_history(state)
-    best_step = step_of(Path(state.best_model_checkpoint)) if state.best_model_checkpoint else state.global_step
-    dev_after = history.get(str(best_step)) or (shown_dev(evaluator(model)) if evaluator else {})
+    run = train_from_plan(trainer, plan)
+    history = _dev_history(run.state)
+    dev_after = history.get(str(run.best_step)) or (shown_dev(evaluator(model)) if evaluator else {})
     model.save(str(out))
-    card = {
-        "kind": "cross-encoder reranker",
-        "run_fingerprint": identity["run_fingerprint"],
-        "identity": identity,
-        "base_model": str(base.path),
-        "base_model_fingerprint": base.fingerprint,
-        "triplets": str(data.folder),
-        "dataset": data.dataset_path,
-        "data_fingerprint": data.fingerprint,
-        "train_rows": len(train_dataset),
-        "rows_short_of_negatives": skipped,
-        "config": cfg.as_dict(),
-        "dev_queries": len(samples),
-        "dev_scored_against": f"relevant documents + BM25 top {cfg.dev_candidates} others per query",
-        "device": str(model.device),
-        "threads": torch.get_num_threads(),
-        "steps": state.global_step,
-        "best_step": best_step,
-        "resumed_from_step": resumed_from,
-        "wall_time_s": round(timer.elapsed(), 1),
-        "dev_before": record["dev_before"] or {},
-        "dev_after": dev_after,
-        "dev_history": history,
-        "versions": versions(),
-    }
+    card = _what_was_trained(cfg, identity, base, data, len(train_dataset), skipped, len(samples))
+    card.update(
+        device=str(model.device), threads=torch.get_num_threads(), steps=run.state.global_step,
+        best_step=run.best_step, resumed_from_step=run.resumed_from, wall_time_s=round(timer.elapsed(), 1),
+        dev_before=record["dev_before"] or {}, dev_after=dev_after, dev_history=history, versions=versions(),
+    )  # fmt: skip
     write_json(out / CARD_FILE, card)
     finish_run(out, cfg.keep_checkpoints)
-    return RerankerResult(out, card, "resumed" if resumed_from is not None else "trained")
+    return RerankerResult(out, card, "resumed" if run.resumed_from is not None else "trained")

@@ -61,6 +61,47 @@ def run_trial(cfg: TrainConfig, data, evaluator, params: dict, steps: int) -> fl
     return float(evaluator(model)[metric_key(cfg.metric)])
 
 
+def _open_study(cfg: TrainConfig, data, steps: int):
+    """The study of these settings and data, in a SQLite file beside --out: a rerun finishes its trials."""
+    import optuna
+
+    folder = Path(cfg.out).parent / "search"
+    folder.mkdir(parents=True, exist_ok=True)
+    study = optuna.create_study(
+        study_name=study_name(cfg, data.fingerprint, steps),
+        direction="maximize",
+        storage=f"sqlite:///{folder / 'study.db'}",
+        load_if_exists=True,
+        sampler=optuna.samplers.TPESampler(seed=cfg.seed),
+    )
+    done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+    if done:
+        console.print(f"[yellow]search:[/] {done} finished trial(s) found in {folder / 'study.db'}")
+    return study, done
+
+
+def _write_results(study, cfg: TrainConfig, steps: int) -> None:
+    """Every trial as a CSV row under reports/, and the table of them on the console."""
+    import pandas as pd
+
+    rows = [
+        {
+            "trial": t.number,
+            **t.params,
+            f"dev_{cfg.metric}": t.value,
+            "seconds": t.user_attrs.get("seconds"),
+            "steps": steps,
+            "state": t.state.name,
+        }
+        for t in study.trials
+    ]
+    out_csv = corpus.paths.REPORTS_DIR / RESULTS_FILE
+    out_csv.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_csv(out_csv, index=False)
+    console.print(results_table(rows, cfg.metric, study.best_trial.number))
+    console.print(f"search results written to {out_csv}")
+
+
 def search(cfg: TrainConfig, n_trials: int, steps: int) -> TrainConfig:
     """Run (or finish) n_trials trials of `steps` optimizer steps; return cfg with the best trial's settings."""
     import optuna
@@ -74,18 +115,7 @@ def search(cfg: TrainConfig, n_trials: int, steps: int) -> TrainConfig:
     data = load_training_data(cfg.triplets)
     _, resolved = prepare_model(cfg)  # prompts as the final run will use them
     evaluator = build_evaluator(data, resolved.query_prompt, resolved.doc_prompt, cfg.eval_batch_size)
-    folder = Path(cfg.out).parent / "search"
-    folder.mkdir(parents=True, exist_ok=True)
-    study = optuna.create_study(
-        study_name=study_name(cfg, data.fingerprint, steps),
-        direction="maximize",
-        storage=f"sqlite:///{folder / 'study.db'}",
-        load_if_exists=True,
-        sampler=optuna.samplers.TPESampler(seed=cfg.seed),
-    )
-    done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
-    if done:
-        console.print(f"[yellow]search:[/] {done} finished trial(s) found in {folder / 'study.db'}")
+    study, done = _open_study(cfg, data, steps)
     label = SHOWN[cfg.metric]
 
     def objective(trial):
@@ -99,24 +129,7 @@ def search(cfg: TrainConfig, n_trials: int, steps: int) -> TrainConfig:
 
     if n_trials > done:
         study.optimize(objective, n_trials=n_trials - done)
-    rows = [
-        {
-            "trial": t.number,
-            **t.params,
-            f"dev_{cfg.metric}": t.value,
-            "seconds": t.user_attrs.get("seconds"),
-            "steps": steps,
-            "state": t.state.name,
-        }
-        for t in study.trials
-    ]
-    out_csv = corpus.paths.REPORTS_DIR / RESULTS_FILE
-    import pandas as pd
-
-    out_csv.parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(rows).to_csv(out_csv, index=False)
-    console.print(results_table(rows, cfg.metric, study.best_trial.number))
-    console.print(f"search results written to {out_csv}")
+    _write_results(study, cfg, steps)
     return dataclasses.replace(cfg, **study.best_trial.params)
 
 

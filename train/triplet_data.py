@@ -133,32 +133,17 @@ def _encode_corpus(model, texts: list[str], cache: EmbeddingCache, cfg: TripletC
     return document_embedder(model, texts, cache, cfg.encoder, cfg.batch_size, ray=ray, show_progress=True)(texts)
 
 
-def build_triplets(ds: Dataset, model, cfg: TripletConfig) -> tuple[Path, MiningStats, dict]:
-    out = Path(cfg.out) if cfg.out else triplets_dir(ds.path)
-    train, dropped = training_queries(ds)
-    dev = choose_dev(ds, cfg, train)
-    relevant = {q: docs for q, docs in train.items() if q not in dev.relevant}
-    doc_ids = list(ds.corpus)
-    index = {d: i for i, d in enumerate(doc_ids)}
-    # one row per (query, positive): a query with two relevant documents trains on both
-    rows = [(q, d) for q in sorted(relevant) for d in sorted(relevant[q])]
-    if not rows:
-        raise RagtuneError(f"{ds.path}/qrels/train.tsv: no relevant pairs to train on")
+def _given_negatives(ds: Dataset, rows: list[tuple[str, str]], index: dict[str, int]) -> list[list[int]] | None:
+    """Per row, the dataset's own negatives (negatives.jsonl) as corpus rows; None when it gives none."""
     given_ids = read_given_negatives(ds.path)
     unknown = [d for ds_ in given_ids.values() for d in ds_ if d not in index]
     if unknown:
         raise DataError(Path(ds.path) / "negatives.jsonl", f"unknown document '{unknown[0]}'", field="corpus-id")
-    cache = EmbeddingCache(policy=cfg.cache)
-    with console.status("encoding corpus and training queries (cached by content)"):
-        doc_emb = _encode_corpus(model, [document_text(ds.corpus[d]) for d in doc_ids], cache, cfg)
-        q_texts = [ds.queries[q] for q, _ in rows]
-        q_emb = encode(model, q_texts, "query", cache, cfg.batch_size, show_progress=True)
-    positives = [[index[d]] + sorted(index[x] for x in relevant[q] if x != d) for q, d in rows]
-    given = [[index[x] for x in given_ids.get(q, [])] for q, _ in rows] if given_ids else None
-    reserved = reserve_distractors(ds, cfg.mining, dev.relevant)
-    negatives, stats = mine(q_emb, doc_emb, positives, cfg.mining, given=given, excluded={index[d] for d in reserved})
-    with console.status("mining outside negatives (training side only)"):
-        outside, outside_card = mine_outside_negatives(model, q_emb, doc_emb[[p[0] for p in positives]], cfg, cache)
+    return [[index[x] for x in given_ids.get(q, [])] for q, _ in rows] if given_ids else None
+
+
+def _triplet_records(ds: Dataset, doc_ids: list[str], rows, negatives, outside) -> list[dict]:
+    """The train file's rows; a row left without mined negatives is left out."""
     records = []
     for (q, d), negs, extra in zip(rows, negatives, outside, strict=True):
         if not negs:
@@ -175,7 +160,10 @@ def build_triplets(ds: Dataset, model, cfg: TripletConfig) -> tuple[Path, Mining
                 "outside_negatives": [document_text(x) for x in extra],
             }
         )
-    write_jsonl(out / TRAIN_FILE, records)
+    return records
+
+
+def _write_dev(out: Path, ds: Dataset, dev) -> None:
     write_jsonl(
         out / DEV_FILE,
         (
@@ -183,6 +171,32 @@ def build_triplets(ds: Dataset, model, cfg: TripletConfig) -> tuple[Path, Mining
             for q in sorted(dev.relevant)
         ),
     )
+
+
+def build_triplets(ds: Dataset, model, cfg: TripletConfig) -> tuple[Path, MiningStats, dict]:
+    out = Path(cfg.out) if cfg.out else triplets_dir(ds.path)
+    train, dropped = training_queries(ds)
+    dev = choose_dev(ds, cfg, train)
+    relevant = {q: docs for q, docs in train.items() if q not in dev.relevant}
+    doc_ids = list(ds.corpus)
+    index = {d: i for i, d in enumerate(doc_ids)}
+    # one row per (query, positive): a query with two relevant documents trains on both
+    rows = [(q, d) for q in sorted(relevant) for d in sorted(relevant[q])]
+    if not rows:
+        raise RagtuneError(f"{ds.path}/qrels/train.tsv: no relevant pairs to train on")
+    given = _given_negatives(ds, rows, index)
+    cache = EmbeddingCache(policy=cfg.cache)
+    with console.status("encoding corpus and training queries (cached by content)"):
+        doc_emb = _encode_corpus(model, [document_text(ds.corpus[d]) for d in doc_ids], cache, cfg)
+        q_texts = [ds.queries[q] for q, _ in rows]
+        q_emb = encode(model, q_texts, "query", cache, cfg.batch_size, show_progress=True)
+    positives = [[index[d]] + sorted(index[x] for x in relevant[q] if x != d) for q, d in rows]
+    reserved = reserve_distractors(ds, cfg.mining, dev.relevant)
+    negatives, stats = mine(q_emb, doc_emb, positives, cfg.mining, given=given, excluded={index[d] for d in reserved})
+    with console.status("mining outside negatives (training side only)"):
+        outside, outside_card = mine_outside_negatives(model, q_emb, doc_emb[[p[0] for p in positives]], cfg, cache)
+    write_jsonl(out / TRAIN_FILE, _triplet_records(ds, doc_ids, rows, negatives, outside))
+    _write_dev(out, ds, dev)
     # absolute: step 2 may run from another folder than this one
     card = {
         "dataset": str(Path(ds.path).resolve()),

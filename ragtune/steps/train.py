@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from corpus.options import check_options, option
+from ragtune.steps.training_paths import data_option, overwrite_option, with_training_paths
 from train.config import TrainConfig
 
 
 @dataclass
 class TrainStepConfig:
-    data: str | None = option(
-        None,
-        help="dataset whose triplets step 0 wrote (default: O*NET): --triplets defaults to <data>/triplets and --out "
-        "to runs/<dataset>/final (runs/finetuned/final for O*NET), where steps 3-5 look for the fine-tuned model",
+    data: str | None = data_option(
+        "runs/<dataset>/final (runs/finetuned/final for O*NET), where steps 3-5 look for the fine-tuned model"
     )
     train: TrainConfig = field(default_factory=TrainConfig)
-    overwrite: bool = option(False, help="discard a finished model or checkpoints in --out")
+    overwrite: bool = overwrite_option("model")
     search: int = option(0, help="run N Optuna trials first, then train the best (0 = off)", min=0)
     search_steps: int = option(20, help="optimizer steps per search trial", min=1)
 
@@ -36,12 +35,10 @@ class TrainStepResult:
 
 
 def with_default_paths(cfg: TrainConfig, data: str | None = None) -> TrainConfig:
-    """Empty triplets/out mean the dataset's triplets and its fine-tuned model folder (paths live on the top floor)."""
-    from corpus.datasets import dataset_dir
-    from corpus.paths import finetuned_dir, triplets_dir
+    """Empty triplets/out mean the dataset's triplets and its fine-tuned model folder."""
+    from corpus.paths import finetuned_dir
 
-    dataset = dataset_dir(data)
-    return replace(cfg, triplets=cfg.triplets or str(triplets_dir(dataset)), out=cfg.out or str(finetuned_dir(dataset)))
+    return with_training_paths(cfg, data, finetuned_dir)
 
 
 def run(cfg: TrainStepConfig) -> TrainStepResult:

@@ -3,22 +3,19 @@ step 3's reranked arms (`NAME=a>runs/reranker/final`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from corpus.options import check_options, option
+from corpus.options import check_options
+from ragtune.steps.training_paths import data_option, overwrite_option, with_training_paths
 from train.reranker import RerankerConfig
 
 
 @dataclass
 class TrainRerankerConfig:
-    data: str | None = option(
-        None,
-        help="dataset whose triplets step 0 wrote (default: O*NET): --triplets defaults to <data>/triplets and --out "
-        "to runs/<dataset>-reranker/final (runs/reranker/final for O*NET)",
-    )
+    data: str | None = data_option("runs/<dataset>-reranker/final (runs/reranker/final for O*NET)")
     reranker: RerankerConfig = field(default_factory=RerankerConfig)
-    overwrite: bool = option(False, help="discard a finished reranker or checkpoints in --out")
+    overwrite: bool = overwrite_option("reranker")
 
     def __post_init__(self):
         check_options(self)
@@ -36,11 +33,9 @@ class TrainRerankerResult:
 
 def with_default_paths(cfg: RerankerConfig, data: str | None = None) -> RerankerConfig:
     """Empty triplets/out mean the dataset's triplets and its reranker folder."""
-    from corpus.datasets import dataset_dir
-    from corpus.paths import reranker_dir, triplets_dir
+    from corpus.paths import reranker_dir
 
-    dataset = dataset_dir(data)
-    return replace(cfg, triplets=cfg.triplets or str(triplets_dir(dataset)), out=cfg.out or str(reranker_dir(dataset)))
+    return with_training_paths(cfg, data, reranker_dir)
 
 
 def run(cfg: TrainRerankerConfig) -> TrainRerankerResult:

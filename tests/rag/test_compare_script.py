@@ -12,7 +12,7 @@ from corpus.cli import run_cli
 from rag.answer_comparison import report_columns
 from rag.answer_report import CARD_JSON, PLOT_PNG, REPORT_CSV, SUMMARY_CSV, SUMMARY_MD
 from ragtune.cli import entry
-from tests.helpers import assert_one_line_error, run_script
+from tests.helpers import assert_one_line_error, run_script, stub_rag_flags
 from tests.rag.conftest import LONG_ANSWER, closed_port_url
 
 pytestmark = [pytest.mark.slow]
@@ -30,25 +30,7 @@ def script():
 
 def args(stub, tiny_dataset, out, *extra, brackets=("--no-oracle",)):
     """Two arms with the same embedder, no bracket (unless `brackets`), three queries."""
-    return [
-        "--llm-base-url",
-        stub.base_url,
-        "--llm-model",
-        "stub",
-        "--data",
-        str(tiny_dataset),
-        "--arms",
-        "base=base",
-        "finetuned=base",
-        "--limit",
-        "3",
-        "--retries",
-        "0",
-        "--out",
-        str(out),
-        *brackets,
-        *extra,
-    ]
+    return [*stub_rag_flags(stub.base_url, tiny_dataset, out), *brackets, *extra]
 
 
 def card(out):

@@ -38,24 +38,31 @@ def train_script():
     return Step
 
 
+def _quick_run(config_class, tiny_triplets, out, settings: dict, overrides: dict):
+    """A run of a few real optimizer steps on CPU: short sequences, small batches, a checkpoint every 2 steps."""
+    quick = dict(triplets=str(tiny_triplets), out=str(out), max_steps=2, eval_steps=2, learning_rate=5e-4, device="cpu")
+    return config_class(**{**quick, **settings, **overrides})
+
+
 @pytest.fixture()
 def fast_config(tiny_triplets, tmp_path):
-    """A run of a few real optimizer steps on CPU: short sequences, small batches, a checkpoint every 2 steps."""
+    """An embedder run of a few real optimizer steps (TrainConfig; keyword arguments override)."""
     from train.config import TrainConfig
 
     def make(**overrides) -> TrainConfig:
-        settings = dict(
-            triplets=str(tiny_triplets),
-            out=str(tmp_path / "model"),
-            batch_size=4,
-            max_steps=2,
-            eval_steps=2,
-            max_seq_length=32,
-            learning_rate=5e-4,
-            device="cpu",
-            eval_batch_size=16,
-        )
-        settings.update(overrides)
-        return TrainConfig(**settings)
+        settings = dict(batch_size=4, max_seq_length=32, eval_batch_size=16)
+        return _quick_run(TrainConfig, tiny_triplets, tmp_path / "model", settings, overrides)
+
+    return make
+
+
+@pytest.fixture()
+def fast_reranker_config(tiny_triplets, tmp_path):
+    """A reranker run of a few real optimizer steps (RerankerConfig; keyword arguments override)."""
+    from train.reranker import RerankerConfig
+
+    def make(**overrides) -> RerankerConfig:
+        settings = dict(batch_size=8, max_seq_length=48, dev_candidates=5, num_negatives=1)
+        return _quick_run(RerankerConfig, tiny_triplets, tmp_path / "reranker", settings, overrides)
 
     return make

@@ -14,26 +14,9 @@ from harness.rerank import RerankConfig, rerank
 from train.reranker import RerankerConfig, pair_rows, train_reranker
 
 
-def tiny_reranker_config(tiny_triplets, out, **overrides) -> RerankerConfig:
-    settings = dict(
-        triplets=str(tiny_triplets),
-        out=str(out),
-        batch_size=8,
-        max_steps=2,
-        eval_steps=2,
-        max_seq_length=48,
-        learning_rate=5e-4,
-        device="cpu",
-        dev_candidates=5,
-        num_negatives=1,
-    )
-    settings.update(overrides)
-    return RerankerConfig(**settings)
-
-
 @pytest.mark.slow
-def test_train_save_reload_rerank(tiny_triplets, tmp_path):
-    cfg = tiny_reranker_config(tiny_triplets, tmp_path / "reranker")
+def test_train_save_reload_rerank(fast_reranker_config):
+    cfg = fast_reranker_config()
     result = train_reranker(cfg)
     card = json.loads((result.out / "training_card.json").read_text())
     assert result.action == "trained" and card["steps"] == 2
@@ -95,7 +78,7 @@ def test_rerank_orders_the_head_only():
 
 
 @pytest.mark.slow
-def test_listwise_loss_trains(tiny_triplets, tmp_path):
-    cfg = tiny_reranker_config(tiny_triplets, tmp_path / "lambda", loss="lambda", batch_size=4)
+def test_listwise_loss_trains(fast_reranker_config, tmp_path):
+    cfg = fast_reranker_config(out=str(tmp_path / "lambda"), loss="lambda", batch_size=4)
     card = train_reranker(cfg).card
     assert card["config"]["loss"] == "lambda" and card["steps"] == 2 and card["dev_after"]
