@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 
 from corpus.beir import Dataset, Document
 from corpus.onet_dataset import PhraseIndex
+from corpus.options import option
 from corpus.splits import normalise, stable_order
 
 DOC_PREFIX = "esco-skill:"
@@ -35,12 +36,10 @@ _STRIP = ".,;:()'\"’"
 
 @dataclass
 class EscoConfig:
-    seed: int = field(default=13, metadata={"help": "seed of the split order"})
-    test_queries: int = field(default=500, metadata={"help": "test queries (one per skill)", "min": 1, "max": 10_000})
-    dev_queries: int = field(default=300, metadata={"help": "dev queries (one per skill)", "min": 0, "max": 10_000})
-    min_query_words: int = field(
-        default=5, metadata={"help": "shorter description sentences are too vague to label", "min": 1, "max": 50}
-    )
+    seed: int = option(13, help="seed of the split order")
+    test_queries: int = option(500, help="test queries (one per skill)", min=1, max=10_000)
+    dev_queries: int = option(300, help="dev queries (one per skill)", min=0, max=10_000)
+    min_query_words: int = option(5, help="shorter description sentences are too vague to label", min=1, max=50)
 
 
 @dataclass

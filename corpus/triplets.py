@@ -16,6 +16,7 @@ import numpy as np
 
 from corpus.errors import DataError
 from corpus.jsonl import iter_jsonl, require_str
+from corpus.options import option
 
 TRAIN_FILE = "train.jsonl"
 DEV_FILE = "dev.jsonl"
@@ -43,9 +44,7 @@ class MiningConfig:
     seed: int = 13
     # hardest training-side outside documents (corpus.outside) kept per row, beside the dataset's own negatives;
     # step 2's outside_negatives says how many of them training uses
-    num_outside: int = field(
-        default=3, metadata={"help": "outside negatives mined per row (0 = none)", "min": 0, "max": 20}
-    )
+    num_outside: int = option(3, help="outside negatives mined per row (0 = none)", min=0, max=20)
 
     def __post_init__(self):
         if self.num_negatives < 1:

@@ -11,12 +11,13 @@ Ties in a fused score are broken by the smaller document row, so the output neve
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
 from corpus.errors import RagtuneError
+from corpus.options import option
 from harness.metrics import per_query, relevance_matrix
 
 DEFAULT_RRF_K = 60
@@ -40,25 +41,17 @@ class Ranking:
 
 @dataclass
 class FusionConfig:
-    method: str = field(
-        default="rrf",
-        metadata={
-            "help": "rrf (reciprocal rank) or convex (weighted normalised scores, weight chosen on dev)",
-            "choices": FUSION_METHODS,
-        },
+    method: str = option(
+        "rrf",
+        help="rrf (reciprocal rank) or convex (weighted normalised scores, weight chosen on dev)",
+        choices=FUSION_METHODS,
     )
-    rrf_k: int = field(
-        default=DEFAULT_RRF_K,
-        metadata={"help": "RRF constant: a document at rank r adds 1/(k + r)", "min": 1, "max": 10_000},
+    rrf_k: int = option(DEFAULT_RRF_K, help="RRF constant: a document at rank r adds 1/(k + r)", min=1, max=10_000)
+    weight_grid: tuple[float, ...] = option(
+        DEFAULT_WEIGHT_GRID, help="weights of the first run tried on dev for convex fusion (the second gets 1 - w)"
     )
-    weight_grid: tuple[float, ...] = field(
-        default=DEFAULT_WEIGHT_GRID,
-        metadata={"help": "weights of the first run tried on dev for convex fusion (the second gets 1 - w)"},
-    )
-    metric: str = field(
-        default="ndcg", metadata={"help": "dev metric that picks the convex weight", "choices": SELECTION_METRICS}
-    )
-    k: int = field(default=10, metadata={"help": "cut-off of the dev metric", "min": 1, "max": 1000})
+    metric: str = option("ndcg", help="dev metric that picks the convex weight", choices=SELECTION_METRICS)
+    k: int = option(10, help="cut-off of the dev metric", min=1, max=1000)
 
     def __post_init__(self):
         if self.method not in FUSION_METHODS:

@@ -13,7 +13,7 @@ local run, and fractional CPUs per actor (two 1-CPU actors on 2 cores deadlocked
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,7 @@ import numpy as np
 from corpus.errors import RagtuneError
 from corpus.models import Embedder
 from corpus.offline import OFFLINE_ENV
+from corpus.options import option
 from harness.embedding_cache import EmbeddingCache
 from harness.encoding import KINDS, cache_key
 
@@ -29,28 +30,15 @@ RAY_OFFLINE_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CL
 
 @dataclass(frozen=True)
 class RayConfig:
-    address: str = field(
-        default="local",
-        metadata={
-            "help": "Ray cluster: 'local' starts one for this run; otherwise an address such as ray://head:10001"
-        },
+    address: str = option(
+        "local", help="Ray cluster: 'local' starts one for this run; otherwise an address such as ray://head:10001"
     )
-    actors: int = field(
-        default=0,
-        metadata={"help": "encoding actors, one model each; 0 = one per GPU, or 2 without GPUs", "min": 0, "max": 4096},
+    actors: int = option(0, help="encoding actors, one model each; 0 = one per GPU, or 2 without GPUs", min=0, max=4096)
+    cpus_per_actor: float = option(
+        0.5, help="CPUs reserved per actor (fractional: two 1-CPU actors on 2 cores deadlocked)", min=0.0, max=64.0
     )
-    cpus_per_actor: float = field(
-        default=0.5,
-        metadata={
-            "help": "CPUs reserved per actor (fractional: two 1-CPU actors on 2 cores deadlocked)",
-            "min": 0.0,
-            "max": 64.0,
-        },
-    )
-    batch_size: int = field(default=64, metadata={"help": "texts per model forward pass", "min": 1, "max": 4096})
-    rows_per_block: int = field(
-        default=1024, metadata={"help": "texts per Ray Data block and per actor call", "min": 1, "max": 1_000_000}
-    )
+    batch_size: int = option(64, help="texts per model forward pass", min=1, max=4096)
+    rows_per_block: int = option(1024, help="texts per Ray Data block and per actor call", min=1, max=1_000_000)
 
 
 class _TextEncoder:

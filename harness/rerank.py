@@ -8,11 +8,12 @@ the latency a user pays on top of the first stage (batching across queries would
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from corpus.errors import RagtuneError
+from corpus.options import option
 from harness.fusion import RankedRun, Ranking
 
 DEFAULT_RERANK_DEPTH = 50
@@ -20,11 +21,8 @@ DEFAULT_RERANK_DEPTH = 50
 
 @dataclass
 class RerankConfig:
-    depth: int = field(
-        default=DEFAULT_RERANK_DEPTH,
-        metadata={"help": "first-stage documents reranked per query", "min": 1, "max": 1000},
-    )
-    batch_size: int = field(default=64, metadata={"help": "pairs per forward pass", "min": 1, "max": 4096})
+    depth: int = option(DEFAULT_RERANK_DEPTH, help="first-stage documents reranked per query", min=1, max=1000)
+    batch_size: int = option(64, help="pairs per forward pass", min=1, max=4096)
 
     def __post_init__(self):
         if self.depth < 1 or self.batch_size < 1:

@@ -10,13 +10,13 @@ plus the BM25 top `dev_candidates` others), so a dev evaluation costs the same w
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from corpus.errors import RagtuneError
 from corpus.jsonl import write_json
 from corpus.models import load_reranker
-from corpus.options import check_options
+from corpus.options import check_options, option
 from train.callbacks import CheckpointAtEnd, StepProgress
 from train.examples import TrainingData, load_training_data
 from train.run_environment import quiet_libraries, versions
@@ -33,71 +33,50 @@ DEV_SHOWN = {"mrr@10": "MRR@10", "ndcg@10": "nDCG@10", "map": "MAP"}
 class RerankerConfig:
     """Reranker training"""
 
-    triplets: str = field(default="", metadata={"help": "triplet folder from 0_build_triplets.py"})
-    base_model: str = field(
-        default="base",
-        metadata={"help": "'base' (shipped MiniLM) or a local model folder; a new one-logit head is put on it"},
+    triplets: str = option("", help="triplet folder from 0_build_triplets.py")
+    base_model: str = option(
+        "base", help="'base' (shipped MiniLM) or a local model folder; a new one-logit head is put on it"
     )
-    out: str = field(default="", metadata={"help": "where the reranker and its training_card.json go"})
-    loss: str = field(
-        default="mnrl",
-        metadata={
-            "help": "bce: pointwise binary cross-entropy over pairs; lambda: "
-            "listwise LambdaLoss over (positive + negatives) per query; mnrl: softmax over the positive, "
-            "the mined negatives and --in-batch-negatives other queries' documents",
-            "choices": RERANKER_LOSSES,
-        },
+    out: str = option("", help="where the reranker and its training_card.json go")
+    loss: str = option(
+        "mnrl",
+        help="bce: pointwise binary cross-entropy over pairs; lambda: "
+        "listwise LambdaLoss over (positive + negatives) per query; mnrl: softmax over the positive, "
+        "the mined negatives and --in-batch-negatives other queries' documents",
+        choices=RERANKER_LOSSES,
     )
-    num_negatives: int = field(
-        default=1, metadata={"help": "mined hard negatives used per training row", "min": 1, "max": 50}
-    )
-    batch_size: int = field(
-        default=8, metadata={"help": "pairs per step (bce) or queries per step (lambda, mnrl)", "min": 1, "max": 4096}
-    )
-    in_batch_negatives: int = field(
-        default=3, metadata={"help": "mnrl: other queries' documents scored per query", "min": 0, "max": 4096}
-    )
-    learning_rate: float = field(default=1e-4, metadata={"help": "peak learning rate", "min": 1e-7, "max": 1e-2})
-    warmup_ratio: float = field(
-        default=0.1, metadata={"help": "share of steps with a rising learning rate", "min": 0.0, "max": 0.9}
-    )
+    num_negatives: int = option(1, help="mined hard negatives used per training row", min=1, max=50)
+    batch_size: int = option(8, help="pairs per step (bce) or queries per step (lambda, mnrl)", min=1, max=4096)
+    in_batch_negatives: int = option(3, help="mnrl: other queries' documents scored per query", min=0, max=4096)
+    learning_rate: float = option(1e-4, help="peak learning rate", min=1e-7, max=1e-2)
+    warmup_ratio: float = option(0.1, help="share of steps with a rising learning rate", min=0.0, max=0.9)
     # measured on O*NET (docs/arms.md): pointwise BCE (100 steps x 16 pairs, lr 5e-5 or 2e-4) stayed at chance
     # (loss ~1.05 = the pos-weighted BCE of a constant score); mnrl (a softmax over the positive, 1 mined and 3
     # in-batch negatives, 8 queries a step, lr 1e-4, 64 tokens) lifted dev MRR@10 from 0.24 to 0.42 in 20 steps.
     # A step is 40 pairs; 200 steps not yet timed on idle cores
-    max_steps: int = field(default=200, metadata={"help": "optimizer steps", "min": 1, "max": 1_000_000})
+    max_steps: int = option(200, help="optimizer steps", min=1, max=1_000_000)
     # a query (~25 tokens) plus the median O*NET document (138 tokens) fits whole
-    max_seq_length: int = field(
-        default=64,
-        metadata={
-            "help": "tokens of query + document read together (O*NET: the title and the start of the description)",
-            "min": 16,
-            "max": 512,
-        },
+    max_seq_length: int = option(
+        64,
+        help="tokens of query + document read together (O*NET: the title and the start of the description)",
+        min=16,
+        max=512,
     )
-    eval_steps: int = field(
-        default=100, metadata={"help": "dev evaluation and checkpoint interval", "min": 1, "max": 1_000_000}
+    eval_steps: int = option(100, help="dev evaluation and checkpoint interval", min=1, max=1_000_000)
+    dev_queries: int = option(
+        100,
+        help="dev queries scored (a seeded sample; 0 = all): each costs 1 + --dev-candidates pairs per evaluation",
+        min=0,
+        max=1_000_000,
     )
-    dev_queries: int = field(
-        default=100,
-        metadata={
-            "help": "dev queries scored (a seeded sample; 0 = all): each "
-            "costs 1 + --dev-candidates pairs per evaluation",
-            "min": 0,
-            "max": 1_000_000,
-        },
+    dev_candidates: int = option(
+        15, help="BM25 candidates per dev query besides its relevant documents", min=1, max=1000
     )
-    dev_candidates: int = field(
-        default=15,
-        metadata={"help": "BM25 candidates per dev query besides its relevant documents", "min": 1, "max": 1000},
-    )
-    seed: int = field(default=13, metadata={"help": "seed of the head's initialisation and the data order"})
-    threads: int = field(
-        default=0, metadata={"help": "CPU threads for torch (0 = torch's default)", "min": 0, "max": 512}
-    )
-    device: str = field(default="", metadata={"help": "cpu, cuda, cuda:1 (default: cuda when present)"})
-    eval_batch_size: int = field(default=64, metadata={"help": "pairs per dev scoring batch", "min": 1, "max": 4096})
-    keep_checkpoints: bool = field(default=False, metadata={"help": "keep <out>/checkpoints after the final save"})
+    seed: int = option(13, help="seed of the head's initialisation and the data order")
+    threads: int = option(0, help="CPU threads for torch (0 = torch's default)", min=0, max=512)
+    device: str = option("", help="cpu, cuda, cuda:1 (default: cuda when present)")
+    eval_batch_size: int = option(64, help="pairs per dev scoring batch", min=1, max=4096)
+    keep_checkpoints: bool = option(False, help="keep <out>/checkpoints after the final save")
 
     # how the run executes, not what it learns: left out of the fingerprint so a resume may change them
     RUNTIME_ONLY = ("out", "threads", "device", "eval_batch_size", "keep_checkpoints")

@@ -13,11 +13,12 @@ in the first schema of the connection's search_path (on a shared server: a schem
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from corpus.errors import RagtuneError
+from corpus.options import option
 from harness.stores import Embed, StoreInfo, StoreKey
 from harness.stores.connection import PgTarget
 
@@ -27,32 +28,21 @@ TABLE_PREFIX = "ragtune_emb_"
 
 @dataclass(frozen=True)
 class PgvectorConfig:
-    hnsw_m: int = field(default=16, metadata={"help": "HNSW links per node (pgvector's m)", "min": 2, "max": 100})
-    ef_construction: int = field(
-        default=64,
-        metadata={"help": "HNSW candidate list while building (pgvector's ef_construction)", "min": 4, "max": 1000},
+    hnsw_m: int = option(16, help="HNSW links per node (pgvector's m)", min=2, max=100)
+    ef_construction: int = option(
+        64, help="HNSW candidate list while building (pgvector's ef_construction)", min=4, max=1000
     )
-    ef_search: int = field(
-        default=100,
-        metadata={
-            "help": "HNSW candidate list per query (hnsw.ef_search); raised to k when k is larger",
-            "min": 1,
-            "max": 1000,
-        },
+    ef_search: int = option(
+        100, help="HNSW candidate list per query (hnsw.ef_search); raised to k when k is larger", min=1, max=1000
     )
-    batch_rows: int = field(
-        default=2000,
-        metadata={
-            "help": "documents encoded and copied per transaction (an interrupted ingest resumes after the last one)",
-            "min": 1,
-            "max": 1_000_000,
-        },
+    batch_rows: int = option(
+        2000,
+        help="documents encoded and copied per transaction (an interrupted ingest resumes after the last one)",
+        min=1,
+        max=1_000_000,
     )
-    maintenance_work_mem: str = field(
-        default="512MB",
-        metadata={
-            "help": "PostgreSQL maintenance_work_mem while building the index (an index larger than it builds slowly)"
-        },
+    maintenance_work_mem: str = option(
+        "512MB", help="PostgreSQL maintenance_work_mem while building the index (an index larger than it builds slowly)"
     )
 
 
