@@ -14,7 +14,7 @@ from train.config import TrainConfig
 from train.dev_eval import SHOWN, build_evaluator, dev_candidates, metric_key, shown_metrics
 from train.examples import TrainingData, column_prompts, load_training_data, to_dataset
 from train.lora import add_lora, merge_lora, trainable_share
-from train.recipe import resolve_recipe
+from train.recipe import resolve_recipe, with_outside_default
 from train.run_environment import quiet_libraries, versions
 from train.run_state import CARD_FILE, checkpoints_dir, finish_run, start_record
 from train.training_run import open_run, run_timer, train_from_plan, trained_from, trainer_arguments
@@ -117,6 +117,7 @@ def build_trainer(
     from sentence_transformers.base.sampler import BatchSamplers
     from transformers import PrinterCallback
 
+    cfg = with_outside_default(cfg, data)  # callers that skip resolve_recipe (tests, search trials)
     train_dataset, _ = to_dataset(data.triplets, cfg.num_negatives, cfg.outside_negatives)
     device = str(model.device)
     precision = resolve_precision(cfg.precision, device)

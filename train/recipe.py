@@ -38,15 +38,16 @@ def training_documents(data: TrainingData, cfg: TrainConfig) -> list[str]:
     return texts
 
 
-def outside_default(data: TrainingData) -> int:
-    """One outside negative per row when step 0 mined them (the built-in datasets), none otherwise."""
-    return 1 if any(t.outside for t in data.triplets) else 0
+def with_outside_default(cfg: TrainConfig, data: TrainingData) -> TrainConfig:
+    """An unset --outside-negatives: one per row when step 0 mined them (the built-in datasets), none otherwise."""
+    if cfg.outside_negatives is not None:
+        return cfg
+    return dataclasses.replace(cfg, outside_negatives=1 if any(t.outside for t in data.triplets) else 0)
 
 
 def resolve_recipe(cfg: TrainConfig, data: TrainingData, model) -> tuple[TrainConfig, Recipe]:
     """cfg with outside_negatives, max_seq_length, max_steps and eval_steps filled in, and how each was chosen."""
-    if cfg.outside_negatives is None:
-        cfg = dataclasses.replace(cfg, outside_negatives=outside_default(data))
+    cfg = with_outside_default(cfg, data)
     rows = len(usable_triplets(data.triplets, cfg.num_negatives, cfg.outside_negatives))
     documents_per_row = 1 + cfg.num_negatives + cfg.outside_negatives
     if cfg.max_steps is None:
