@@ -31,7 +31,9 @@ class EndpointOptions:
         "qwen2.5-coder-1.5b", help="local GGUF: qwen2.5-coder-1.5b, smollm2 (tiny, for tests) or a .gguf path"
     )
     threads: int | None = option(
-        None, help="local server CPU threads (default: 1 on a machine with ≤ 2 cores, else cores - 1)", min=1
+        None,
+        help="local server CPU threads (default: every core on a machine with ≤ 2 cores, else cores - 1; use 1 while another job holds a core)",
+        min=1,
     )
     ctx: int = option(4096, help="local server context tokens per request", min=1)
 

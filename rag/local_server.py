@@ -18,14 +18,16 @@ from rag.local_model import LocalModel
 
 
 def default_threads() -> int:
-    # llama.cpp spins every thread it has; on 2 shared cores a second thread fights the rest of the machine
+    # measured on idle 2 cores (the demo's 30 answers): 2 threads 4.2 min, 1 thread 7 min. llama.cpp spins every
+    # thread it has, so under another job's load a second thread collapses generation (--threads 1 then); with
+    # more cores one is left for the Python side
     cores = os.cpu_count() or 1
-    return 1 if cores <= 2 else cores - 1
+    return cores if cores <= 2 else cores - 1
 
 
 @dataclass(frozen=True)
 class ServerConfig:
-    threads: int = 1  # on a busy 2-core machine 1 thread can be far faster than 2
+    threads: int = 1  # callers pass default_threads() or the user's --threads
     ctx_per_slot: int = 4096  # prompt (template + top-k passages) plus the answer
     slots: int = 1  # parallel requests the server decodes together (= --workers)
     startup_timeout_s: float = 300.0

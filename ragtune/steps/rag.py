@@ -7,8 +7,8 @@ p-values and the retrieval × answer join: the headline of rag_compare_summary.m
 
 The LLM is ragtune's own local server (Qwen2.5-Coder-1.5B GGUF via llama.cpp, no key, no network) unless
 --llm-base-url / OPENAI_BASE_URL names any OpenAI-compatible endpoint (key from OPENAI_API_KEY).
-The default answers 10 queries × base, fine-tuned and the oracle (estimated at about 5 minutes of LLM time on
-2 idle CPU cores, not yet timed): intervals on 10 queries are wide.
+The default answers 10 queries × base, fine-tuned and the oracle (4.2 minutes on 2 idle CPU cores, measured):
+intervals on 10 queries are wide.
 The whole test split against an OpenAI-compatible endpoint (vLLM, Ollama, OpenAI), resumable from the answer cache:
 
     4_rag_compare.py --limit 0 --workers 8 --llm-base-url http://HOST:8000/v1 --llm-model MODEL \\
