@@ -14,7 +14,8 @@ from corpus.console import console
 from corpus.errors import DataError, RagtuneError
 from corpus.flat import read_given_negatives
 from corpus.jsonl import write_json, write_jsonl
-from corpus.outside import REGISTRY, split_card, training_side
+from corpus.options import option
+from corpus.outside import NONE, split_card, training_side
 from corpus.paths import triplets_dir
 from corpus.splits import split_overlap, stable_order
 from corpus.triplets import (
@@ -43,12 +44,12 @@ class TripletConfig:
     mining: MiningConfig = field(default_factory=MiningConfig)
     batch_size: int = 64
     cache: CachePolicy = CachePolicy.REUSE
-    outside: str = field(
-        default=REGISTRY,
-        metadata={
-            "help": "unlabelled documents mined as extra negatives, training side only (corpus.outside): "
-            "'registry' (ESCO skills, ISCO groups, Wikipedia leads), 'none', or a file/folder of documents"
-        },
+    # none unless asked: which documents a dataset's index holds besides its own is the caller's call (step 0
+    # names the registry for the built-in datasets)
+    outside: str = option(
+        NONE,
+        help="unlabelled documents mined as extra negatives, training side only (corpus.outside): "
+        "'registry' (ESCO skills, ISCO groups, Wikipedia leads), 'none', or a file/folder of documents",
     )
     carve_dev_max: int = field(
         default=CARVE_MAX,

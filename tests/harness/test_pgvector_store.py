@@ -156,7 +156,8 @@ def test_a_store_url_keeps_its_password_out_of_every_message(monkeypatch):
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_the_local_server(pg_server):
+def test_ctrl_c_stops_the_local_server(tmp_path):
+    # its own cluster, not the module's: a child that finds another process's server running leaves it running
     script = textwrap.dedent("""
         import sys, time
         from pathlib import Path
@@ -165,8 +166,7 @@ def test_ctrl_c_stops_the_local_server(pg_server):
             print("up", flush=True)
             time.sleep(120)
     """)
-    data = pg_server.data_dir
-    pg_server.stop()  # a server the child finds running is not the child's to stop: give it a stopped cluster
+    data = tmp_path / "postgres"
     child = subprocess.Popen(
         [sys.executable, "-c", script, str(data)],
         stdout=subprocess.PIPE,
