@@ -141,3 +141,11 @@ def kill_at_a_checkpoint_then_rerun(command: list[str], out: Path, max_steps: in
     card = json.loads((out / "training_card.json").read_text())
     assert card["resumed_from_step"] == killed_at and card["steps"] == max_steps
     return card
+
+
+def ctrl_c_as_from_a_terminal() -> None:
+    """preexec_fn for a child that a test stops with SIGINT: a test run started in the background by a
+    non-interactive shell hands SIGINT down ignored, and the child would never see the Ctrl-C under test."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -22,7 +22,7 @@ from harness.stores import StoreKey, open_store
 from harness.stores.local_postgres import LocalPostgres
 from harness.stores.memory import FaissStore
 from harness.stores.pgvector import PgvectorBackend, PgvectorConfig
-from tests.helpers import ROOT
+from tests.helpers import ROOT, ctrl_c_as_from_a_terminal
 
 pytestmark = [pytest.mark.timeout(180)]
 
@@ -173,6 +173,7 @@ def test_ctrl_c_stops_the_local_server(tmp_path):
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         cwd=ROOT,
+        preexec_fn=ctrl_c_as_from_a_terminal,
     )
     try:
         assert child.stdout.readline().strip() == "up"

@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 import corpus.paths
-from tests.helpers import free_port, launch_chromium, require_chromium
+from tests.helpers import ctrl_c_as_from_a_terminal, free_port, launch_chromium, require_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.llm, pytest.mark.slow]
 
@@ -101,7 +101,12 @@ def chatbot(tiny_dataset, tmp_path_factory):
     ]
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            cmd, stdout=out, stderr=subprocess.STDOUT, cwd=corpus.paths.ROOT, env={**os.environ, "COLUMNS": "160"}
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=corpus.paths.ROOT,
+            env={**os.environ, "COLUMNS": "160"},
+            preexec_fn=ctrl_c_as_from_a_terminal,
         )
     try:
         wait_until_up(proc, f"http://127.0.0.1:{port}/", log)
