@@ -32,7 +32,8 @@ class EndpointOptions:
     )
     threads: int | None = option(
         None,
-        help="local server CPU threads (default: every core on a machine with ≤ 2 cores, else cores - 1; use 1 while another job holds a core)",
+        help="local server CPU threads (default: every core on a machine with ≤ 2 cores, else cores - 1; "
+        "use 1 while another job holds a core)",
         min=1,
     )
     ctx: int = option(4096, help="local server context tokens per request", min=1)
