@@ -13,10 +13,13 @@ from corpus.options import check_options, option
 # model (the guide) mask in-batch candidates it scores above the positive (likely false negatives)
 LOSSES = ("mnrl", "cached-mnrl", "gist", "cached-gist")
 GUIDED = ("gist", "cached-gist")
-# the step rule (max_steps None): one epoch of the training rows, at least STEPS_MIN (small sets are repeated),
-# at most STEPS_MAX (what the 10-minute budget on 2 CPU cores holds for rows of one document); rows that carry
-# more documents (negatives) get proportionally fewer steps, so the documents encoded per run stay the same
-STEPS_MIN, STEPS_MAX = 40, 80
+# the step rule (max_steps None): one epoch of the training rows, at least STEPS_MIN (small sets are repeated), at most
+# what STEP_TOKENS pays for. Once each pass is padded only to its own longest text (train/length_sorted.py) a step
+# costs its rows' document tokens (positives and negatives, each cut at max_seq_length) plus about ROW_OVERHEAD
+# tokens a row for the query and the step's fixed work: fitted on two datasets with the default settings, bf16,
+# 2 CPU cores (O*NET, 226 document tokens a row: 4.5 s a step; ESCO, 114 a row: 2.7 s). 1,080,000 are 122
+# O*NET steps: 9 minutes of training with its dev evaluations, under 10 with loading
+STEPS_MIN, STEP_TOKENS, ROW_OVERHEAD = 40, 1_080_000, 50
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 # dev metrics the evaluator reports (InformationRetrievalEvaluator names, without the "dev_cosine_" prefix)
 METRICS = ("mrr@10", "ndcg@10", "accuracy@1", "accuracy@3", "accuracy@5", "accuracy@10", "map@100")
@@ -64,9 +67,9 @@ class TrainConfig:
     epochs: float = option(1.0, help="used when --max-steps is 0", min=0.0)
     max_steps: int | None = option(
         None,
-        help=f"optimizer steps; default: one epoch of the training rows (rows / batch size), at least {STEPS_MIN} "
-        f"and at most {STEPS_MAX} (the 10-minute budget on 2 CPU cores), both divided by the documents per row "
-        "(positive + negatives); 0 = run --epochs",
+        help=f"optimizer steps; default: one epoch of the training rows (rows / batch size), at least {STEPS_MIN}, "
+        f"at most {STEP_TOKENS:,} tokens (the 10-minute budget on 2 CPU cores), a row counting its positive's and "
+        f"negatives' tokens, each cut at --max-seq-length, plus {ROW_OVERHEAD}; 0 = run --epochs",
         min=0,
     )
     max_seq_length: int | None = option(
@@ -102,9 +105,20 @@ class TrainConfig:
     seed: int = option(13, help="training seed")
     # how the run executes, not what it learns: left out of the fingerprint so a resume may change them
     threads: int = option(0, help="CPU threads for torch (0 = torch's default)", min=0)
-    precision: str = option("auto", help="16-bit on CUDA only", choices=PRECISIONS)
+    precision: str = option(
+        "auto",
+        help="auto: bf16 on CUDA (fp16 without bf16) and on CPUs that multiply bf16 natively (AVX512-BF16, AMX), "
+        "else fp32; fp16 needs CUDA",
+        choices=PRECISIONS,
+    )
     device: str = option("", help="cpu, cuda, cuda:1 (default: cuda when present)")
     eval_batch_size: int = option(64, help="dev evaluation batch size", min=1)
+    forward_rows: int | None = option(
+        None,
+        help="texts per forward pass during training, sorted by length so each pass pads only to its own longest "
+        "text (default: 8 on a CPU, where padding costs as much as text; 0 = the whole batch, as on CUDA)",
+        min=0,
+    )
     keep_checkpoints: bool = option(False, help="keep <out>/checkpoints after the final save")
 
     def __post_init__(self):
@@ -125,7 +139,7 @@ class TrainConfig:
         check_options(self)
 
     # fields that change what the model learns; the rest only change how fast or where
-    RUNTIME_ONLY = ("out", "threads", "precision", "device", "eval_batch_size", "keep_checkpoints")
+    RUNTIME_ONLY = ("out", "threads", "precision", "device", "eval_batch_size", "keep_checkpoints", "forward_rows")
 
     def learning_settings(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in self.RUNTIME_ONLY}
@@ -134,10 +148,10 @@ class TrainConfig:
         return asdict(self)
 
 
-def scaled_steps(rows: int, batch_size: int, documents_per_row: int = 1) -> int:
-    """The step rule of max_steps None: one epoch, within [STEPS_MIN, STEPS_MAX] / documents per row."""
-    low, high = max(1, STEPS_MIN // documents_per_row), max(1, STEPS_MAX // documents_per_row)
-    return min(high, max(low, -(-rows // batch_size)))
+def scaled_steps(rows: int, batch_size: int, tokens_per_row: float) -> int:
+    """The step rule of max_steps None: one epoch, at least STEPS_MIN, at most what STEP_TOKENS pays for."""
+    high = max(1, int(STEP_TOKENS // (batch_size * (tokens_per_row + ROW_OVERHEAD))))
+    return min(high, max(STEPS_MIN, -(-rows // batch_size)))
 
 
 def run_fingerprint(cfg: TrainConfig, data_fingerprint: str, base_fingerprint: str) -> str:

@@ -11,9 +11,9 @@ import dataclasses
 import math
 from dataclasses import asdict, dataclass
 
-from train.config import STEPS_MAX, STEPS_MIN, TrainConfig, scaled_steps
+from train.config import ROW_OVERHEAD, STEP_TOKENS, STEPS_MIN, TrainConfig, scaled_steps
 from train.examples import TrainingData, usable_triplets
-from train.seq_length import SeqLengthChoice, choose_seq_length
+from train.seq_length import SeqLengthChoice, choose_seq_length, token_lengths
 
 
 @dataclass
@@ -21,6 +21,7 @@ class Recipe:
     rows: int  # training rows with enough negatives of each kind
     steps: int
     steps_how: str  # "asked", "epochs" or the scaling rule
+    tokens_per_row: float  # document tokens a row encodes (positive + negatives, each cut at max_seq_length)
     eval_steps: int
     seq_length: SeqLengthChoice
 
@@ -28,14 +29,28 @@ class Recipe:
         return asdict(self)
 
 
+# rows whose documents are tokenised for the mean: within about 1% of the whole set's mean, in a second
+ROW_SAMPLE = 1000
+
+
+def row_documents(t, cfg: TrainConfig) -> list[str]:
+    """The documents one training row feeds the model: its positive and the negatives of the columns it uses."""
+    return [t.positive, *t.outside[: cfg.outside_negatives], *t.negatives[: cfg.num_negatives]]
+
+
 def training_documents(data: TrainingData, cfg: TrainConfig) -> list[str]:
-    """The documents training feeds the model: positives and the negatives of the columns it uses."""
-    texts = []
-    for t in usable_triplets(data.triplets, cfg.num_negatives, cfg.outside_negatives):
-        texts.append(t.positive)
-        texts.extend(t.outside[: cfg.outside_negatives])
-        texts.extend(t.negatives[: cfg.num_negatives])
-    return texts
+    usable = usable_triplets(data.triplets, cfg.num_negatives, cfg.outside_negatives)
+    return [text for t in usable for text in row_documents(t, cfg)]
+
+
+def tokens_per_row(model, rows: list, cfg: TrainConfig, seq_length: int) -> float:
+    """Mean document tokens of a row, each document cut at seq_length, over an evenly spread sample of rows."""
+    if not rows:
+        return 0.0
+    sample = rows[:: math.ceil(len(rows) / ROW_SAMPLE)]
+    per_row = [row_documents(t, cfg) for t in sample]
+    lengths = iter(token_lengths(model, [d for docs in per_row for d in docs]))
+    return sum(min(next(lengths), seq_length) for docs in per_row for _ in docs) / len(sample)
 
 
 def with_outside_default(cfg: TrainConfig, data: TrainingData) -> TrainConfig:
@@ -48,18 +63,18 @@ def with_outside_default(cfg: TrainConfig, data: TrainingData) -> TrainConfig:
 def resolve_recipe(cfg: TrainConfig, data: TrainingData, model) -> tuple[TrainConfig, Recipe]:
     """cfg with outside_negatives, max_seq_length, max_steps and eval_steps filled in, and how each was chosen."""
     cfg = with_outside_default(cfg, data)
-    rows = len(usable_triplets(data.triplets, cfg.num_negatives, cfg.outside_negatives))
-    documents_per_row = 1 + cfg.num_negatives + cfg.outside_negatives
+    usable = usable_triplets(data.triplets, cfg.num_negatives, cfg.outside_negatives)
+    seq = choose_seq_length(model, training_documents(data, cfg), cfg.seq_length_coverage, cfg.max_seq_length)
+    row_tokens = tokens_per_row(model, usable, cfg, seq.value)
     if cfg.max_steps is None:
-        steps = scaled_steps(rows, cfg.batch_size, documents_per_row)
-        how = f"one epoch within [{STEPS_MIN}, {STEPS_MAX}] / {documents_per_row} documents per row"
+        steps = scaled_steps(len(usable), cfg.batch_size, row_tokens)
+        how = f"one epoch, at least {STEPS_MIN}, at most {STEP_TOKENS:,} tokens ({row_tokens:.0f} + {ROW_OVERHEAD} a row)"
     elif cfg.max_steps == 0:
-        steps, how = math.ceil(rows / cfg.batch_size * cfg.epochs), "epochs"
+        steps, how = math.ceil(len(usable) / cfg.batch_size * cfg.epochs), "epochs"
     else:
         steps, how = cfg.max_steps, "asked"
     eval_steps = cfg.eval_steps or max(1, math.ceil(steps / 2))
-    seq = choose_seq_length(model, training_documents(data, cfg), cfg.seq_length_coverage, cfg.max_seq_length)
     resolved = dataclasses.replace(
         cfg, max_seq_length=seq.value, eval_steps=eval_steps, max_steps=cfg.max_steps if cfg.max_steps == 0 else steps
     )
-    return resolved, Recipe(rows, steps, how, eval_steps, seq)
+    return resolved, Recipe(len(usable), steps, how, round(row_tokens, 1), eval_steps, seq)

@@ -96,6 +96,27 @@ def test_batches_never_repeat_a_text(fast_config, tiny_triplets, tmp_path):
     assert len(set(positives)) < len(positives)
 
 
+def test_length_sorted_passes_train_and_a_rerun_is_byte_identical(fast_config, tiny_triplets, tmp_path):
+    from train.dev_eval import build_evaluator
+    from train.examples import load_training_data
+    from train.fine_tune import build_trainer, fine_tune, prepare_model
+    from train.length_sorted import LengthSortedForward
+
+    base, cfg = prepare_model(fast_config(forward_rows=2))
+    data = load_training_data(tiny_triplets)
+    trainer = build_trainer(base.model, data, cfg, tmp_path / "ckpt", build_evaluator(data, "", ""))
+    assert isinstance(trainer.loss.model, LengthSortedForward) and trainer.loss.model.rows == 2
+    assert trainer.loss.model.model is trainer.model, "the trainer still updates and saves the model itself"
+
+    first = fine_tune(fast_config(forward_rows=2, max_seq_length=64, out=str(tmp_path / "a")))
+    again = fine_tune(fast_config(forward_rows=2, max_seq_length=64, out=str(tmp_path / "b")))
+    assert first.card["forward_rows"] == 2 and first.card["precision"] in ("bf16", "fp32")
+    weights = "model.safetensors"
+    assert (first.out / weights).read_bytes() == (again.out / weights).read_bytes()
+    plain = load_embedder("base", device="cpu").model.encode(TEXTS)
+    assert np.abs(load_embedder(first.out, device="cpu").model.encode(TEXTS) - plain).max() > 1e-4
+
+
 def test_interrupted_run_resumes_from_its_checkpoint(fast_config, isolated_cache):
     from train.fine_tune import fine_tune
 

@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from corpus.beir import load_dataset
-from train.config import STEPS_MAX, STEPS_MIN, TrainConfig, scaled_steps
+from train.config import ROW_OVERHEAD, STEP_TOKENS, STEPS_MIN, TrainConfig, scaled_steps
 from train.seq_length import choose_seq_length, percentile, supported_length, token_lengths
 
 
@@ -33,15 +33,29 @@ def test_seq_length_never_below_the_base_model_and_capped_at_what_it_supports(mi
     assert choose_seq_length(minilm.model, mid, 0.9, asked=64).value == 64, "an explicit length is kept"
 
 
-def test_steps_are_one_epoch_within_the_budget():
-    assert scaled_steps(100, 32) == STEPS_MIN
-    assert scaled_steps(32 * 60 - 5, 32) == 60
-    assert scaled_steps(12_000, 32) == STEPS_MAX
-    # a row with a negative encodes two documents: half the steps keep the documents per run (and the time) level
-    assert scaled_steps(12_000, 32, documents_per_row=2) == STEPS_MAX // 2
-    assert scaled_steps(100, 32, documents_per_row=2) == STEPS_MIN // 2
-    assert scaled_steps(32 * 30, 32, documents_per_row=2) == 30
-    assert str(STEPS_MIN) in TrainConfig.__dataclass_fields__["max_steps"].metadata["help"]
+def test_steps_are_one_epoch_within_the_token_budget():
+    assert scaled_steps(100, 32, 200) == STEPS_MIN, "a small set is repeated"
+    assert scaled_steps(32 * 60 - 5, 32, 200) == 60, "one epoch"
+    assert scaled_steps(12_000, 32, 200) == STEP_TOKENS // (32 * (200 + ROW_OVERHEAD)), "the budget stops an epoch"
+    # longer rows (a negative beside the positive, or longer documents): fewer steps for the same budget
+    assert scaled_steps(12_000, 32, 400) == STEP_TOKENS // (32 * (400 + ROW_OVERHEAD)) < scaled_steps(12_000, 32, 200)
+    assert scaled_steps(100, 32, STEP_TOKENS) == 1, "the budget wins over the minimum"
+    help_text = TrainConfig.__dataclass_fields__["max_steps"].metadata["help"]
+    assert str(STEPS_MIN) in help_text and f"{STEP_TOKENS:,}" in help_text
+
+
+def test_tokens_per_row_count_the_documents_a_row_feeds_cut_at_the_length(tiny_triplets, minilm):
+    from train.examples import load_training_data, usable_triplets
+    from train.recipe import row_documents, tokens_per_row
+
+    data = load_training_data(tiny_triplets)
+    cfg = TrainConfig(triplets=str(tiny_triplets), outside_negatives=1)
+    rows = usable_triplets(data.triplets, 0, 1)
+    whole = [sum(token_lengths(minilm.model, row_documents(t, cfg))) for t in rows]
+    assert tokens_per_row(minilm.model, rows, cfg, 10_000) == pytest.approx(sum(whole) / len(rows))
+    assert tokens_per_row(minilm.model, rows, cfg, 16) == 32, "two documents a row, each cut at 16 tokens"
+    positives_only = TrainConfig(triplets=str(tiny_triplets), outside_negatives=0)
+    assert tokens_per_row(minilm.model, rows, positives_only, 16) == 16
 
 
 def test_recipe_fills_the_unset_settings_from_the_data(tiny_triplets, minilm):
@@ -56,7 +70,7 @@ def test_recipe_fills_the_unset_settings_from_the_data(tiny_triplets, minilm):
     assert cfg.outside_negatives is None and resolved.outside_negatives == 1, "step 0 mined them: one per row"
     rows = len(usable_triplets(data.triplets, cfg.num_negatives, resolved.outside_negatives))
     assert recipe.rows == rows > 0
-    assert resolved.max_steps == recipe.steps == scaled_steps(rows, 4, documents_per_row=2)
+    assert resolved.max_steps == recipe.steps == scaled_steps(rows, 4, recipe.tokens_per_row)
     assert resolved.eval_steps == -(-recipe.steps // 2)
     assert resolved.max_seq_length == minilm.max_seq_length == recipe.seq_length.value
     asked, r2 = resolve_recipe(
@@ -67,7 +81,8 @@ def test_recipe_fills_the_unset_settings_from_the_data(tiny_triplets, minilm):
     without = dataclasses.replace(data, triplets=[dataclasses.replace(t, outside=[]) for t in data.triplets])
     plain, r3 = resolve_recipe(cfg, without, minilm.model)
     assert plain.outside_negatives == 0 and r3.rows == len(data.triplets), "no outside negatives: none asked"
-    assert r3.steps == scaled_steps(len(data.triplets), 4)
+    assert r3.steps == scaled_steps(len(data.triplets), 4, r3.tokens_per_row)
+    assert r3.tokens_per_row < recipe.tokens_per_row, "no outside negative: fewer tokens a row"
 
 
 def test_dev_candidates_are_fixed_size_relevant_first_and_seeded(tiny_triplets):
