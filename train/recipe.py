@@ -68,7 +68,9 @@ def resolve_recipe(cfg: TrainConfig, data: TrainingData, model) -> tuple[TrainCo
     row_tokens = tokens_per_row(model, usable, cfg, seq.value)
     if cfg.max_steps is None:
         steps = scaled_steps(len(usable), cfg.batch_size, row_tokens)
-        how = f"one epoch, at least {STEPS_MIN}, at most {STEP_TOKENS:,} tokens ({row_tokens:.0f} + {ROW_OVERHEAD} a row)"
+        how = (
+            f"one epoch, at least {STEPS_MIN}, at most {STEP_TOKENS:,} tokens ({row_tokens:.0f} + {ROW_OVERHEAD} a row)"
+        )
     elif cfg.max_steps == 0:
         steps, how = math.ceil(len(usable) / cfg.batch_size * cfg.epochs), "epochs"
     else:
