@@ -23,6 +23,38 @@ import corpus  # noqa: E402,F401
 from corpus.paths import DATA_DIR  # noqa: E402
 
 
+def default_batch(triplets: Path, batch: int, max_seq_length: int):
+    """The model in training mode and the default run's document features: a seeded sample of rows' positives and
+    first outside negatives, merged into one padded batch as sentence-transformers does."""
+    from sentence_transformers.base.losses.merged_forward import merge_feature_batches
+
+    from corpus.models import load_embedder
+    from corpus.triplets import read_triplets
+
+    rows = read_triplets(triplets / "train.jsonl")
+    rows = random.Random(13).sample([t for t in rows if t.outside] or rows, batch)
+    model = load_embedder("base", device="cpu").model
+    model.max_seq_length = max_seq_length
+    model.train()
+    columns = [[t.positive for t in rows]] + ([[t.outside[0] for t in rows]] if rows[0].outside else [])
+    return model, merge_feature_batches([model.preprocess(c) for c in columns])
+
+
+def median_seconds(model, module, features: dict, bf16: bool, repeats: int) -> float:
+    """Median wall time of one forward + backward of the features through module (the model or a wrapper)."""
+    import torch
+
+    times = []
+    for _ in range(repeats):
+        model.zero_grad()
+        start = time.perf_counter()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            emb = module(dict(features))["sentence_embedding"]
+        emb.float().sum().backward()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--triplets", default=str(DATA_DIR / "onet" / "triplets"))
@@ -34,48 +66,27 @@ def main() -> None:
 
     import torch
     from rich.table import Table
-    from sentence_transformers.base.losses.merged_forward import merge_feature_batches
 
     from corpus.console import console
-    from corpus.models import load_embedder
-    from corpus.triplets import read_triplets
     from train.length_sorted import LengthSortedForward
 
-    rows = read_triplets(Path(args.triplets) / "train.jsonl")
-    rows = random.Random(13).sample([t for t in rows if t.outside] or rows, args.batch)
-    model = load_embedder("base", device="cpu").model
-    model.max_seq_length = args.max_seq_length
-    model.train()
-    columns = [[t.positive for t in rows]] + ([[t.outside[0] for t in rows]] if rows[0].outside else [])
-    features = merge_feature_batches([model.preprocess(c) for c in columns])
+    model, features = default_batch(Path(args.triplets), args.batch, args.max_seq_length)
     real = int(features["attention_mask"].sum())
     console.print(
         f"{features['input_ids'].shape[0]} documents, padded to {features['input_ids'].shape[1]} tokens: "
         f"{features['input_ids'].numel():,} token slots for {real:,} real tokens; torch threads {torch.get_num_threads()}"
     )
-
-    def seconds(module, bf16: bool) -> float:
-        times = []
-        for _ in range(args.repeats):
-            model.zero_grad()
-            start = time.perf_counter()
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                emb = module(dict(features))["sentence_embedding"]
-            emb.float().sum().backward()
-            times.append(time.perf_counter() - start)
-        return statistics.median(times)
-
     table = Table(title="forward + backward of one batch's documents (median seconds)")
     for col in ("pass", "fp32 s", "bf16 s", "fp32 speed-up"):
         table.add_column(col, justify="right" if col != "pass" else "left")
-    padded = seconds(model, False)
-    table.add_row("one padded pass", f"{padded:.2f}", f"{seconds(model, True):.2f}", "1.0×")
-    for r in args.rows:
-        wrapped = LengthSortedForward(model, r)
-        fp32 = seconds(wrapped, False)
-        table.add_row(
-            f"length-sorted, {r} per pass", f"{fp32:.2f}", f"{seconds(wrapped, True):.2f}", f"{padded / fp32:.1f}×"
-        )
+    padded = None
+    for r in [0, *args.rows]:  # 0: one padded pass (the wrapper hands the batch straight to the model)
+        module = LengthSortedForward(model, r)
+        fp32 = median_seconds(model, module, features, False, args.repeats)
+        bf16 = median_seconds(model, module, features, True, args.repeats)
+        padded = padded or fp32
+        label = f"length-sorted, {r} per pass" if r else "one padded pass"
+        table.add_row(label, f"{fp32:.2f}", f"{bf16:.2f}", f"{padded / fp32:.1f}×")
     console.print(table)
 
 

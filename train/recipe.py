@@ -38,9 +38,9 @@ def row_documents(t, cfg: TrainConfig) -> list[str]:
     return [t.positive, *t.outside[: cfg.outside_negatives], *t.negatives[: cfg.num_negatives]]
 
 
-def training_documents(data: TrainingData, cfg: TrainConfig) -> list[str]:
-    usable = usable_triplets(data.triplets, cfg.num_negatives, cfg.outside_negatives)
-    return [text for t in usable for text in row_documents(t, cfg)]
+def training_documents(rows: list, cfg: TrainConfig) -> list[str]:
+    """Every document the training rows feed the model."""
+    return [text for t in rows for text in row_documents(t, cfg)]
 
 
 def tokens_per_row(model, rows: list, cfg: TrainConfig, seq_length: int) -> float:
@@ -64,7 +64,7 @@ def resolve_recipe(cfg: TrainConfig, data: TrainingData, model) -> tuple[TrainCo
     """cfg with outside_negatives, max_seq_length, max_steps and eval_steps filled in, and how each was chosen."""
     cfg = with_outside_default(cfg, data)
     usable = usable_triplets(data.triplets, cfg.num_negatives, cfg.outside_negatives)
-    seq = choose_seq_length(model, training_documents(data, cfg), cfg.seq_length_coverage, cfg.max_seq_length)
+    seq = choose_seq_length(model, training_documents(usable, cfg), cfg.seq_length_coverage, cfg.max_seq_length)
     row_tokens = tokens_per_row(model, usable, cfg, seq.value)
     if cfg.max_steps is None:
         steps = scaled_steps(len(usable), cfg.batch_size, row_tokens)
