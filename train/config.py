@@ -15,11 +15,15 @@ LOSSES = ("mnrl", "cached-mnrl", "gist", "cached-gist")
 GUIDED = ("gist", "cached-gist")
 # the step rule (max_steps None): one epoch of the training rows, at least STEPS_MIN (small sets are repeated), at most
 # what STEP_TOKENS pays for. Once each pass is padded only to its own longest text (train/length_sorted.py) a step
-# costs its rows' document tokens (positives and negatives, each cut at max_seq_length) plus about ROW_OVERHEAD
-# tokens a row for the query and the step's fixed work: fitted on two datasets with the default settings, bf16,
-# 2 CPU cores (O*NET, 226 document tokens a row: 4.5 s a step; ESCO, 114 a row: 2.7 s). 1,080,000 are 122
-# O*NET steps: 9 minutes of training with its dev evaluations, under 10 with loading
-STEPS_MIN, STEP_TOKENS, ROW_OVERHEAD = 40, 1_080_000, 50
+# costs its rows' tokens (positives, negatives and any further queries, each cut at max_seq_length) plus about
+# ROW_OVERHEAD tokens a row for its first query and the step's fixed work: fitted on two datasets with one query a
+# row, bf16, 2 CPU cores (O*NET, 226 document tokens a row: 4.5 s a step; ESCO, 114 a row: 2.7 s). A further query
+# of a row (queries_per_row) costs its tokens plus QUERY_OVERHEAD, the fixed cost of a short text of its own: fitted
+# on O*NET with 4 queries a row (226 + 3 x (21 + 8) tokens: 93 steps in the same 9 minutes)
+STEPS_MIN, STEP_TOKENS, ROW_OVERHEAD, QUERY_OVERHEAD = 40, 1_080_000, 50, 8
+# queries sharing one positive in a row (train/shared_positive.py), when the data has them: on O*NET (13 queries a
+# document) 4 a row for the same 9 minutes lifted test MRR@10 from 0.442 to 0.455 (docs/steps/2-train.md)
+QUERIES_PER_ROW_MAX = 4
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 # dev metrics the evaluator reports (InformationRetrievalEvaluator names, without the "dev_cosine_" prefix)
 METRICS = ("mrr@10", "ndcg@10", "accuracy@1", "accuracy@3", "accuracy@5", "accuracy@10", "map@100")
@@ -57,6 +61,14 @@ class TrainConfig:
         min=0,
         max=20,
     )
+    queries_per_row: int | None = option(
+        None,
+        help="training queries in a row that share its positive, which is embedded once for all of them "
+        f"(mnrl only); default: as many as the median positive has, at most {QUERIES_PER_ROW_MAX} "
+        "(1 with the other losses)",
+        min=1,
+        max=32,
+    )
     batch_size: int = option(32, help="rows per batch (in-batch negatives need ≥ 2)", min=1)
     mini_batch_size: int = option(16, help="cached-mnrl/cached-gist only: rows per forward pass (memory)", min=1)
     learning_rate: float = option(1e-4, help="learning rate", flag="--lr", min=0.0, max=1.0)
@@ -68,8 +80,9 @@ class TrainConfig:
     max_steps: int | None = option(
         None,
         help=f"optimizer steps; default: one epoch of the training rows (rows / batch size), at least {STEPS_MIN}, "
-        f"at most {STEP_TOKENS:,} tokens (the 10-minute budget on 2 CPU cores), a row counting its positive's and "
-        f"negatives' tokens, each cut at --max-seq-length, plus {ROW_OVERHEAD}; 0 = run --epochs",
+        f"at most {STEP_TOKENS:,} tokens (the 10-minute budget on 2 CPU cores), a row counting the tokens of its "
+        f"positive, negatives and further queries (each cut at --max-seq-length; a further query {QUERY_OVERHEAD} more), "
+        f"plus {ROW_OVERHEAD}; 0 = run --epochs",
         min=0,
     )
     max_seq_length: int | None = option(
@@ -128,6 +141,8 @@ class TrainConfig:
             raise RagtuneError(f"unknown precision '{self.precision}' (choose one of: {', '.join(PRECISIONS)})")
         if self.metric not in METRICS:
             raise RagtuneError(f"unknown metric '{self.metric}' (choose one of: {', '.join(METRICS)})")
+        if (self.queries_per_row or 1) > 1 and self.loss != "mnrl":
+            raise RagtuneError(f"--queries-per-row {self.queries_per_row} needs --loss mnrl, not {self.loss}")
         if self.batch_size < 2:
             raise RagtuneError("batch size must be at least 2: in-batch negatives need other rows in the batch")
         if not 0 < self.learning_rate < 1:

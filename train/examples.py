@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from itertools import cycle, islice
 from pathlib import Path
 
 from corpus.beir import document_text, load_dataset
@@ -105,13 +106,36 @@ def negative_columns(num_negatives: int) -> list[str]:
     return [f"negative_{i + 1}" for i in range(num_negatives)]
 
 
+def query_columns(k: int) -> list[str]:
+    """The query column names of a row with k queries. Not anchor_2..: the trainer gives a column every input whose
+    name starts with its own plus '_', so 'anchor' would take anchor_2's tensors too."""
+    return [ANCHOR] if k == 1 else [f"query_{i + 1}" for i in range(k)]
+
+
+def shared_positive_groups(triplets: list[Triplet], k: int) -> list[list[Triplet]]:
+    """The triplets in groups of k with the same positive, in file order; a positive's last group is filled by
+    cycling through its own triplets (a document with fewer than k queries repeats them: their weight, not new
+    negatives)."""
+    by_positive: dict[str, list[Triplet]] = {}
+    for t in triplets:
+        by_positive.setdefault(t.positive_id, []).append(t)
+    groups = []
+    for rows in by_positive.values():
+        for start in range(0, len(rows), k):
+            group = rows[start : start + k]
+            groups.append(group + list(islice(cycle(rows), k - len(group))))
+    return groups
+
+
 def usable_triplets(triplets: list[Triplet], num_negatives: int, outside_negatives: int = 0) -> list[Triplet]:
     return [t for t in triplets if len(t.negatives) >= num_negatives and len(t.outside) >= outside_negatives]
 
 
-def to_dataset(triplets: list[Triplet], num_negatives: int, outside_negatives: int = 0):
+def to_dataset(triplets: list[Triplet], num_negatives: int, outside_negatives: int = 0, queries_per_row: int = 1):
     """(anchor, positive, negative_1..k) columns, text only: every column is fed to the loss and the sampler.
-    The outside negatives come first, then the dataset's own.
+    The outside negatives come first, then the dataset's own. With queries_per_row q > 1 a row holds q queries of
+    one positive and the negatives of the first of them: (query_1, positive, query_2..query_q, negative_1..k), the
+    first two where the trainer expects a query and its positive (train.shared_positive).
 
     Rows with fewer negatives of either kind than asked are left out (their count is returned) rather than
     padded with a repeated negative, which would be a duplicate text inside the batch.
@@ -124,17 +148,26 @@ def to_dataset(triplets: list[Triplet], num_negatives: int, outside_negatives: i
             f"no triplet has {num_negatives} negatives and {outside_negatives} outside negatives; "
             "lower --num-negatives / --outside-negatives (or rebuild the triplets with step 0)"
         )
-    columns = {ANCHOR: [t.query for t in kept], POSITIVE: [t.positive for t in kept]}
+    groups = shared_positive_groups(kept, queries_per_row) if queries_per_row > 1 else [[t] for t in kept]
+    firsts = [g[0] for g in groups]
+    first, *others = query_columns(queries_per_row)
+    columns = {first: [t.query for t in firsts], POSITIVE: [t.positive for t in firsts]}
+    columns.update({name: [g[i].query for g in groups] for i, name in enumerate(others, start=1)})
     names = negative_columns(outside_negatives + num_negatives)
     for i, name in enumerate(names):
-        columns[name] = [(t.outside[i] if i < outside_negatives else t.negatives[i - outside_negatives]) for t in kept]
+        columns[name] = [
+            (t.outside[i] if i < outside_negatives else t.negatives[i - outside_negatives]) for t in firsts
+        ]
     return Dataset.from_dict(columns), len(triplets) - len(kept)
 
 
-def column_prompts(query_prompt: str, doc_prompt: str, num_negatives: int) -> dict[str, str] | None:
+def column_prompts(
+    query_prompt: str, doc_prompt: str, num_negatives: int, queries_per_row: int = 1
+) -> dict[str, str] | None:
     """The trainer's per-column prompts: queries get the query prompt, every document column the document one."""
     if not query_prompt and not doc_prompt:
         return None
-    prompts = {ANCHOR: query_prompt, POSITIVE: doc_prompt}
+    prompts = {name: query_prompt for name in query_columns(queries_per_row)}
+    prompts[POSITIVE] = doc_prompt
     prompts.update({name: doc_prompt for name in negative_columns(num_negatives)})
     return prompts

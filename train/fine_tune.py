@@ -15,7 +15,7 @@ from train.dev_eval import SHOWN, build_evaluator, dev_candidates, metric_key, s
 from train.examples import TrainingData, column_prompts, load_training_data, to_dataset
 from train.length_sorted import default_forward_rows, wrap_loss_models
 from train.lora import add_lora, merge_lora, trainable_share
-from train.recipe import resolve_recipe, with_outside_default
+from train.recipe import resolve_recipe, with_data_defaults
 from train.run_environment import quiet_libraries, versions
 from train.run_state import CARD_FILE, checkpoints_dir, finish_run, start_record
 from train.training_run import open_run, run_timer, train_from_plan, trained_from, trainer_arguments
@@ -90,6 +90,10 @@ def build_loss(model, cfg: TrainConfig):
         return GISTEmbedLoss(model, load_guide(cfg, str(model.device)))
     if cfg.loss == "cached-gist":
         return CachedGISTEmbedLoss(model, load_guide(cfg, str(model.device)), mini_batch_size=cfg.mini_batch_size)
+    if (cfg.queries_per_row or 1) > 1:
+        from train.shared_positive import SharedPositiveRankingLoss
+
+        return SharedPositiveRankingLoss(model, cfg.queries_per_row)
     return MultipleNegativesRankingLoss(model)
 
 
@@ -128,8 +132,8 @@ def build_trainer(
     from sentence_transformers.base.sampler import BatchSamplers
     from transformers import PrinterCallback
 
-    cfg = with_outside_default(cfg, data)  # callers that skip resolve_recipe (tests, search trials)
-    train_dataset, _ = to_dataset(data.triplets, cfg.num_negatives, cfg.outside_negatives)
+    cfg = with_data_defaults(cfg, data)  # callers that skip resolve_recipe (tests, search trials)
+    train_dataset, _ = to_dataset(data.triplets, cfg.num_negatives, cfg.outside_negatives, cfg.queries_per_row)
     device = str(model.device)
     precision = resolve_precision(cfg.precision, device)
     args = SentenceTransformerTrainingArguments(
@@ -141,7 +145,9 @@ def build_trainer(
         bf16=precision == "bf16",
         # duplicates in a batch (the same occupation as two rows' positive) would be false in-batch negatives
         batch_sampler=BatchSamplers.NO_DUPLICATES,
-        prompts=column_prompts(cfg.query_prompt, cfg.doc_prompt, cfg.num_negatives + cfg.outside_negatives),
+        prompts=column_prompts(
+            cfg.query_prompt, cfg.doc_prompt, cfg.num_negatives + cfg.outside_negatives, cfg.queries_per_row
+        ),
         **_schedule(cfg, checkpoints),
     )
     trainer = SentenceTransformerTrainer(

@@ -9,19 +9,32 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections import Counter
 from dataclasses import asdict, dataclass
 
-from train.config import ROW_OVERHEAD, STEP_TOKENS, STEPS_MIN, TrainConfig, scaled_steps
-from train.examples import TrainingData, usable_triplets
+from train.config import (
+    QUERIES_PER_ROW_MAX,
+    QUERY_OVERHEAD,
+    ROW_OVERHEAD,
+    STEP_TOKENS,
+    STEPS_MIN,
+    TrainConfig,
+    scaled_steps,
+)
+from train.examples import TrainingData, shared_positive_groups, usable_triplets
 from train.seq_length import SeqLengthChoice, choose_seq_length, token_lengths
 
 
 @dataclass
 class Recipe:
-    rows: int  # training rows with enough negatives of each kind
+    rows: int  # training rows: usable triplets, or groups of queries_per_row of them sharing a positive
+    queries_per_row: int
+    queries_how: str  # "asked" or the rule
     steps: int
     steps_how: str  # "asked", "epochs" or the scaling rule
-    tokens_per_row: float  # document tokens a row encodes (positive + negatives, each cut at max_seq_length)
+    # tokens a row encodes besides its first query: positive, negatives and further queries, each cut at max_seq_length
+    # (a further query QUERY_OVERHEAD more)
+    tokens_per_row: float
     eval_steps: int
     seq_length: SeqLengthChoice
 
@@ -38,19 +51,27 @@ def row_documents(t, cfg: TrainConfig) -> list[str]:
     return [t.positive, *t.outside[: cfg.outside_negatives], *t.negatives[: cfg.num_negatives]]
 
 
+def row_texts(group: list, cfg: TrainConfig) -> list[str]:
+    """What a row of queries sharing a positive feeds the model besides its first query (which ROW_OVERHEAD
+    counts): the first triplet's documents and the other queries."""
+    return [*row_documents(group[0], cfg), *(t.query for t in group[1:])]
+
+
 def training_documents(rows: list, cfg: TrainConfig) -> list[str]:
     """Every document the training rows feed the model."""
     return [text for t in rows for text in row_documents(t, cfg)]
 
 
-def tokens_per_row(model, rows: list, cfg: TrainConfig, seq_length: int) -> float:
-    """Mean document tokens of a row, each document cut at seq_length, over an evenly spread sample of rows."""
+def tokens_per_row(model, rows: list[list], cfg: TrainConfig, seq_length: int) -> float:
+    """Mean tokens a row feeds the model besides its first query (row_texts), each text cut at seq_length and a
+    further query QUERY_OVERHEAD more, over an evenly spread sample of rows (groups of triplets sharing a positive)."""
     if not rows:
         return 0.0
     sample = rows[:: math.ceil(len(rows) / ROW_SAMPLE)]
-    per_row = [row_documents(t, cfg) for t in sample]
+    per_row = [row_texts(group, cfg) for group in sample]
     lengths = iter(token_lengths(model, [d for docs in per_row for d in docs]))
-    return sum(min(next(lengths), seq_length) for docs in per_row for _ in docs) / len(sample)
+    texts = sum(min(next(lengths), seq_length) for docs in per_row for _ in docs)
+    return (texts + QUERY_OVERHEAD * sum(len(group) - 1 for group in sample)) / len(sample)
 
 
 def with_outside_default(cfg: TrainConfig, data: TrainingData) -> TrainConfig:
@@ -60,23 +81,50 @@ def with_outside_default(cfg: TrainConfig, data: TrainingData) -> TrainConfig:
     return dataclasses.replace(cfg, outside_negatives=1 if any(t.outside for t in data.triplets) else 0)
 
 
+def queries_per_row(cfg: TrainConfig, usable: list) -> tuple[int, str]:
+    """An unset --queries-per-row: the training queries the median positive has, at most QUERIES_PER_ROW_MAX, and
+    1 for the guided losses (which take one query column)."""
+    if cfg.queries_per_row is not None:
+        return cfg.queries_per_row, "asked"
+    if cfg.loss != "mnrl":
+        return 1, f"--loss {cfg.loss} takes one query column"
+    how = f"queries of the median positive, at most {QUERIES_PER_ROW_MAX}"
+    if not usable:
+        return 1, how
+    counts = sorted(Counter(t.positive_id for t in usable).values())
+    return max(1, min(QUERIES_PER_ROW_MAX, counts[(len(counts) - 1) // 2])), how
+
+
+def with_data_defaults(cfg: TrainConfig, data: TrainingData) -> TrainConfig:
+    """cfg with the settings the rows' layout depends on filled in: outside negatives, then queries per row."""
+    cfg = with_outside_default(cfg, data)
+    if cfg.queries_per_row is None:
+        usable = usable_triplets(data.triplets, cfg.num_negatives, cfg.outside_negatives)
+        cfg = dataclasses.replace(cfg, queries_per_row=queries_per_row(cfg, usable)[0])
+    return cfg
+
+
 def resolve_recipe(cfg: TrainConfig, data: TrainingData, model) -> tuple[TrainConfig, Recipe]:
-    """cfg with outside_negatives, max_seq_length, max_steps and eval_steps filled in, and how each was chosen."""
+    """cfg with outside_negatives, queries_per_row, max_seq_length, max_steps and eval_steps filled in, and how
+    each was chosen."""
     cfg = with_outside_default(cfg, data)
     usable = usable_triplets(data.triplets, cfg.num_negatives, cfg.outside_negatives)
+    k, k_how = queries_per_row(cfg, usable)
+    cfg = dataclasses.replace(cfg, queries_per_row=k)
+    rows = shared_positive_groups(usable, k) if k > 1 else [[t] for t in usable]
     seq = choose_seq_length(model, training_documents(usable, cfg), cfg.seq_length_coverage, cfg.max_seq_length)
-    row_tokens = tokens_per_row(model, usable, cfg, seq.value)
+    row_tokens = tokens_per_row(model, rows, cfg, seq.value)
     if cfg.max_steps is None:
-        steps = scaled_steps(len(usable), cfg.batch_size, row_tokens)
+        steps = scaled_steps(len(rows), cfg.batch_size, row_tokens)
         how = (
             f"one epoch, at least {STEPS_MIN}, at most {STEP_TOKENS:,} tokens ({row_tokens:.0f} + {ROW_OVERHEAD} a row)"
         )
     elif cfg.max_steps == 0:
-        steps, how = math.ceil(len(usable) / cfg.batch_size * cfg.epochs), "epochs"
+        steps, how = math.ceil(len(rows) / cfg.batch_size * cfg.epochs), "epochs"
     else:
         steps, how = cfg.max_steps, "asked"
     eval_steps = cfg.eval_steps or max(1, math.ceil(steps / 2))
     resolved = dataclasses.replace(
         cfg, max_seq_length=seq.value, eval_steps=eval_steps, max_steps=cfg.max_steps if cfg.max_steps == 0 else steps
     )
-    return resolved, Recipe(len(usable), steps, how, round(row_tokens, 1), eval_steps, seq)
+    return resolved, Recipe(len(rows), k, k_how, steps, how, round(row_tokens, 1), eval_steps, seq)

@@ -50,26 +50,57 @@ def test_tokens_per_row_count_the_documents_a_row_feeds_cut_at_the_length(tiny_t
 
     data = load_training_data(tiny_triplets)
     cfg = TrainConfig(triplets=str(tiny_triplets), outside_negatives=1)
-    rows = usable_triplets(data.triplets, 0, 1)
-    whole = [sum(token_lengths(minilm.model, row_documents(t, cfg))) for t in rows]
+    rows = [[t] for t in usable_triplets(data.triplets, 0, 1)]
+    whole = [sum(token_lengths(minilm.model, row_documents(g[0], cfg))) for g in rows]
     assert tokens_per_row(minilm.model, rows, cfg, 10_000) == pytest.approx(sum(whole) / len(rows))
     assert tokens_per_row(minilm.model, rows, cfg, 16) == 32, "two documents a row, each cut at 16 tokens"
     positives_only = TrainConfig(triplets=str(tiny_triplets), outside_negatives=0)
     assert tokens_per_row(minilm.model, rows, positives_only, 16) == 16
 
 
+def test_a_rows_further_queries_count_but_not_its_first(tiny_triplets, minilm):
+    from train.config import QUERY_OVERHEAD
+    from train.examples import load_training_data, shared_positive_groups, usable_triplets
+    from train.recipe import tokens_per_row
+
+    data = load_training_data(tiny_triplets)
+    cfg = TrainConfig(triplets=str(tiny_triplets), outside_negatives=1)
+    groups = shared_positive_groups(usable_triplets(data.triplets, 0, 1), 3)
+    assert tokens_per_row(minilm.model, groups, cfg, 4) == 4 * (2 + 2) + 2 * QUERY_OVERHEAD, "2 documents, 2 queries"
+
+
+def test_queries_per_row_follow_the_median_positive_up_to_the_cap(tiny_triplets):
+    import dataclasses
+
+    from train.config import QUERIES_PER_ROW_MAX
+    from train.examples import load_training_data
+    from train.recipe import queries_per_row
+
+    triplets = load_training_data(tiny_triplets).triplets
+    cfg = TrainConfig(triplets=str(tiny_triplets))
+    one_each = [dataclasses.replace(t, positive_id=t.query_id) for t in triplets]
+    assert queries_per_row(cfg, one_each)[0] == 1, "one query a positive (ESCO): plain triplet rows"
+    two_each = [dataclasses.replace(t, positive_id=str(i // 2)) for i, t in enumerate(triplets)]
+    assert queries_per_row(cfg, two_each)[0] == 2
+    assert queries_per_row(cfg, [dataclasses.replace(t, positive_id="x") for t in triplets])[0] == QUERIES_PER_ROW_MAX
+    assert queries_per_row(dataclasses.replace(cfg, queries_per_row=3), one_each) == (3, "asked")
+    gist = TrainConfig(triplets=str(tiny_triplets), loss="gist")
+    assert queries_per_row(gist, two_each)[0] == 1, "the guided losses take one query column"
+
+
 def test_recipe_fills_the_unset_settings_from_the_data(tiny_triplets, minilm):
     import dataclasses
 
-    from train.examples import load_training_data, usable_triplets
+    from train.examples import load_training_data, shared_positive_groups, usable_triplets
     from train.recipe import resolve_recipe
 
     data = load_training_data(tiny_triplets)
     cfg = TrainConfig(triplets=str(tiny_triplets), batch_size=4)
     resolved, recipe = resolve_recipe(cfg, data, minilm.model)
     assert cfg.outside_negatives is None and resolved.outside_negatives == 1, "step 0 mined them: one per row"
-    rows = len(usable_triplets(data.triplets, cfg.num_negatives, resolved.outside_negatives))
-    assert recipe.rows == rows > 0
+    usable = usable_triplets(data.triplets, cfg.num_negatives, resolved.outside_negatives)
+    rows = len(shared_positive_groups(usable, resolved.queries_per_row))
+    assert recipe.rows == rows > 0 and resolved.queries_per_row == recipe.queries_per_row > 1
     assert resolved.max_steps == recipe.steps == scaled_steps(rows, 4, recipe.tokens_per_row)
     assert resolved.eval_steps == -(-recipe.steps // 2)
     assert resolved.max_seq_length == minilm.max_seq_length == recipe.seq_length.value
@@ -80,8 +111,9 @@ def test_recipe_fills_the_unset_settings_from_the_data(tiny_triplets, minilm):
 
     without = dataclasses.replace(data, triplets=[dataclasses.replace(t, outside=[]) for t in data.triplets])
     plain, r3 = resolve_recipe(cfg, without, minilm.model)
-    assert plain.outside_negatives == 0 and r3.rows == len(data.triplets), "no outside negatives: none asked"
-    assert r3.steps == scaled_steps(len(data.triplets), 4, r3.tokens_per_row)
+    groups = len(shared_positive_groups(data.triplets, plain.queries_per_row))
+    assert plain.outside_negatives == 0 and r3.rows == groups, "no outside negatives: none asked"
+    assert r3.steps == scaled_steps(groups, 4, r3.tokens_per_row)
     assert r3.tokens_per_row < recipe.tokens_per_row, "no outside negative: fewer tokens a row"
 
 
