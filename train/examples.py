@@ -127,6 +127,11 @@ def shared_positive_groups(triplets: list[Triplet], k: int) -> list[list[Triplet
     return groups
 
 
+def training_rows(triplets: list[Triplet], k: int) -> list[list[Triplet]]:
+    """The triplets as training rows: one each in file order, or groups of k sharing a positive when k > 1."""
+    return shared_positive_groups(triplets, k) if k > 1 else [[t] for t in triplets]
+
+
 def usable_triplets(triplets: list[Triplet], num_negatives: int, outside_negatives: int = 0) -> list[Triplet]:
     return [t for t in triplets if len(t.negatives) >= num_negatives and len(t.outside) >= outside_negatives]
 
@@ -148,7 +153,7 @@ def to_dataset(triplets: list[Triplet], num_negatives: int, outside_negatives: i
             f"no triplet has {num_negatives} negatives and {outside_negatives} outside negatives; "
             "lower --num-negatives / --outside-negatives (or rebuild the triplets with step 0)"
         )
-    groups = shared_positive_groups(kept, queries_per_row) if queries_per_row > 1 else [[t] for t in kept]
+    groups = training_rows(kept, queries_per_row)
     firsts = [g[0] for g in groups]
     first, *others = query_columns(queries_per_row)
     columns = {first: [t.query for t in firsts], POSITIVE: [t.positive for t in firsts]}

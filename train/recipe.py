@@ -21,7 +21,7 @@ from train.config import (
     TrainConfig,
     scaled_steps,
 )
-from train.examples import TrainingData, shared_positive_groups, usable_triplets
+from train.examples import TrainingData, training_rows, usable_triplets
 from train.seq_length import SeqLengthChoice, choose_seq_length, token_lengths
 
 
@@ -82,8 +82,8 @@ def with_outside_default(cfg: TrainConfig, data: TrainingData) -> TrainConfig:
 
 
 def queries_per_row(cfg: TrainConfig, usable: list) -> tuple[int, str]:
-    """An unset --queries-per-row: the training queries the median positive has, at most QUERIES_PER_ROW_MAX, and
-    1 for the guided losses (which take one query column)."""
+    """An unset --queries-per-row: the training queries the median positive has, at most QUERIES_PER_ROW_MAX; 1
+    with the losses other than mnrl (they take one query column)."""
     if cfg.queries_per_row is not None:
         return cfg.queries_per_row, "asked"
     if cfg.loss != "mnrl":
@@ -111,7 +111,7 @@ def resolve_recipe(cfg: TrainConfig, data: TrainingData, model) -> tuple[TrainCo
     usable = usable_triplets(data.triplets, cfg.num_negatives, cfg.outside_negatives)
     k, k_how = queries_per_row(cfg, usable)
     cfg = dataclasses.replace(cfg, queries_per_row=k)
-    rows = shared_positive_groups(usable, k) if k > 1 else [[t] for t in usable]
+    rows = training_rows(usable, k)
     seq = choose_seq_length(model, training_documents(usable, cfg), cfg.seq_length_coverage, cfg.max_seq_length)
     row_tokens = tokens_per_row(model, rows, cfg, seq.value)
     if cfg.max_steps is None:

@@ -91,7 +91,7 @@ def test_queries_per_row_follow_the_median_positive_up_to_the_cap(tiny_triplets)
 def test_recipe_fills_the_unset_settings_from_the_data(tiny_triplets, minilm):
     import dataclasses
 
-    from train.examples import load_training_data, shared_positive_groups, usable_triplets
+    from train.examples import load_training_data, training_rows, usable_triplets
     from train.recipe import resolve_recipe
 
     data = load_training_data(tiny_triplets)
@@ -99,7 +99,7 @@ def test_recipe_fills_the_unset_settings_from_the_data(tiny_triplets, minilm):
     resolved, recipe = resolve_recipe(cfg, data, minilm.model)
     assert cfg.outside_negatives is None and resolved.outside_negatives == 1, "step 0 mined them: one per row"
     usable = usable_triplets(data.triplets, cfg.num_negatives, resolved.outside_negatives)
-    rows = len(shared_positive_groups(usable, resolved.queries_per_row))
+    rows = len(training_rows(usable, resolved.queries_per_row))
     assert recipe.rows == rows > 0 and resolved.queries_per_row == recipe.queries_per_row > 1
     assert resolved.max_steps == recipe.steps == scaled_steps(rows, 4, recipe.tokens_per_row)
     assert resolved.eval_steps == -(-recipe.steps // 2)
@@ -111,7 +111,7 @@ def test_recipe_fills_the_unset_settings_from_the_data(tiny_triplets, minilm):
 
     without = dataclasses.replace(data, triplets=[dataclasses.replace(t, outside=[]) for t in data.triplets])
     plain, r3 = resolve_recipe(cfg, without, minilm.model)
-    groups = len(shared_positive_groups(data.triplets, plain.queries_per_row))
+    groups = len(training_rows(data.triplets, plain.queries_per_row))
     assert plain.outside_negatives == 0 and r3.rows == groups, "no outside negatives: none asked"
     assert r3.steps == scaled_steps(groups, 4, r3.tokens_per_row)
     assert r3.tokens_per_row < recipe.tokens_per_row, "no outside negative: fewer tokens a row"

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from corpus.triplets import Triplet
-from train.examples import column_prompts, query_columns, shared_positive_groups, to_dataset
+from train.examples import column_prompts, query_columns, shared_positive_groups, to_dataset, training_rows
 
 
 def _t(qid: str, doc: str) -> Triplet:
@@ -20,6 +20,10 @@ def test_groups_share_their_positive_and_fill_from_their_own_queries():
     groups = shared_positive_groups(TRIPLETS, 2)
     assert [[t.query_id for t in g] for g in groups] == [["a1", "a2"], ["a3", "a1"], ["b1", "b2"], ["c1", "c1"]]
     assert all(len({t.positive_id for t in g}) == 1 for g in groups)
+
+
+def test_one_query_a_row_keeps_the_file_order():
+    assert [g[0].query_id for g in training_rows(TRIPLETS, 1)] == [t.query_id for t in TRIPLETS]
 
 
 def test_every_query_is_in_some_row():
