@@ -26,13 +26,20 @@ def dev_table(card: dict) -> Table:
     return t
 
 
+def training_rows_line(rows: int, cfg: dict) -> str:
+    """'3,345 × (4 queries, positive, 1 outside + 0 mined neg.)': what one row of the run holds."""
+    queries = cfg.get("queries_per_row") or 1
+    held = f"{queries} queries" if queries > 1 else "query"
+    return f"{rows:,} × ({held}, positive, {cfg.get('outside_negatives') or 0} outside + {cfg['num_negatives']} mined neg.)"
+
+
 def run_table(card: dict) -> Table:
     cfg = card["config"]
     t = Table(title=f"fine-tuning run → {card.get('out', '')}".rstrip(" →"), show_header=False)
     t.add_column("what")
     t.add_column("value", justify="right")
     t.add_row("base model", card["base_model"])
-    t.add_row("training rows (query, positive, negatives)", f"{card['train_rows']:,} × {cfg['num_negatives']} neg.")
+    t.add_row("training rows", training_rows_line(card["train_rows"], cfg))
     t.add_row(
         "loss / batch / lr / max_seq_length",
         f"{cfg['loss']} / {cfg['batch_size']} / {cfg['learning_rate']:g} / {cfg['max_seq_length']}",

@@ -99,3 +99,12 @@ def test_a_training_batch_splits_into_one_input_per_column(fast_config, tiny_tri
     features, _ = trainer.collect_features(batch)
     assert len(features) == 5, "three queries, the positive, one outside negative"
     assert all(set(f) == set(features[0]) for f in features), [sorted(f) for f in features]
+
+
+def test_the_run_table_says_what_a_row_holds():
+    from train.tables import training_rows_line
+
+    four = {"queries_per_row": 4, "outside_negatives": 1, "num_negatives": 0}
+    assert training_rows_line(3345, four) == "3,345 × (4 queries, positive, 1 outside + 0 mined neg.)"
+    one = {"queries_per_row": 1, "outside_negatives": None, "num_negatives": 2}
+    assert training_rows_line(12, one) == "12 × (query, positive, 0 outside + 2 mined neg.)"
