@@ -22,7 +22,8 @@ GUIDED = ("gist", "cached-gist")
 # on O*NET with 4 queries a row (226 + 3 x (21 + 8) tokens: 93 steps in the same 9 minutes)
 STEPS_MIN, STEP_TOKENS, ROW_OVERHEAD, QUERY_OVERHEAD = 40, 1_080_000, 50, 8
 # queries sharing one positive in a row (train/shared_positive.py), when the data has them: on O*NET (13 queries a
-# document) 4 a row for the same 9 minutes lifted test MRR@10 from 0.442 to 0.455 (docs/steps/2-train.md)
+# document) 4 a row for the same 9 minutes: test MRR@10 0.442 with one a row, 0.455 in a trial and 0.446 in the
+# fresh-clone demo with 4; 8 a row, lr 2e-4, batch 64 all landed within 0.446-0.457 (docs/steps/2-train.md)
 QUERIES_PER_ROW_MAX = 4
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 # dev metrics the evaluator reports (InformationRetrievalEvaluator names, without the "dev_cosine_" prefix)

@@ -1,12 +1,12 @@
 """Several training queries in one row around the positive they share: the document is embedded once for all of them.
 
-On a CPU a step costs its tokens, and documents hold most of them (O*NET: a 25-token task statement against a
-positive and an outside negative of about 200 tokens together). A dataset whose documents each have many queries
+On a CPU a step costs its tokens, and documents hold most of them (O*NET: a 21-token task statement against a
+positive and an outside negative of 226 tokens together). A dataset whose documents each have many queries
 (O*NET: 13 on average) can therefore train several queries for little more than the price of one: a row carries
 `k` queries of one positive, every query is scored against every document of the batch, and the loss is the mean
 of the k query columns' in-batch ranking losses. Each query's own positive is still its only right answer, and no
-document appears twice in a batch (the sampler keeps duplicates out), so no query is pushed away from a document
-that is relevant to it. The rows are built in train/examples.py.
+text appears twice in a batch (the sampler keeps duplicates out), so no query is pushed away from a copy of its own
+positive. The rows are built in train/examples.py.
 """
 
 from __future__ import annotations
