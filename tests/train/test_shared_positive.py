@@ -108,3 +108,12 @@ def test_the_run_table_says_what_a_row_holds():
     assert training_rows_line(3345, four) == "3,345 × (4 queries, positive, 1 outside + 0 mined neg.)"
     one = {"queries_per_row": 1, "outside_negatives": None, "num_negatives": 2}
     assert training_rows_line(12, one) == "12 × (query, positive, 0 outside + 2 mined neg.)"
+
+
+def test_several_queries_a_row_need_the_plain_ranking_loss():
+    from corpus.errors import RagtuneError
+    from train.config import TrainConfig
+
+    with pytest.raises(RagtuneError, match="needs --loss mnrl"):
+        TrainConfig(queries_per_row=2, loss="gist")
+    assert TrainConfig(queries_per_row=1, loss="gist").queries_per_row == 1
