@@ -95,22 +95,25 @@ def queries_per_row(cfg: TrainConfig, usable: list) -> tuple[int, str]:
     return max(1, min(QUERIES_PER_ROW_MAX, counts[(len(counts) - 1) // 2])), how
 
 
+def row_layout(cfg: TrainConfig, data: TrainingData) -> tuple[TrainConfig, list, str]:
+    """cfg with the settings a row's layout depends on filled in (outside negatives, then queries per row), the
+    triplets with enough negatives, and how queries per row was chosen."""
+    cfg = with_outside_default(cfg, data)
+    usable = usable_triplets(data.triplets, cfg.num_negatives, cfg.outside_negatives)
+    k, how = queries_per_row(cfg, usable)
+    return dataclasses.replace(cfg, queries_per_row=k), usable, how
+
+
 def with_data_defaults(cfg: TrainConfig, data: TrainingData) -> TrainConfig:
     """cfg with the settings the rows' layout depends on filled in: outside negatives, then queries per row."""
-    cfg = with_outside_default(cfg, data)
-    if cfg.queries_per_row is None:
-        usable = usable_triplets(data.triplets, cfg.num_negatives, cfg.outside_negatives)
-        cfg = dataclasses.replace(cfg, queries_per_row=queries_per_row(cfg, usable)[0])
-    return cfg
+    return row_layout(cfg, data)[0]
 
 
 def resolve_recipe(cfg: TrainConfig, data: TrainingData, model) -> tuple[TrainConfig, Recipe]:
     """cfg with outside_negatives, queries_per_row, max_seq_length, max_steps and eval_steps filled in, and how
     each was chosen."""
-    cfg = with_outside_default(cfg, data)
-    usable = usable_triplets(data.triplets, cfg.num_negatives, cfg.outside_negatives)
-    k, k_how = queries_per_row(cfg, usable)
-    cfg = dataclasses.replace(cfg, queries_per_row=k)
+    cfg, usable, k_how = row_layout(cfg, data)
+    k = cfg.queries_per_row
     rows = training_rows(usable, k)
     seq = choose_seq_length(model, training_documents(usable, cfg), cfg.seq_length_coverage, cfg.max_seq_length)
     row_tokens = tokens_per_row(model, rows, cfg, seq.value)
