@@ -92,6 +92,26 @@ def pool_side(spec: str, split: OutsideSplit = DEFAULT_SPLIT) -> list[Document]:
     return split.take(load_outside(spec), POOL)
 
 
+def without_dataset_documents(docs: list[Document], ds) -> tuple[list[Document], int]:
+    """The outside documents that are not the dataset's own, and how many were dropped. An outside text that is
+    one of the labelled documents could be a row's own positive or another relevant document, so it never becomes
+    an outside negative: dropped by id, by the registry source the dataset was built from (the ESCO dataset's
+    documents are the registry's ESCO skills) and by identical normalised text (a user's file of outside documents
+    that repeats labelled ones)."""
+    from corpus.beir import document_text
+    from corpus.pool import external_source, own_sources
+    from corpus.splits import normalise
+
+    own = set(own_sources(ds))
+    texts = {normalise(document_text(d)) for d in ds.corpus.values()}
+    kept = [
+        d
+        for d in docs
+        if d.id not in ds.corpus and external_source(d) not in own and normalise(document_text(d)) not in texts
+    ]
+    return kept, len(docs) - len(kept)
+
+
 def split_card(spec: str, split: OutsideSplit = DEFAULT_SPLIT) -> dict:
     if spec == REGISTRY:
         return split.as_dict()

@@ -39,7 +39,7 @@ def own_sources(ds: Dataset) -> tuple[str, ...]:
     return OWN_SOURCES.get(card.get("name", ""), ()) if isinstance(card, dict) else ()
 
 
-def source_of(doc: Document) -> str:
+def external_source(doc: Document) -> str:
     """External distractor ids carry their source as a prefix ('wiki:…', 'esco-skill:…', 'isco:…')."""
     return doc.id.split(":", 1)[0] if ":" in doc.id else "external"
 
@@ -68,11 +68,11 @@ def build_pool(
         fresh = [
             d
             for d in docs
-            if d.id not in taken and d.id not in excluded and not (name == "external" and source_of(d) in skipped)
+            if d.id not in taken and d.id not in excluded and not (name == "external" and external_source(d) in skipped)
         ]
         available += len(fresh)
         for doc in stable_order(fresh, f"{cfg.seed}/{name}", key=lambda d: d.id)[: cfg.size - len(chosen)]:
-            chosen.append((source_of(doc) if name == "external" else name, doc))
+            chosen.append((external_source(doc) if name == "external" else name, doc))
             taken.add(doc.id)
     if len(chosen) < cfg.size:
         raise RagtuneError(

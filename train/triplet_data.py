@@ -15,7 +15,7 @@ from corpus.errors import DataError, RagtuneError
 from corpus.flat import read_given_negatives
 from corpus.jsonl import write_json, write_jsonl
 from corpus.options import option
-from corpus.outside import NONE, split_card, training_side
+from corpus.outside import NONE, split_card, training_side, without_dataset_documents
 from corpus.paths import triplets_dir
 from corpus.splits import split_overlap, stable_order
 from corpus.triplets import (
@@ -115,10 +115,18 @@ def training_queries(ds: Dataset) -> tuple[dict[str, set[str]], dict]:
     return relevant, {"by_id": len(overlap.by_id), "by_text": len(overlap.by_text)}
 
 
-def mine_outside_negatives(model, q_emb, pos_emb, cfg: TripletConfig, cache) -> tuple[list[list[Document]], dict]:
-    """Per row, the hardest training-side outside documents, and what the card says about them."""
-    docs = training_side(cfg.outside) if cfg.mining.num_outside else []
-    info = {"source": cfg.outside, "split": split_card(cfg.outside), "per_row": cfg.mining.num_outside}
+def mine_outside_negatives(
+    model, ds: Dataset, q_emb, pos_emb, cfg: TripletConfig, cache
+) -> tuple[list[list[Document]], dict]:
+    """Per row, the hardest training-side outside documents that are not the dataset's own, and what the card
+    says about them."""
+    docs, own = without_dataset_documents(training_side(cfg.outside) if cfg.mining.num_outside else [], ds)
+    info = {
+        "source": cfg.outside,
+        "split": split_card(cfg.outside),
+        "per_row": cfg.mining.num_outside,
+        "dataset_documents_dropped": own,
+    }
     if not docs:
         return [[] for _ in range(len(q_emb))], {**info, "stats": OutsideStats().as_dict()}
     out_emb = encode(model, [document_text(d) for d in docs], "document", cache, cfg.batch_size, show_progress=True)
@@ -195,7 +203,7 @@ def build_triplets(ds: Dataset, model, cfg: TripletConfig) -> tuple[Path, Mining
     reserved = reserve_distractors(ds, cfg.mining, dev.relevant)
     negatives, stats = mine(q_emb, doc_emb, positives, cfg.mining, given=given, excluded={index[d] for d in reserved})
     with console.status("mining outside negatives (training side only)"):
-        outside, outside_card = mine_outside_negatives(model, q_emb, doc_emb[[p[0] for p in positives]], cfg, cache)
+        outside, outside_card = mine_outside_negatives(model, ds, q_emb, doc_emb[[p[0] for p in positives]], cfg, cache)
     write_jsonl(out / TRAIN_FILE, _triplet_records(ds, doc_ids, rows, negatives, outside))
     _write_dev(out, ds, dev)
     # absolute: step 2 may run from another folder than this one

@@ -61,3 +61,25 @@ def test_outside_negatives_are_the_hardest_that_pass_the_false_negative_filter(t
     none, _ = mine_outside(q_emb, pos_emb, out_emb, MiningConfig(num_outside=0))
     assert none == [[] for _ in qids]
     assert np.isfinite(scores).all()
+
+
+def test_the_datasets_own_documents_are_never_outside(tmp_path):
+    from types import SimpleNamespace
+
+    from corpus.outside import without_dataset_documents
+
+    (tmp_path / "dataset_card.json").write_text('{"name": "esco-skill-search"}', encoding="utf-8")
+    corpus = {"esco-skill:a": Document("esco-skill:a", "", "plan budgets"), "d2": Document("d2", "Nurse", "care")}
+    ds = SimpleNamespace(path=tmp_path, corpus=corpus)
+    outside = [
+        Document("esco-skill:b", "", "another skill"),  # the registry source this dataset was built from
+        Document("d2", "", "same id, other text"),
+        Document("outside:n", "Nurse", " care "),  # a labelled document's text again (normalised)
+        Document("isco:1", "", "managers"),
+        Document("wiki:x", "", "plan budgets and more"),
+    ]
+    kept, dropped = without_dataset_documents(outside, ds)
+    assert [d.id for d in kept] == ["isco:1", "wiki:x"] and dropped == 3
+    # a dataset built from no registry source keeps the ESCO skills that are not its own
+    (tmp_path / "dataset_card.json").write_text('{"name": "onet-job-search"}', encoding="utf-8")
+    assert [d.id for d in without_dataset_documents(outside, ds)[0]] == ["esco-skill:b", "isco:1", "wiki:x"]

@@ -87,3 +87,25 @@ def test_old_triplets_of_evaluation_queries_are_left_out_at_training_time(
     data = load_training_data(folder)
     assert by_id not in {t.query_id for t in data.triplets} and by_text not in {t.query_id for t in data.triplets}
     assert "their triplets are left out" in capsys.readouterr().out
+
+
+def test_a_labelled_document_is_never_an_outside_negative(tiny_dataset, minilm, isolated_cache, tmp_path):
+    """Outside documents that repeat the dataset's own (here: every one of them, beside the six own_docs
+    postings) could be a row's positive: step 0 drops them and says how many in the card."""
+    from corpus.beir import document_text
+    from corpus.outside import file_documents
+    from tests.conftest import FIXTURES
+    from train.triplet_data import TripletConfig, build_triplets
+
+    ds = load_dataset(tiny_dataset)
+    others = file_documents(FIXTURES / "own_docs")
+    rows = [{"_id": f"copy{i}", "title": d.title, "text": d.text} for i, d in enumerate(ds.corpus.values())]
+    rows += [{"_id": d.id.split(":", 1)[1], "title": d.title, "text": d.text} for d in others]
+    outside = tmp_path / "outside.jsonl"
+    outside.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out, _, card = build_triplets(ds, minilm, TripletConfig(out=str(tmp_path / "t"), outside=str(outside)))
+    labelled = {document_text(d) for d in ds.corpus.values()}
+    used = [json.loads(line) for line in (out / "train.jsonl").read_text().splitlines()]
+    assert any(r["outside_negatives"] for r in used)
+    assert not labelled & {t for r in used for t in r["outside_negatives"]}
+    assert card["outside_negatives"]["dataset_documents_dropped"] == len(ds.corpus)
