@@ -30,6 +30,11 @@ class ServerConfig:
     threads: int = 1  # callers pass default_threads() or the user's --threads
     ctx_per_slot: int = 4096  # prompt (template + top-k passages) plus the answer
     slots: int = 1  # parallel requests the server decodes together (= --workers)
+    # llama.cpp reuses the longest matching prefix of an earlier prompt (in the slot and in its RAM prompt cache);
+    # the reused part was computed in other batches, so a greedy answer could depend on the request before it
+    # (measured with SmolLM2: 1 of 30 answers changed with the order of the requests; none with reuse off). Off,
+    # every reply depends on its own request alone, at the price of recomputing shared prefixes.
+    reuse_prompts: bool = False
     startup_timeout_s: float = 300.0
 
 
@@ -61,6 +66,9 @@ class LocalServer:
         p.cpuparams_batch.n_threads = self.cfg.threads
         p.n_parallel = self.cfg.slots
         p.n_ctx = self.cfg.ctx_per_slot * self.cfg.slots
+        if not self.cfg.reuse_prompts:
+            p.cache_prompt = False
+            p.cache_ram_mib = 0
         try:
             self._server = xllamacpp.Server(p)
         except RuntimeError as exc:

@@ -86,3 +86,31 @@ def test_lazy_local_client_starts_the_server_only_for_a_reply_the_cache_lacks(tm
         )
         again, cached = llm.complete(MSG, max_tokens=4)
         assert cached and again.text == first.text and not llm.client.started
+
+
+def _answers(messages: list[list[dict]], reuse_prompts: bool) -> list[str]:
+    """Each reply of a fresh server asked `messages` in order, greedy."""
+    with LocalServer(smollm2(), ServerConfig(threads=1, ctx_per_slot=2048, reuse_prompts=reuse_prompts)) as server:
+        client = LLMClient(EndpointConfig(server.base_url, "smollm2", api_key_env="", max_retries=0, timeout_s=120))
+        return [client.complete(m, max_tokens=24).text for m in messages]
+
+
+def test_an_answer_does_not_depend_on_the_request_before_it(tiny_dataset):
+    """Step 4 asks one question with several arms' contexts, which often share their first passages. Each target
+    prompt here shares its question and first two passages with the prompt asked just before it; asked alone on a
+    fresh server it must get the same greedy answer. With llama.cpp's prompt reuse on (reuse_prompts=True) these
+    four answers changed on the development machine (10 of 40 such pairs did)."""
+    from corpus.beir import load_dataset
+    from rag.prompts import DEFAULT_TEMPLATE, PromptTemplate
+
+    ds = load_dataset(tiny_dataset)
+    docs, qids, template = list(ds.corpus.values()), sorted(ds.queries), PromptTemplate(DEFAULT_TEMPLATE)
+
+    def prompt(i: int, last: int) -> list[dict]:
+        passages = [docs[(i * 3 + k) % len(docs)] for k in (0, 1, last)]
+        return template.messages(ds.queries[qids[i % len(qids)]], passages)
+
+    chosen = (6, 7, 17, 18)
+    alone = _answers([prompt(i, 5) for i in chosen], reuse_prompts=False)
+    after = _answers([m for i in chosen for m in (prompt(i, 2), prompt(i, 5))], reuse_prompts=False)[1::2]
+    assert all(alone) and after == alone
