@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from corpus.beir import Document
+from corpus.beir import Dataset, Document, document_text
 from corpus.errors import RagtuneError
 from corpus.splits import stable_hash
 
@@ -92,16 +92,17 @@ def pool_side(spec: str, split: OutsideSplit = DEFAULT_SPLIT) -> list[Document]:
     return split.take(load_outside(spec), POOL)
 
 
-def without_dataset_documents(docs: list[Document], ds) -> tuple[list[Document], int]:
+def without_dataset_documents(docs: list[Document], ds: Dataset) -> tuple[list[Document], int]:
     """The outside documents that are not the dataset's own, and how many were dropped. An outside text that is
     one of the labelled documents could be a row's own positive or another relevant document, so it never becomes
     an outside negative: dropped by id, by the registry source the dataset was built from (the ESCO dataset's
     documents are the registry's ESCO skills) and by identical normalised text (a user's file of outside documents
     that repeats labelled ones)."""
-    from corpus.beir import document_text
     from corpus.pool import external_source, own_sources
     from corpus.splits import normalise
 
+    if not docs:
+        return [], 0
     own = set(own_sources(ds))
     texts = {normalise(document_text(d)) for d in ds.corpus.values()}
     kept = [
