@@ -98,8 +98,8 @@ def _answers(messages: list[list[dict]], reuse_prompts: bool) -> list[str]:
 def test_an_answer_does_not_depend_on_the_request_before_it(tiny_dataset):
     """Step 4 asks one question with several arms' contexts, which often share their first passages. Each target
     prompt here shares its question and first two passages with the prompt asked just before it; asked alone on a
-    fresh server it must get the same greedy answer. With llama.cpp's prompt reuse on (reuse_prompts=True) these
-    four answers changed on the development machine (10 of 40 such pairs did)."""
+    fresh server it must get the same greedy answer. With llama.cpp's prompt reuse on (reuse_prompts=True) this
+    test fails on the development machine, where these four pairs were among the 10 of 40 whose answer changed."""
     from corpus.beir import load_dataset
     from rag.prompts import DEFAULT_TEMPLATE, PromptTemplate
 
