@@ -15,7 +15,8 @@ from pathlib import Path
 
 from corpus.beir import Dataset, Document, document_text
 from corpus.errors import RagtuneError
-from corpus.splits import stable_hash
+from corpus.pool import external_source, own_sources
+from corpus.splits import normalise, stable_hash
 
 # the registry sources (ESCO skills, ISCO groups, Wikipedia leads) used for O*NET
 REGISTRY = "registry"
@@ -98,9 +99,6 @@ def without_dataset_documents(docs: list[Document], ds: Dataset) -> tuple[list[D
     an outside negative: dropped by id, by the registry source the dataset was built from (the ESCO dataset's
     documents are the registry's ESCO skills) and by identical normalised text (a user's file of outside documents
     that repeats labelled ones)."""
-    from corpus.pool import external_source, own_sources
-    from corpus.splits import normalise
-
     if not docs:
         return [], 0
     own = set(own_sources(ds))
