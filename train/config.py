@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, fields
 
 from corpus.errors import RagtuneError
 from corpus.options import check_options, option
+from train.precision import PRECISION_HELP, PRECISIONS
 
 # CLI name -> what it trains with; all use in-batch negatives plus the hard negatives; the gist ones let the base
 # model (the guide) mask in-batch candidates it scores above the positive (likely false negatives)
@@ -25,7 +26,6 @@ STEPS_MIN, STEP_TOKENS, ROW_OVERHEAD, QUERY_OVERHEAD = 40, 1_080_000, 50, 8
 # document) 4 a row for the same 9 minutes: test MRR@10 0.442 with one a row, 0.455 in a trial and 0.446 in the
 # fresh-clone demo with 4; 8 a row, lr 2e-4, batch 64 all landed within 0.446-0.457 (docs/steps/2-train.md)
 QUERIES_PER_ROW_MAX = 4
-PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 # dev metrics the evaluator reports (InformationRetrievalEvaluator names, without the "dev_cosine_" prefix)
 METRICS = ("mrr@10", "ndcg@10", "accuracy@1", "accuracy@3", "accuracy@5", "accuracy@10", "map@100")
 
@@ -121,8 +121,7 @@ class TrainConfig:
     threads: int = option(0, help="CPU threads for torch (0 = torch's default)", min=0)
     precision: str = option(
         "auto",
-        help="auto: bf16 on CUDA (fp16 without bf16) and on CPUs that multiply bf16 natively (AVX512-BF16, AMX), "
-        "else fp32; fp16 needs CUDA",
+        help=PRECISION_HELP,
         choices=PRECISIONS,
     )
     device: str = option("", help="cpu, cuda, cuda:1 (default: cuda when present)")

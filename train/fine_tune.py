@@ -6,7 +6,6 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-from corpus.errors import RagtuneError
 from corpus.jsonl import write_json
 from corpus.models import Embedder, load_embedder, pick_device
 from train.callbacks import CheckpointAtEnd, StepProgress
@@ -15,6 +14,7 @@ from train.dev_eval import SHOWN, build_evaluator, dev_candidates, metric_key, s
 from train.examples import TrainingData, column_prompts, load_training_data, to_dataset
 from train.length_sorted import default_forward_rows, wrap_loss_models
 from train.lora import add_lora, merge_lora, trainable_share
+from train.precision import resolve_precision
 from train.recipe import resolve_recipe, with_data_defaults
 from train.run_environment import quiet_libraries, versions
 from train.run_state import CARD_FILE, checkpoints_dir, finish_run, start_record
@@ -26,29 +26,6 @@ class TrainResult:
     out: Path
     card: dict
     action: str  # "trained", "resumed" or "reused" (a finished run with the same settings was found)
-
-
-def cpu_has_bf16() -> bool:
-    """Whether this CPU multiplies bf16 natively (AVX512-BF16 or AMX); elsewhere bf16 is emulated and slower."""
-    import torch
-
-    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
-
-
-def resolve_precision(precision: str, device: str) -> str:
-    """auto: bf16 on CUDA (fp16 where bf16 is missing) and on CPUs with native bf16, fp32 elsewhere. On 2 CPU cores
-    bf16 makes a step 1.5x faster (benchmarks/bench_training_forward.py); weights and optimizer stay fp32."""
-    import torch
-
-    on_cuda = device.startswith("cuda")
-    if precision == "auto":
-        if on_cuda:
-            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-        return "bf16" if cpu_has_bf16() else "fp32"
-    if precision == "fp16" and not on_cuda:
-        raise RagtuneError(f"--precision fp16 needs a CUDA device; on {device} use fp32 or bf16")
-    return precision
 
 
 def prepare_model(cfg: TrainConfig) -> tuple[Embedder, TrainConfig]:
@@ -135,14 +112,11 @@ def build_trainer(
     cfg = with_data_defaults(cfg, data)  # callers that skip resolve_recipe (tests, search trials)
     train_dataset, _ = to_dataset(data.triplets, cfg.num_negatives, cfg.outside_negatives, cfg.queries_per_row)
     device = str(model.device)
-    precision = resolve_precision(cfg.precision, device)
     args = SentenceTransformerTrainingArguments(
         **trainer_arguments(cfg, output_dir, device),
         num_train_epochs=cfg.epochs,
         max_steps=cfg.max_steps or -1,
         weight_decay=cfg.weight_decay,
-        fp16=precision == "fp16",
-        bf16=precision == "bf16",
         # duplicates in a batch (the same occupation as two rows' positive) would be false in-batch negatives
         batch_sampler=BatchSamplers.NO_DUPLICATES,
         prompts=column_prompts(

@@ -19,6 +19,7 @@ from corpus.models import load_reranker
 from corpus.options import check_options, option
 from train.callbacks import CheckpointAtEnd, StepProgress
 from train.examples import TrainingData, load_training_data
+from train.precision import PRECISION_HELP, PRECISIONS, resolve_precision
 from train.run_environment import quiet_libraries, versions
 from train.run_state import CARD_FILE, checkpoints_dir, finish_run, start_record
 from train.training_run import open_run, run_timer, train_from_plan, trained_from, trainer_arguments
@@ -53,16 +54,17 @@ class RerankerConfig:
     # measured on O*NET (docs/arms.md): pointwise BCE (100 steps x 16 pairs, lr 5e-5 or 2e-4) stayed at chance
     # (loss ~1.05 = the pos-weighted BCE of a constant score); mnrl (a softmax over the positive, 1 mined and 3
     # in-batch negatives, 8 queries a step, lr 1e-4, 64 tokens) lifted dev MRR@10 from 0.24 to 0.42 in 20 steps.
-    # A step is 40 pairs; 200 steps not yet timed on idle cores
-    max_steps: int = option(200, help="optimizer steps", min=1, max=1_000_000)
-    # a query (~25 tokens) plus the median O*NET document (138 tokens) fits whole
+    # A step is 40 pairs, ~1 s in bf16 on 2 cores: 200 steps 4.5 min (dev MRR@10 0.434), 400 steps 7.1 min (0.478)
+    max_steps: int = option(400, help="optimizer steps", min=1, max=1_000_000)
+    # 256 tokens (query + the median O*NET document, 138 tokens, fit whole) trained 3.4x slower and scored lower on
+    # dev at equal steps (0.401 against 0.434 at 200 steps; docs/arms.md)
     max_seq_length: int = option(
         64,
         help="tokens of query + document read together (O*NET: the title and the start of the description)",
         min=16,
         max=512,
     )
-    eval_steps: int = option(100, help="dev evaluation and checkpoint interval", min=1, max=1_000_000)
+    eval_steps: int = option(200, help="dev evaluation and checkpoint interval", min=1, max=1_000_000)
     dev_queries: int = option(
         100,
         help="dev queries scored (a seeded sample; 0 = all): each costs 1 + --dev-candidates pairs per evaluation",
@@ -74,12 +76,13 @@ class RerankerConfig:
     )
     seed: int = option(13, help="seed of the head's initialisation and the data order")
     threads: int = option(0, help="CPU threads for torch (0 = torch's default)", min=0, max=512)
+    precision: str = option("auto", help=PRECISION_HELP, choices=PRECISIONS)
     device: str = option("", help="cpu, cuda, cuda:1 (default: cuda when present)")
     eval_batch_size: int = option(64, help="pairs per dev scoring batch", min=1, max=4096)
     keep_checkpoints: bool = option(False, help="keep <out>/checkpoints after the final save")
 
     # how the run executes, not what it learns: left out of the fingerprint so a resume may change them
-    RUNTIME_ONLY = ("out", "threads", "device", "eval_batch_size", "keep_checkpoints")
+    RUNTIME_ONLY = ("out", "threads", "precision", "device", "eval_batch_size", "keep_checkpoints")
 
     def __post_init__(self):
         check_options(self)
@@ -254,6 +257,7 @@ def train_reranker(cfg: RerankerConfig, overwrite: bool = False) -> RerankerResu
     torch.manual_seed(cfg.seed)  # the new head's initial weights
     base = load_reranker(cfg.base_model, cfg.max_seq_length, cfg.device, num_labels=1)
     model = base.model
+    resolve_precision(cfg.precision, str(model.device))  # refuse fp16 on a CPU before any work is done
     identity, plan = open_run(cfg, data.fingerprint, base.fingerprint, overwrite)
     if plan.action == "done":
         return RerankerResult(out, plan.card, "reused")
@@ -272,7 +276,8 @@ def train_reranker(cfg: RerankerConfig, overwrite: bool = False) -> RerankerResu
     model.save(str(out))
     card = _what_was_trained(cfg, identity, base, data, len(train_dataset), skipped, len(samples))
     card.update(
-        device=str(model.device), threads=torch.get_num_threads(), steps=run.state.global_step,
+        device=str(model.device), precision=resolve_precision(cfg.precision, str(model.device)),
+        threads=torch.get_num_threads(), steps=run.state.global_step,
         best_step=run.best_step, resumed_from_step=run.resumed_from, wall_time_s=round(timer.elapsed(), 1),
         dev_before=record["dev_before"] or {}, dev_after=dev_after, dev_history=history, versions=versions(),
     )  # fmt: skip

@@ -33,6 +33,17 @@ def training_rows_line(rows: int, cfg: dict) -> str:
     return f"{rows:,} × ({held}, positive, {cfg.get('outside_negatives') or 0} outside + {cfg['num_negatives']} mined neg.)"
 
 
+def add_course_rows(t: Table, card: dict) -> None:
+    """Steps, resume, device and time: the rows both trainers' tables end with."""
+    t.add_row("steps (best checkpoint)", f"{card['steps']} ({card['best_step']})")
+    if card.get("resumed_from_step") is not None:
+        t.add_row("resumed from step", str(card["resumed_from_step"]))
+    # rerankers trained before precision was a setting ran in fp32
+    precision = card.get("precision", "fp32")
+    t.add_row("device / precision / threads", f"{card['device']} / {precision} / {card['threads']}")
+    t.add_row("training time", f"{card['wall_time_s'] / 60:.1f} min")
+
+
 def run_table(card: dict) -> Table:
     cfg = card["config"]
     t = Table(title=f"fine-tuning run → {card.get('out', '')}".rstrip(" →"), show_header=False)
@@ -47,11 +58,7 @@ def run_table(card: dict) -> Table:
     if cfg["lora"]:
         t.add_row("LoRA rank / alpha / dropout", f"{cfg['lora_rank']} / {cfg['lora_alpha']} / {cfg['lora_dropout']}")
     t.add_row("trainable parameters", f"{card['trainable_parameters']:,} of {card['total_parameters']:,}")
-    t.add_row("steps (best checkpoint)", f"{card['steps']} ({card['best_step']})")
-    if card.get("resumed_from_step") is not None:
-        t.add_row("resumed from step", str(card["resumed_from_step"]))
-    t.add_row("device / precision / threads", f"{card['device']} / {card['precision']} / {card['threads']}")
-    t.add_row("training time", f"{card['wall_time_s'] / 60:.1f} min")
+    add_course_rows(t, card)
     return t
 
 
@@ -66,11 +73,7 @@ def reranker_table(card: dict) -> Table:
     t.add_row(
         "batch / lr / max_seq_length", f"{cfg['batch_size']} / {cfg['learning_rate']:g} / {cfg['max_seq_length']}"
     )
-    t.add_row("steps (best checkpoint)", f"{card['steps']} ({card['best_step']})")
-    if card.get("resumed_from_step") is not None:
-        t.add_row("resumed from step", str(card["resumed_from_step"]))
-    t.add_row("device / threads", f"{card['device']} / {card['threads']}")
-    t.add_row("training time", f"{card['wall_time_s'] / 60:.1f} min")
+    add_course_rows(t, card)
     before, after = card.get("dev_before") or {}, card.get("dev_after") or {}
     for label, value in after.items():
         b = before.get(label)

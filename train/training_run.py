@@ -9,6 +9,7 @@ from pathlib import Path
 from corpus.console import console
 from train.callbacks import RecordElapsed
 from train.config import run_fingerprint
+from train.precision import resolve_precision
 from train.run_environment import step_of
 from train.run_state import RunPlan, plan_run, record_run, resumed_step, run_identity
 
@@ -45,7 +46,8 @@ def run_timer(out: Path, record: dict) -> RecordElapsed:
 
 
 def trainer_arguments(cfg, output_dir: Path, device: str) -> dict:
-    """The TrainingArguments both trainers set alike: batch sizes, schedule, seeds, device, and quiet logs."""
+    """The TrainingArguments both trainers set alike: batch sizes, schedule, seeds, device, precision, quiet logs."""
+    precision = resolve_precision(cfg.precision, device)
     return dict(
         output_dir=str(output_dir),
         per_device_train_batch_size=cfg.batch_size,
@@ -60,6 +62,8 @@ def trainer_arguments(cfg, output_dir: Path, device: str) -> dict:
         disable_tqdm=True,
         log_level="error",
         per_device_eval_batch_size=cfg.eval_batch_size,
+        fp16=precision == "fp16",
+        bf16=precision == "bf16",
     )
 
 

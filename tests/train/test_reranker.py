@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from corpus.errors import RagtuneError
 from corpus.models import load_reranker
 from harness.fusion import Ranking
 from harness.rerank import RerankConfig, rerank
+from train.precision import resolve_precision
 from train.reranker import RerankerConfig, pair_rows, train_reranker
 
 
@@ -20,6 +22,7 @@ def test_train_save_reload_rerank(fast_reranker_config):
     result = train_reranker(cfg)
     card = json.loads((result.out / "training_card.json").read_text())
     assert result.action == "trained" and card["steps"] == 2
+    assert card["precision"] == resolve_precision("auto", "cpu")  # the same rule as step 2's
     assert set(card["dev_after"]) == {"MRR@10", "nDCG@10", "MAP"} and card["dev_queries"] > 0
     assert not (result.out / "checkpoints").exists()
     assert train_reranker(cfg).action == "reused"  # same settings and data: nothing to do
@@ -35,6 +38,14 @@ def test_train_save_reload_rerank(fast_reranker_config):
     direct = model.predict([("bake bread", docs[d]) for d in out.ranking.ranked[1, :3]])
     assert np.allclose(out.ranking.scores[1, :3], direct, atol=1e-5)
     assert (np.diff(out.ranking.scores[1, :5]) <= 0).all()
+
+
+@pytest.mark.slow
+def test_fp16_on_a_cpu_is_refused_before_any_work(fast_reranker_config):
+    cfg = fast_reranker_config(precision="fp16", device="cpu")
+    with pytest.raises(RagtuneError, match="needs a CUDA device"):
+        train_reranker(cfg)
+    assert not Path(cfg.out).exists()  # no run record, no dev scoring of the untrained head
 
 
 def test_pairs_for_each_loss(tiny_triplets):
