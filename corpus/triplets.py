@@ -15,12 +15,14 @@ from pathlib import Path
 import numpy as np
 
 from corpus.errors import DataError
-from corpus.jsonl import iter_jsonl, require_str
+from corpus.jsonl import iter_jsonl, read_json_or_none, require_str
 from corpus.options import option
 
 TRAIN_FILE = "train.jsonl"
 DEV_FILE = "dev.jsonl"
 CARD_FILE = "card.json"
+# the card's dev source when the dataset had no dev split and step 0 held out training queries instead
+CARVED_DEV = "carved from train"
 
 
 RESERVE_MAX = 400
@@ -174,6 +176,18 @@ def training_negative_ids(triplet_folder: Path) -> set[str]:
             raise DataError(path, "expected a list of document ids", line=lineno, field="outside_negative_ids")
         ids.update(str(d) for d in outside_ids)
     return ids
+
+
+def carved_dev_ids(triplet_folder: Path) -> list[str]:
+    """The training queries step 0 held out as dev because the dataset has no dev split; [] when it carved none."""
+    folder = Path(triplet_folder)
+    card = read_json_or_none(folder / CARD_FILE)
+    if not isinstance(card, dict) or (card.get("dev") or {}).get("source") != CARVED_DEV:
+        return []
+    path = folder / DEV_FILE
+    if not path.is_file():
+        return []
+    return [require_str(path, lineno, obj, "query_id") for lineno, obj in iter_jsonl(path)]
 
 
 @dataclass

@@ -6,7 +6,9 @@ latencies on the same seeded sample of queries, plus the fusion (per query, from
 reranking of that query. Their training minutes are those of every trained model behind them.
 
 A convex weight is chosen once, on the dev split, over a dev pool like bench_arms': every document of the dataset
-that is not a training negative (dev-relevant ones always kept); never on the test queries it is judged by.
+that is not a training negative (dev-relevant ones always kept); never on the test queries it is judged by. A
+dataset without a dev split (many public BEIR sets ship only train and test) uses the dev set step 0 carved from its
+training queries, which were held out of training for exactly this.
 """
 
 from __future__ import annotations
@@ -39,14 +41,33 @@ def dev_pool(ds: Dataset) -> dict:
     return {d: doc for d, doc in ds.corpus.items() if d not in excluded or d in relevant}
 
 
-def dev_weights(ds: Dataset, s: Setting) -> dict[str, WeightChoice]:
-    """Per convex hybrid arm, its first part's weight chosen on the dev split (dense parts encoded on dev)."""
+def with_dev_split(ds: Dataset) -> tuple[Dataset, str]:
+    """ds with the qrels a weight is chosen on, and their name in notes: its own dev split ('dev'), else the
+    training queries step 0 carved out as dev ('carved dev', graded as in qrels/train.tsv)."""
+    from corpus.paths import triplets_dir
+    from corpus.triplets import carved_dev_ids
+
+    if ds.qrels.get(DEV_SPLIT):
+        return ds, "dev"
+    folder = triplets_dir(ds.path)
+    train = ds.qrels.get("train", {})
+    carved = {q: train[q] for q in carved_dev_ids(folder) if q in train}
+    if not carved:
+        raise RagtuneError(
+            f"{ds.path}: convex fusion picks its weight on a dev split, and there is no qrels/dev.tsv nor a dev set "
+            f"carved by step 0 in {folder} (run step 0, or fuse by rank: NAME=a+b)"
+        )
+    return replace(ds, qrels={**ds.qrels, DEV_SPLIT: carved}), "carved dev"
+
+
+def dev_weights(ds: Dataset, s: Setting) -> tuple[dict[str, WeightChoice], str]:
+    """Per convex hybrid arm, its first part's weight chosen on the dev split (dense parts encoded on dev), and
+    which dev that was (with_dev_split)."""
     cfg = s.cfg
     convex = [h for h in cfg.hybrids if h[3] == "convex"]
     if not convex:
-        return {}
-    if not ds.split(DEV_SPLIT):
-        raise RagtuneError(f"{ds.path}: convex fusion picks its weight on the dev split, and there is none")
+        return {}, ""
+    ds, dev_name = with_dev_split(ds)
     parts = {p for h in convex for p in h[1:3]}
     dev_cfg = replace(
         cfg,
@@ -71,12 +92,14 @@ def dev_weights(ds: Dataset, s: Setting) -> dict[str, WeightChoice]:
         c = choices[h[0]]
         console.print(
             f"[bold]{h[0]}[/]: convex weight {c.weight:.1f} on {h[1]}, {1 - c.weight:.1f} on {h[2]} "
-            f"(dev {c.metric} {c.score:.3f}, {len(dev.query_ids)} dev queries, {len(docs)} documents)"
+            f"({dev_name} {c.metric} {c.score:.3f}, {len(dev.query_ids)} {dev_name} queries, {len(docs)} documents)"
         )
-    return choices
+    return choices, dev_name
 
 
-def _hybrid(spec: list[str], parts: list[ArmRun], s: Setting, choice: WeightChoice | None) -> ArmRun:
+def _hybrid(
+    spec: list[str], parts: list[ArmRun], s: Setting, choice: WeightChoice | None, dev_name: str = "dev"
+) -> ArmRun:
     cfg = s.cfg
     t0 = time.perf_counter()
     if choice is None:
@@ -84,7 +107,7 @@ def _hybrid(spec: list[str], parts: list[ArmRun], s: Setting, choice: WeightChoi
         note = f"RRF k={cfg.rrf_k}"
     else:
         fused = convex_fusion(parts, (choice.weight, 1.0 - choice.weight), depth=cfg.depth)
-        note = f"convex, weight {choice.weight:.1f} on {spec[1]} (dev {choice.metric} {choice.score:.3f})"
+        note = f"convex, weight {choice.weight:.1f} on {spec[1]} ({dev_name} {choice.metric} {choice.score:.3f})"
     fuse_ms = (time.perf_counter() - t0) * 1000.0 / max(len(s.query_ids), 1)
     run = _score(spec[0], "hybrid", fused.scores, fused.ranked, s)
     run.latency_ms = parts[0].latency_ms + parts[1].latency_ms + fuse_ms
@@ -108,11 +131,12 @@ def _reranked(spec: list[str], first: ArmRun, s: Setting, model, doc_texts: list
 def composite_runs(ds: Dataset, s: Setting, runs_by_pool: list[list[ArmRun]]) -> None:
     """Append every hybrid, then every reranked arm, to each pool's runs (their parts must already be there)."""
     cfg = s.cfg
-    weights = dev_weights(ds, s)
+    weights, dev_name = dev_weights(ds, s)
     for runs in runs_by_pool:
         for spec in cfg.hybrids:
             by_name = {r.name: r for r in runs}
-            runs.append(_hybrid(spec, [by_name[spec[1]], by_name[spec[2]]], s, weights.get(spec[0])))
+            parts = [by_name[spec[1]], by_name[spec[2]]]
+            runs.append(_hybrid(spec, parts, s, weights.get(spec[0]), dev_name))
     if not cfg.reranks:
         return
     from corpus.models import load_reranker

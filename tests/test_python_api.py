@@ -3,7 +3,9 @@ scripts, and headline figures that agree with the CSVs they came from."""
 
 from __future__ import annotations
 
+import json
 import math
+import shutil
 
 import pandas as pd
 import pytest
@@ -62,3 +64,52 @@ def test_steps_0_to_3_in_python(tiny_dataset, isolated_cache, tmp_path):
         assert f.value == pytest.approx(row["value"].iloc[0])
     assert {f.arm for f in e.headline} == {"base", "finetuned", "bm25"}
     assert e.figure("base", "hit", 10) >= e.figure("base", "hit", 1)
+
+
+@pytest.fixture()
+def train_and_test_only(tiny_dataset, tmp_path):
+    """The tiny set as many public BEIR sets ship: qrels for train and test, none for dev."""
+    folder = tmp_path / "data"
+    shutil.copytree(tiny_dataset, folder)
+    (folder / "qrels" / "dev.tsv").unlink()
+    return folder
+
+
+@pytest.mark.slow
+def test_a_folder_without_dev_goes_through_steps_0_to_3_and_fits_convex_weights_on_the_carved_dev(
+    train_and_test_only, isolated_cache, tmp_path
+):
+    data = train_and_test_only
+    t = triplets_step.run(triplets_step.TripletsConfig(data=str(data), num_negatives=1))
+    assert t.out == data / "triplets"  # where steps 2 and 3 look without being told
+    carved = [json.loads(x)["query_id"] for x in (t.out / "dev.jsonl").read_text().splitlines()]
+    assert carved and json.loads((t.out / "card.json").read_text())["dev"]["source"] == "carved from train"
+
+    m = train_step.run(
+        train_step.TrainStepConfig(
+            train=TrainConfig(
+                triplets=str(t.out), out=str(tmp_path / "model"), batch_size=4, max_steps=2, eval_steps=2,
+                max_seq_length=32, device="cpu", eval_batch_size=16,
+            )
+        )
+    )  # fmt: skip
+    assert m.action == "trained" and math.isfinite(m.dev_after)
+
+    arms = ["base", f"finetuned={m.out}", "bm25", "cx=bm25+finetuned:convex"]
+    e = eval_step.run(
+        eval_step.EvalStepConfig(
+            data=str(data), arms=arms, k=[10], bootstrap=100, latency_queries=0, out=str(tmp_path / "reports")
+        )
+    )
+    speed = pd.read_csv(e.written["speed"]).set_index("arm")
+    assert speed.loc["cx", "note"].startswith("convex, weight ") and "(carved dev " in speed.loc["cx", "note"]
+    assert {f.arm for f in e.headline} == {"base", "finetuned", "bm25", "cx"}
+
+
+def test_convex_weights_without_any_dev_set_are_a_user_error(train_and_test_only):
+    from corpus.beir import load_dataset
+    from corpus.errors import RagtuneError
+    from harness.composite_arms import with_dev_split
+
+    with pytest.raises(RagtuneError, match="no qrels/dev.tsv nor a dev set carved by step 0"):
+        with_dev_split(load_dataset(train_and_test_only))

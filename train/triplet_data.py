@@ -20,6 +20,7 @@ from corpus.paths import triplets_dir
 from corpus.splits import split_overlap, stable_order
 from corpus.triplets import (
     CARD_FILE,
+    CARVED_DEV,
     DEV_FILE,
     TRAIN_FILE,
     MiningConfig,
@@ -67,7 +68,7 @@ class TripletConfig:
 @dataclass
 class DevSet:
     relevant: dict[str, set[str]]
-    source: str  # "dev split" or "carved from train"
+    source: str  # "dev split" or CARVED_DEV
     seed: int | None = None
 
     def card(self) -> dict:
@@ -83,7 +84,7 @@ def choose_dev(ds: Dataset, cfg: TripletConfig, train: dict[str, set[str]]) -> D
     if len(train) - n < 1:
         raise RagtuneError(f"{ds.path}: no dev split, and too few training queries ({len(train)}) to carve one")
     carved = stable_order(train, f"{cfg.mining.seed}/carve-dev", key=str)[:n]
-    return DevSet({q: train[q] for q in sorted(carved)}, "carved from train", cfg.mining.seed)
+    return DevSet({q: train[q] for q in sorted(carved)}, CARVED_DEV, cfg.mining.seed)
 
 
 def reserve_distractors(ds: Dataset, cfg: MiningConfig, dev: dict[str, set[str]] | None = None) -> list[str]:
