@@ -32,6 +32,11 @@ def resolve_model_path(spec: str | os.PathLike | None) -> Path:
     if spec is None or str(spec) in BASE_ALIASES:
         return default_base_model_path()
     path = Path(spec)
+    if not path.exists() and not path.is_absolute():
+        # steps write runs/... under RAGTUNE_HOME, so `finetuned=runs/x/final` must find it from any directory
+        from corpus import paths
+
+        path = paths.HOME / path if (paths.HOME / path).exists() else path
     if not path.exists():
         raise RagtuneError(f"model path '{path}' does not exist (nothing is downloaded from a hub)")
     if not path.is_dir() or not any(

@@ -55,7 +55,8 @@ def with_dev_split(ds: Dataset) -> tuple[Dataset, str]:
     if not carved:
         raise RagtuneError(
             f"{ds.path}: convex fusion picks its weight on a dev split, and there is no qrels/dev.tsv nor a dev set "
-            f"carved by step 0 in {folder} (run step 0, or fuse by rank: NAME=a+b)"
+            f"carved by step 0 in {folder} (add qrels/dev.tsv, run step 0 where there is a train split, or fuse by "
+            "rank: NAME=a+b)"
         )
     return replace(ds, qrels={**ds.qrels, DEV_SPLIT: carved}), "carved dev"
 

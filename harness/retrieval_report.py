@@ -293,7 +293,9 @@ def results_table(result: EvalResult, pr: PoolResult) -> Table:
     cfg = result.config
     metrics = pd.DataFrame(pr.metric_rows)
     arms = [r.name for r in pr.arms]
-    deltas = metrics[metrics["kind"] == "delta"]["arm"].unique().tolist()
+    # the console shows each arm against the baseline (the first arm); every pair's Δ is in the CSV and summary,
+    # since all pairs of 7 arms would be 42 columns
+    deltas = [d for d in metrics[metrics["kind"] == "delta"]["arm"].unique() if d.endswith(f" - {arms[0]}")]
     t = Table(
         title=f"retrieval on {pr.pool.size:,} documents, {len(result.query_ids):,} '{cfg.split}' queries "
         f"({cfg.search_kind} search; Δ with {cfg.confidence:.0%} paired bootstrap CI, "
@@ -311,6 +313,7 @@ def results_table(result: EvalResult, pr: PoolResult) -> Table:
     t.caption = (
         f"queries with no relevant document in the pool (scored as misses): {pr.unreachable}; "
         f"with only some: {pr.partial}"
+        + ("; Δ of every pair of arms: retrieval_metrics.csv, retrieval_summary.md" if len(arms) > 2 else "")
     )
     return t
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 import corpus.paths
 from corpus.datasets import dataset_dir, resolve_data_dir
 from corpus.paths import finetuned_dir, reranker_dir
@@ -48,3 +50,23 @@ def test_train_and_eval_defaults_follow_the_dataset(tmp_path, monkeypatch):
     (model / "modules.json").write_text("[]", encoding="utf-8")
     arms = parse_arms(None, model)
     assert [(a.name, a.model) for a in arms] == [("base", "base"), (FINETUNED, str(model))]
+
+
+def test_a_relative_model_path_is_found_under_ragtune_home_too(tmp_path, monkeypatch):
+    """Step 2 writes runs/<data>/final under RAGTUNE_HOME; `finetuned=runs/<data>/final` must find it from anywhere."""
+    from corpus.errors import RagtuneError
+    from corpus.models import resolve_model_path
+
+    home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
+    model = home / "runs" / "mydata" / "final"
+    model.mkdir(parents=True)
+    (model / "modules.json").write_text("[]", encoding="utf-8")
+    elsewhere.mkdir()
+    monkeypatch.setattr(corpus.paths, "HOME", home)
+    monkeypatch.chdir(elsewhere)
+    assert resolve_model_path("runs/mydata/final") == model
+    (elsewhere / "runs" / "mydata" / "final").mkdir(parents=True)
+    (elsewhere / "runs" / "mydata" / "final" / "config.json").write_text("{}", encoding="utf-8")
+    assert resolve_model_path("runs/mydata/final") == Path("runs/mydata/final")  # the working directory comes first
+    with pytest.raises(RagtuneError, match="does not exist"):
+        resolve_model_path("runs/other/final")
