@@ -17,6 +17,15 @@ from ragtune.steps import triplets as triplets_step
 from train.config import TrainConfig
 
 
+def quick_training(triplets, out, max_steps: int) -> train_step.TrainStepResult:
+    """Step 2 for a few real optimizer steps on short sequences."""
+    cfg = TrainConfig(
+        triplets=str(triplets), out=str(out), batch_size=4, max_steps=max_steps, eval_steps=2, max_seq_length=32,
+        device="cpu", eval_batch_size=16,
+    )  # fmt: skip
+    return train_step.run(train_step.TrainStepConfig(train=cfg))
+
+
 @pytest.mark.slow
 def test_steps_0_to_3_in_python(tiny_dataset, isolated_cache, tmp_path):
     t = triplets_step.run(
@@ -35,14 +44,7 @@ def test_steps_0_to_3_in_python(tiny_dataset, isolated_cache, tmp_path):
     assert isinstance(p, pool_step.PoolResult) and p.documents == 15 == sum(p.counts.values())
     assert len(p.out.read_text().splitlines()) == 15
 
-    m = train_step.run(
-        train_step.TrainStepConfig(
-            train=TrainConfig(
-                triplets=str(t.out), out=str(tmp_path / "model"), batch_size=4, max_steps=4, eval_steps=2,
-                max_seq_length=32, device="cpu", eval_batch_size=16,
-            )
-        )
-    )  # fmt: skip
+    m = quick_training(t.out, tmp_path / "model", max_steps=4)
     assert isinstance(m, train_step.TrainStepResult) and m.action == "trained"
     assert (m.out / "modules.json").is_file() and math.isfinite(m.dev_before) and math.isfinite(m.dev_after)
 
@@ -85,14 +87,7 @@ def test_a_folder_without_dev_goes_through_steps_0_to_3_and_fits_convex_weights_
     carved = [json.loads(x)["query_id"] for x in (t.out / "dev.jsonl").read_text().splitlines()]
     assert carved and json.loads((t.out / "card.json").read_text())["dev"]["source"] == "carved from train"
 
-    m = train_step.run(
-        train_step.TrainStepConfig(
-            train=TrainConfig(
-                triplets=str(t.out), out=str(tmp_path / "model"), batch_size=4, max_steps=2, eval_steps=2,
-                max_seq_length=32, device="cpu", eval_batch_size=16,
-            )
-        )
-    )  # fmt: skip
+    m = quick_training(t.out, tmp_path / "model", max_steps=2)
     assert m.action == "trained" and math.isfinite(m.dev_after)
 
     arms = ["base", f"finetuned={m.out}", "bm25", "cx=bm25+finetuned:convex"]
