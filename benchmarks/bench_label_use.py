@@ -115,7 +115,7 @@ def main(argv=None) -> int:
     judged = ds.split(args.split)
     query_texts = [ds.queries[q] for q in query_ids]
     base = resolve_model_path("base")
-    finetuned = Path(args.finetuned)
+    finetuned = resolve_model_path(args.finetuned)
 
     def embed(folder: Path, texts: list[str], kind: str) -> np.ndarray:
         return encode(load_embedder(folder), texts, kind)
@@ -132,7 +132,7 @@ def main(argv=None) -> int:
             m, h = score(folder)
             print(f"  a = {a:<5}{'':46}{m:.3f}   {h:.3f}")
         if args.soup:
-            parts = [(1.0 / len(args.soup), Path(f)) for f in args.soup]
+            parts = [(1.0 / len(args.soup), resolve_model_path(f)) for f in args.soup]
             m, h = score(mixed_folder(parts, base, Path(scratch), "soup"))
             print(f"\nuniform soup of {len(parts)} fine-tuned folders{'':26}{m:.3f}   {h:.3f}")
 
