@@ -177,8 +177,7 @@ def fine_tune(cfg: TrainConfig, overwrite: bool = False, extra_callbacks=()) -> 
     model = base.model  # the SentenceTransformer the trainer updates in place
     cfg, recipe = resolve_recipe(cfg, data, model)
     model.max_seq_length = cfg.max_seq_length
-    resolve_precision(cfg.precision, str(model.device))  # refuse fp16 on a CPU before any work is done
-    identity, plan = open_run(cfg, data.fingerprint, base.fingerprint, overwrite)
+    identity, plan = open_run(cfg, data.fingerprint, base.fingerprint, overwrite, str(model.device))
     if plan.action == "done":
         return TrainResult(out, plan.card, "reused")
 

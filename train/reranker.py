@@ -257,8 +257,7 @@ def train_reranker(cfg: RerankerConfig, overwrite: bool = False) -> RerankerResu
     torch.manual_seed(cfg.seed)  # the new head's initial weights
     base = load_reranker(cfg.base_model, cfg.max_seq_length, cfg.device, num_labels=1)
     model = base.model
-    resolve_precision(cfg.precision, str(model.device))  # refuse fp16 on a CPU before any work is done
-    identity, plan = open_run(cfg, data.fingerprint, base.fingerprint, overwrite)
+    identity, plan = open_run(cfg, data.fingerprint, base.fingerprint, overwrite, str(model.device))
     if plan.action == "done":
         return RerankerResult(out, plan.card, "reused")
     train_dataset, skipped = pair_rows(data, cfg)

@@ -14,8 +14,10 @@ from train.run_environment import step_of
 from train.run_state import RunPlan, plan_run, record_run, resumed_step, run_identity
 
 
-def open_run(cfg, data_fingerprint: str, base_fingerprint: str, overwrite: bool) -> tuple[dict, RunPlan]:
-    """The run's identity and what to do with cfg.out; a finished run with the same identity is said to be reused."""
+def open_run(cfg, data_fingerprint: str, base_fingerprint: str, overwrite: bool, device: str) -> tuple[dict, RunPlan]:
+    """The run's identity and what to do with cfg.out; a finished run with the same identity is said to be reused.
+    A precision the device cannot train in (fp16 on a CPU) is refused here, before any work is done."""
+    resolve_precision(cfg.precision, device)
     identity = run_identity(
         cfg.learning_settings(), run_fingerprint(cfg, data_fingerprint, base_fingerprint), data_fingerprint,
         base_fingerprint,
