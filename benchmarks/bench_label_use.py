@@ -95,6 +95,20 @@ def expanded_scores(q: np.ndarray, d: np.ndarray, keys: np.ndarray, owners: np.n
     return {"own": own, "max": best, "centroid": q @ centroid.T}
 
 
+def print_interpolations(score, base: Path, finetuned: Path, alphas: list[float], soup: list[str]) -> None:
+    """MRR@10 / Hit@10 of base + a x (fine-tuned - base) for each a, then of the uniform soup of `soup`."""
+    print("\nweight interpolation base + a x (fine-tuned - base)      MRR@10  Hit@10")
+    with tempfile.TemporaryDirectory() as scratch:
+        for a in alphas:
+            folder = finetuned if a == 1.0 else mixed_folder([(a, finetuned)], base, Path(scratch), f"a{a}")
+            m, h = score(folder)
+            print(f"  a = {a:<5}{'':46}{m:.3f}   {h:.3f}")
+        if soup:
+            parts = [(1.0 / len(soup), resolve_model_path(f)) for f in soup]
+            m, h = score(mixed_folder(parts, base, Path(scratch), "soup"))
+            print(f"\nuniform soup of {len(parts)} fine-tuned folders{'':26}{m:.3f}   {h:.3f}")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default=None, help="dataset folder (default: the prepared O*NET set)")
@@ -114,7 +128,6 @@ def main(argv=None) -> int:
     query_ids = sorted(q for q in qrels if qrels[q] & set(docs))
     judged = ds.split(args.split)
     query_texts = [ds.queries[q] for q in query_ids]
-    base = resolve_model_path("base")
     finetuned = resolve_model_path(args.finetuned)
 
     def embed(folder: Path, texts: list[str], kind: str) -> np.ndarray:
@@ -125,16 +138,7 @@ def main(argv=None) -> int:
         return mrr_hit(scores, doc_ids, query_ids, judged)
 
     print(f"{len(query_ids)} {args.split} queries, {len(doc_ids)} documents")
-    print("\nweight interpolation base + a x (fine-tuned - base)      MRR@10  Hit@10")
-    with tempfile.TemporaryDirectory() as scratch:
-        for a in args.alphas:
-            folder = finetuned if a == 1.0 else mixed_folder([(a, finetuned)], base, Path(scratch), f"a{a}")
-            m, h = score(folder)
-            print(f"  a = {a:<5}{'':46}{m:.3f}   {h:.3f}")
-        if args.soup:
-            parts = [(1.0 / len(args.soup), resolve_model_path(f)) for f in args.soup]
-            m, h = score(mixed_folder(parts, base, Path(scratch), "soup"))
-            print(f"\nuniform soup of {len(parts)} fine-tuned folders{'':26}{m:.3f}   {h:.3f}")
+    print_interpolations(score, resolve_model_path("base"), finetuned, args.alphas, args.soup)
 
     keys, owners = training_query_keys(ds, doc_ids)
     q = embed(finetuned, query_texts, "query")
