@@ -56,32 +56,21 @@ def parse_args(argv):
 
 
 def eval_runs(ds, docs, split, args, latency_queries, models):
+    from harness.arms import parse_arms
     from harness.evaluate import EvalConfig, evaluate
 
     cfg = EvalConfig(
         data=str(ds.path),
         split=split,
-        models=models,
-        bm25=True,
-        ks=[10],
+        k=[10],
         depth=100,
-        bootstrap_samples=200,
+        bootstrap=200,
         latency_queries=latency_queries,
         seed=args.seed,
     )
-    result = evaluate(ds, [(len(docs), docs)], cfg)
+    arms = parse_arms([f"{name}={path}" for name, path in models] + ["bm25"])
+    result = evaluate(ds, [(len(docs), docs)], arms, cfg)
     return result, {r.name: r for r in result.pools[0].arms}
-
-
-def dev_pool(ds):
-    """Every document that is not a training negative (the dev-relevant ones always are kept): like the test
-    pool, no document the fine-tuned model was trained to push away."""
-    from corpus.paths import triplets_dir
-    from corpus.triplets import training_negative_ids
-
-    excluded = training_negative_ids(triplets_dir(ds.path))
-    relevant = {d for docs in ds.relevant("dev").values() for d in docs}
-    return {d: doc for d, doc in ds.corpus.items() if d not in excluded or d in relevant}
 
 
 def timed_fusion(fuse, n_queries):
@@ -165,6 +154,8 @@ def main(argv=None):
     models = [["base", "base"]] + ([["finetuned", args.finetuned]] if Path(args.finetuned).exists() else [])
     result, test = eval_runs(ds, docs, "test", args, args.latency_queries, models)
     # only the convex pair's parts are needed on dev: each new pool is a full encoding per model
+    from harness.convex_weights import dev_pool
+
     dev_result, dev = eval_runs(ds, dev_pool(ds), "dev", args, 0, models[-1:])
     n = len(result.query_ids)
     dense_names = [name for name, _ in models]

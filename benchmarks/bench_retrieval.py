@@ -87,13 +87,12 @@ def cold_ratio(model, texts: list[str]) -> None:
 
 
 def warm_run(ds, docs, latency_queries: int) -> tuple[float, object]:
+    from harness.arms import parse_arms
     from harness.evaluate import EvalConfig, evaluate
 
-    cfg = EvalConfig(
-        data=str(ds.path), split="bench", models=[["base", "base"], ["again", "base"]], latency_queries=latency_queries
-    )
+    cfg = EvalConfig(data=str(ds.path), split="bench", latency_queries=latency_queries)
     t0 = time.perf_counter()
-    result = evaluate(ds, [(len(docs), docs)], cfg)
+    result = evaluate(ds, [(len(docs), docs)], parse_arms(["base", "again=base"]), cfg)
     return time.perf_counter() - t0, result
 
 

@@ -65,7 +65,7 @@ def _top(run: ArmRun, result: EvalResult, col: int) -> list:
 
 
 def per_query_frame(result: EvalResult) -> pd.DataFrame:
-    ks = result.config.ks
+    ks = result.config.k
     n_rel = np.array([sum(g > 0 for g in result.qrels[q].values()) for q in result.query_ids])
     frames = []
     for p in result.pools:
@@ -245,14 +245,14 @@ def _metric_rows(t: Table, result: EvalResult, metrics: pd.DataFrame, arms: list
     """Per metric and k: each arm's value, then each paired difference (green or red when its CI excludes 0)."""
     cfg = result.config
     for m in METRICS:
-        for k in cfg.ks:
+        for k in cfg.k:
             sel = metrics[(metrics["metric"] == m) & (metrics["k"] == k)]
             cells = [f"{sel[(sel['kind'] == 'arm') & (sel['arm'] == a)]['value'].iloc[0]:.3f}" for a in arms]
             for d in deltas:
                 r = sel[(sel["kind"] == "delta") & (sel["arm"] == d)].iloc[0]
                 style = "green" if r["ci_low"] > 0 else "red" if r["ci_high"] < 0 else ""
                 cells += [f"[{style}]{_fmt_delta(r)}[/]" if style else _fmt_delta(r), _fmt_p(r["p_value"])]
-            t.add_row(f"{LABELS[m]}@{k}", *cells, end_section=(k == cfg.ks[-1]))
+            t.add_row(f"{LABELS[m]}@{k}", *cells, end_section=(k == cfg.k[-1]))
 
 
 def _outcome_rows(t: Table, pr: PoolResult, arms: list[str], deltas: list[str]) -> None:
@@ -325,14 +325,14 @@ def _header_lines(result: EvalResult) -> list[str]:
         "",
         f"- dataset: `{cfg.data}` (fingerprint {result.dataset_fingerprint}), split `{cfg.split}`, "
         f"{len(result.query_ids):,} queries with at least one relevant document",
-        f"- pool: `{cfg.corpus or ('sizes ' + ','.join(map(str, cfg.sizes)) if cfg.sizes else 'whole corpus')}`"
+        f"- pool: `{result.pool_file or ('sizes ' + ','.join(map(str, cfg.sizes)) if cfg.sizes else 'whole corpus')}`"
         + "".join(f"; {p.pool.size:,} documents (fingerprint {p.pool.fingerprint})" for p in result.pools),
-        f"- search: {cfg.search_kind}; bootstrap {cfg.bootstrap_samples:,} resamples of queries, seed {cfg.seed}; "
+        f"- search: {cfg.search_kind}; bootstrap {cfg.bootstrap:,} resamples of queries, seed {cfg.seed}; "
         f"p-values from a paired randomization (sign-flip) test, two-sided, not corrected for the "
-        f"{len(METRICS) * len(cfg.ks)} metrics tested",
+        f"{len(METRICS) * len(cfg.k)} metrics tested",
         "- arms: "
         + ", ".join(f"`{n}` = `{info['path']}` ({info['fingerprint']})" for n, info in result.models.items())
-        + (", `bm25`" if cfg.bm25 else ""),
+        + "".join(f", `{a.text}`" for a in result.arms if a.kind != "dense"),
         "",
     ]
 
@@ -342,7 +342,7 @@ def _metric_table(m: pd.DataFrame, arms: list[str], cfg) -> list[str]:
     header = ["metric", *arms, *[f"Δ {d} [{cfg.confidence:.0%} CI]" for d in deltas], *["p" for _ in deltas]]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for metric in METRICS:
-        for k in cfg.ks:
+        for k in cfg.k:
             sel = m[(m["metric"] == metric) & (m["k"] == k)]
             vals = [f"{sel[(sel['kind'] == 'arm') & (sel['arm'] == a)]['value'].iloc[0]:.4f}" for a in arms]
             drows = [sel[(sel["kind"] == "delta") & (sel["arm"] == d)].iloc[0] for d in deltas]
@@ -432,6 +432,9 @@ def card(result: EvalResult) -> dict:
     return {
         "stage": "3_eval_retrieval",
         "config": result.config.as_dict(),
+        "arms": [a.text for a in result.arms],
+        "pool_file": result.pool_file,
+        "fitted": result.fitted,
         "dataset_fingerprint": result.dataset_fingerprint,
         "pools": [
             {

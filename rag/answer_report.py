@@ -1,26 +1,108 @@
-"""The comparison's outputs: the per-query report CSV, a tidy summary (CSV + Markdown) with 95% bootstrap CIs (Wilson for
-the hit rate), a picture."""
+"""Step 4's outputs, in one place: the per-query report CSV (one row per query, each arm's columns side by side), a
+tidy summary (CSV + Markdown) with 95% bootstrap CIs (Wilson for the hit rate), the answer evidence (headline
+sentences, per-arm means and per-pair differences with CIs and p-values, judge agreement), the retrieval × answer
+join (rag_answer_join.csv and its picture) and the pictures. Pure formatting: nothing is computed here that
+rag.answer_evaluation did not."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
-from harness.outcomes import VERDICTS
-from rag.answer_comparison import report_columns
+from corpus.jsonl import temp_sibling
+from harness.outcomes import VERDICTS, verdict
+from rag.answer_comparison import ARMS, Arm, ArmContext, ArmResult, Query
+from rag.answer_evaluation import AnswerEvaluation
+from rag.answer_statistics import ANSWER, RETRIEVAL, join_rows
 
 REPORT_CSV = "rag_compare_report.csv"
 SUMMARY_CSV = "rag_compare_summary.csv"
 SUMMARY_MD = "rag_compare_summary.md"
 PLOT_PNG = "rag_compare.png"
 CARD_JSON = "rag_compare_card.json"
+JOIN_CSV = "rag_answer_join.csv"
+JOIN_PNG = "rag_answer_join.png"
+# below this many queries a reader is told plainly that the intervals are wide
+FEW_QUERIES = 50
 SUMMARY_COLUMNS = ["arm", "metric", "n", "value", "ci_low", "ci_high", "missing"]
 # the same interval family and defaults as step 3 (harness.bootstrap; --bootstrap 10000, --confidence 0.95, seed 13)
 BOOTSTRAP_SAMPLES = 10_000
 CONFIDENCE = 0.95
 BOOTSTRAP_SEED = 13
+
+
+# per-arm columns, grouped so that each group's arms sit side by side
+CONTEXT_GROUPS = ("rank", "context_ids", "answer", "context_hit")
+CORRECTNESS_FIELDS = ("correct", "f1", "names_wrong")
+ANSWER_METRICS = (
+    "prompt_tokens",
+    "context_tokens",
+    "context_chars",
+    "answer_tokens",
+    "latency_s",
+    "finish_reason",
+    "cached",
+)
+# the mean over judge repeats per answer (the repeats themselves are in the summary's statistics)
+JUDGE_FIELDS = ("faithfulness", "correctness")
+
+
+def _mean(values) -> float | None:
+    present = [v for v in values if v is not None]
+    return sum(present) / len(present) if present else None
+
+
+def verdict_arms(arms: Sequence[Arm]) -> tuple[str, str]:
+    """The pair the verdict column compares: the first two retriever arms (the first with itself if alone)."""
+    retrievers = [a.name for a in arms if not a.is_bracket] or [a.name for a in arms]
+    return retrievers[0], retrievers[min(1, len(retrievers) - 1)]
+
+
+def build_rows(
+    queries: list[Query],
+    contexts: dict[Arm, list[ArmContext]],
+    results: dict[tuple[int, str], ArmResult],
+    scores: dict[str, list],
+    judged: bool,
+    top_k: int,
+) -> list[dict]:
+    """One row per query; the verdict is harness.outcomes' fixed/regressed at k = top_k (the prompt's passages)
+    between the first two retriever arms; `scores[arm]` are rag.answer_metrics.AnswerScore in query order."""
+    names = [a.name for a in contexts]
+    ctx_by_name = {a.name: c for a, c in contexts.items()}
+    first, second = verdict_arms(list(contexts))
+    rows = []
+    for i, q in enumerate(queries):
+        row = {"query_id": q.id, "query": q.text, "relevant_ids": ";".join(sorted(q.relevant))}
+        for name in names:
+            ctx, res, score = ctx_by_name[name][i], results[(i, name)], scores[name][i]
+            row[f"{name}_rank"] = ctx.rank
+            row[f"{name}_context_ids"] = ";".join(ctx.ids)
+            row[f"{name}_answer"] = res.answer.answer
+            row[f"{name}_context_hit"] = ctx.hit
+            row[f"{name}_correct"] = score.correct
+            row[f"{name}_f1"] = score.f1
+            row[f"{name}_names_wrong"] = score.names_wrong
+            row.update({f"{name}_{m}": res.fields[m] for m in ANSWER_METRICS})
+            if judged:
+                row[f"{name}_faithfulness"] = _mean(res.judged.faithfulness)
+                row[f"{name}_correctness"] = _mean(res.judged.correctness)
+        row["verdict"] = verdict(ctx_by_name[first][i].rank, ctx_by_name[second][i].rank, top_k)
+        rows.append(row)
+    return rows
+
+
+def report_columns(judged: bool, arms: Sequence[str] = ARMS) -> list[str]:
+    cols = ["query_id", "query", "relevant_ids"]
+    for group in CONTEXT_GROUPS + CORRECTNESS_FIELDS:
+        cols += [f"{arm}_{group}" for arm in arms]
+    cols.append("verdict")
+    for metric in ANSWER_METRICS + (JUDGE_FIELDS if judged else ()):
+        cols += [f"{arm}_{metric}" for arm in arms]
+    return cols
 
 
 def report_arms(df: pd.DataFrame) -> list[str]:
@@ -123,7 +205,7 @@ def _fmt(x) -> str:
 
 
 def summary_markdown(summary: pd.DataFrame, card: dict, evidence: str = "") -> str:
-    """The answer evidence (`rag.answer_evidence_report.evidence_markdown`) leads; the context and cost table
+    """The answer evidence (`evidence_markdown`) leads; the context and cost table
     follows."""
     arms = ", ".join(a.split("=")[0] for a in card.get("arms", [])) or "base, finetuned"
     lines = [
@@ -209,3 +291,138 @@ def summary_table(summary: pd.DataFrame):
     for metric, cells in rows.items():
         t.add_row(metric, *(cells.get(c, "") for c in (*arms, paired)))
     return t
+
+
+def _num(x: float) -> str:
+    return "" if x is None or math.isnan(x) else f"{x:.3f}"
+
+
+def _p(p: float) -> str:
+    return "" if math.isnan(p) else ("< 0.001" if p < 0.001 else f"{p:.3f}")
+
+
+def _headline_lines(ev: AnswerEvaluation) -> list[str]:
+    lines = ["## Did the retrieval gain reach the answers?", ""]
+    lines += [f"- {s}" for s in ev.headline()] or ["- (no deterministic answer metric for this data)"]
+    lines.append("")
+    if ev.queries < FEW_QUERIES:
+        lines += [
+            (
+                f"Only {ev.queries} queries: the intervals below are wide, and a difference whose interval "
+                "crosses 0 is not evidence either way. Answer more queries (`--limit 0`) against a faster "
+                "endpoint for a conclusion."
+            ),
+            "",
+        ]
+    return lines
+
+
+def _interval_tables(ev: AnswerEvaluation, confidence: float, samples: int) -> list[str]:
+    """The means and the paired differences, each with its interval."""
+    lines = [
+        (
+            f"Means with {confidence:.0%} bootstrap intervals over queries (and judge repeats within queries); "
+            f"differences are paired by query, p-values from a paired randomization (sign-flip) test, "
+            f"{samples:,} resamples, two-sided, not corrected for multiple comparisons."
+        ),
+        "",
+        "| arm | metric | n | missing | mean | CI |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {m.arm} | {m.metric} | {m.n} | {m.missing} | {_num(m.value)} | [{_num(m.low)}, {_num(m.high)}] |"
+        for m in ev.means
+    ]
+    lines += ["", "| later − earlier | metric | n | Δ | CI | p |", "|---|---|---|---|---|---|"]
+    lines += [
+        f"| {d.later} − {d.earlier} | {d.metric} | {d.n} | {_num(d.value)} | [{_num(d.low)}, {_num(d.high)}] "
+        f"| {_p(d.p_value)} |"
+        for d in ev.deltas
+    ]
+    return lines
+
+
+def _agreement_lines(ev: AnswerEvaluation) -> list[str]:
+    if not (ev.judge_agreement or ev.inter_judge):
+        return []
+    lines = ["", "Judge agreement (Krippendorff's alpha, interval; 1 = perfect, 0 = chance):", ""]
+    lines += [
+        f"- {metric} across {a.coders} repeats: alpha {_num(a.alpha)} over {a.units} answers; all repeats "
+        f"equal on {a.exact:.0%}; mean spread (sd) {_num(a.mean_sd)}; {a.missing} calls missing"
+        for metric, a in ev.judge_agreement.items()
+    ]
+    lines += [
+        f"- {metric}, judge 1 vs judge 2: alpha {_num(a.alpha)} over {a.units} answers"
+        for metric, a in ev.inter_judge.items()
+    ]
+    return lines
+
+
+def _join_tables(ev: AnswerEvaluation) -> list[str]:
+    lines = [
+        "",
+        (
+            "Retrieval × answer per pair (rows: retrieval fixed / regressed / unchanged within the top k; "
+            "columns: the answer improved / worsened / unchanged / missing):"
+        ),
+        "",
+    ]
+    for t in ev.joins:
+        lines += [
+            f"**{t.later} vs {t.earlier}, {t.metric}**",
+            "",
+            "| retrieval | " + " | ".join(ANSWER) + " |",
+            "|---|" + "---|" * len(ANSWER),
+        ]
+        lines += [f"| {r} | " + " | ".join(str(t.counts[r][a]) for a in ANSWER) + " |" for r in RETRIEVAL]
+        lines.append("")
+    return lines
+
+
+def evidence_markdown(ev: AnswerEvaluation, confidence: float = 0.95, samples: int = 10_000) -> str:
+    lines = _headline_lines(ev) + _interval_tables(ev, confidence, samples) + _agreement_lines(ev) + _join_tables(ev)
+    return "\n".join(lines) + "\n"
+
+
+def write_join_csv(ev: AnswerEvaluation, folder: Path) -> Path:
+    path = Path(folder) / JOIN_CSV
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_sibling(path)
+    pd.DataFrame(join_rows(ev.joins), columns=["earlier", "later", "metric", "k", "retrieval", *ANSWER]).to_csv(
+        tmp, index=False
+    )
+    tmp.replace(path)
+    return path
+
+
+def plot_join(ev: AnswerEvaluation, folder: Path, metric: str = "correct") -> Path | None:
+    """One panel per pair: for each retrieval outcome, how the answers moved (stacked bars of queries)."""
+    tables = [t for t in ev.joins if t.metric == metric] or ev.joins
+    if not tables:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colours = {"improved": "tab:green", "worsened": "tab:red", "unchanged": "tab:gray", "missing": "lightgray"}
+    fig, axes = plt.subplots(1, len(tables), figsize=(4.5 * len(tables), 3.8), squeeze=False)
+    for ax, t in zip(axes[0], tables):
+        bottom = [0] * len(RETRIEVAL)
+        for a in ANSWER:
+            heights = [t.counts[r][a] for r in RETRIEVAL]
+            ax.bar(RETRIEVAL, heights, bottom=bottom, color=colours[a], label=f"answer {a}")
+            bottom = [b + h for b, h in zip(bottom, heights)]
+        ax.set_title(f"{t.later} vs {t.earlier}: {t.metric}", fontsize=10)
+        ax.set_xlabel(f"retrieval (top {t.k})")
+        ax.set_ylabel("queries")
+        ax.yaxis.get_major_locator().set_params(integer=True)
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    path = Path(folder) / JOIN_PNG
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_sibling(path, ".png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    tmp.replace(path)
+    return path

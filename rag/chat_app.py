@@ -128,11 +128,14 @@ def map_figure(engine: ChatEngine, question: str | None, top_k: int, sample: int
     hits = engine.retrieve(q, int(top_k))
     space = {}
     doc_ids = None
-    for arm, r in engine.retrievers.items():
-        if doc_ids is not None and r.doc_ids != doc_ids:
+    for arm, (ids, doc_emb, query_emb) in engine.engine.embedding_spaces(q).items():
+        if doc_ids is not None and ids != doc_ids:
             raise RagtuneError("arms index different document sets; the map needs the same corpus")
-        doc_ids = r.doc_ids
-        space[arm] = (r.doc_emb, r.encode_queries([q])[0])
+        doc_ids = ids
+        space[arm] = (doc_emb, query_emb)
+    if not space:
+        return None, "**Note:** the map draws embedding spaces, and none of the arms shown is a dense model."
+    hits = {arm: h for arm, h in hits.items() if arm in space}
     panels = embedding_map.build_panels(space, doc_ids, hits, only_in_one(hits), int(sample))
     n = len(panels[0]["doc_xy"])
     return (
@@ -175,7 +178,9 @@ def _arm_columns(gr, engine: ChatEngine, cfg: ChatConfig) -> tuple[list, list]:
     with gr.Row(equal_height=False):
         for arm in engine.arms:
             with gr.Column(min_width=300):
-                gr.Markdown(f"### {arm}\n`{cfg.arms.get(arm, '')}`")
+                fit = cfg.fitted.get(arm)
+                weight = f" — weight {fit['weight']:.1f} on {fit['first']} ({fit['dev']})" if fit else ""
+                gr.Markdown(f"### {arm}\n`{cfg.arms.get(arm, '')}`{weight}")
                 passages.append(
                     gr.HTML(NO_PASSAGES, elem_id=f"passages-{slug(arm)}", label=f"{arm}: retrieved passages")
                 )

@@ -1,8 +1,9 @@
 """What the chatbot does for one question, without any web page: check it, retrieve with every arm, mark the
 documents only one arm found, and stream each arm's answer as the LLM writes it.
 
-Retrieval is harness.retrieval.Retriever, the prompt is rag.prompts, the LLM is rag.llm_client: the same code
-as scripts 3 and 4, so the page never shows something the reports would not.
+Retrieval is harness.arm_engine (any arm kind: dense, bm25, RRF or convex hybrids, reranked), the prompt is
+rag.prompts, the LLM is rag.llm_client: the same code as steps 3 and 4, so the page never shows something the
+reports would not.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from dataclasses import asdict, dataclass, field
 
 from corpus.beir import Document
 from corpus.errors import RagtuneError
-from harness.retrieval import Hit, Retriever
+from harness.arm_engine import ArmEngine
+from harness.retrieval import Hit
 from rag.llm_client import LLMClient
 from rag.prompts import PromptTemplate
 
@@ -33,7 +35,10 @@ class ChatConfig:
     data: str = ""
     pool: str = ""
     pool_documents: int = 0
-    arms: dict[str, str] = field(default_factory=dict)  # arm name → embedder folder
+    arms: dict[str, str] = field(
+        default_factory=dict
+    )  # arm name → its spec as written (e.g. hybrid=bm25+finetuned:convex)
+    fitted: dict[str, dict] = field(default_factory=dict)  # arm name → what was fitted (a convex weight and where)
     notes: list[str] = field(default_factory=list)  # e.g. "fine-tuned model missing"
     top_k: int = 3
     max_tokens: int = 160
@@ -84,16 +89,16 @@ class ChatEngine:
     def __init__(
         self,
         docs: dict[str, Document],
-        retrievers: dict[str, Retriever],
+        engine: ArmEngine,
         template: PromptTemplate,
         llm: LLMClient | None,
         llm_problem: str | None = None,
         max_question_chars: int = MAX_QUESTION_CHARS,
     ):
-        if not retrievers:
+        if not engine.arms:
             raise RagtuneError("the chatbot needs at least one retriever arm")
         self.docs = docs
-        self.retrievers = retrievers
+        self.engine = engine
         self.template = template
         self.llm = llm
         self.llm_problem = llm_problem  # why there is no LLM (shown in every answer area)
@@ -101,14 +106,14 @@ class ChatEngine:
 
     @property
     def arms(self) -> list[str]:
-        return list(self.retrievers)
+        return [a.name for a in self.engine.arms]
 
     def check(self, text: str | None) -> str:
         return check_question(text, self.max_question_chars)
 
     def retrieve(self, question: str, k: int, arms: list[str] | None = None) -> dict[str, list[Hit]]:
-        arms = [a for a in (arms or self.arms) if a in self.retrievers]
-        return {arm: self.retrievers[arm].search([question], k)[0] for arm in arms}
+        arms = [a for a in (arms or self.arms) if a in self.arms]
+        return self.engine.hits(question, k, arms) if arms else {}
 
     def stream_answers(
         self, question: str, hits: dict[str, list[Hit]], max_tokens: int, temperature: float = 0.0
@@ -153,25 +158,3 @@ class ChatEngine:
                 else:
                     a.seconds = value
             yield answers
-
-
-def load_retrievers(
-    arms: dict[str, str], docs: dict[str, Document], cache=None, options=None, backend=None
-) -> dict[str, Retriever]:
-    """One Retriever per arm; documents go through the embedding cache, live questions do not.
-
-    With a database ``backend`` (harness.retrieval.retrieval_backend(options), kept open while the page serves) a
-    complete table is reused and nothing is encoded."""
-    from corpus.models import load_embedder
-    from harness.retrieval import dense_retriever
-    from harness.retrieval_options import RetrievalOptions
-
-    options = options or RetrievalOptions()
-    out = {}
-    for arm, spec in arms.items():
-        r = dense_retriever(load_embedder(spec), docs, cache, options, backend, show_progress=True, name=arm)
-        # a file per chat question would grow the cache without end, and two sessions asking the same
-        # question at once would race on its temporary file
-        r.cache = None
-        out[arm] = r
-    return out

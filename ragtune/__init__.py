@@ -4,6 +4,6 @@ from ragtune.steps import triplets, pool, train, eval
 t = triplets.run(triplets.TripletsConfig())
 p = pool.run(pool.PoolStepConfig())
 m = train.run(train.TrainStepConfig())
-e = eval.run(eval.EvalStepConfig())
+e = eval.run(eval.EvalConfig())
 print(e.headline)
 """

@@ -25,7 +25,7 @@ STEPS: dict[str, tuple[str, str, str]] = {
     "pool": ("pool", "PoolStepConfig", "step 1: the candidate pool for evaluation"),
     "train": ("train", "TrainStepConfig", "step 2: fine-tune the embedder"),
     "train-reranker": ("train_reranker", "TrainRerankerConfig", "step 2b: train a cross-encoder reranker"),
-    "eval": ("eval", "EvalStepConfig", "step 3: retrieval metrics, base vs fine-tuned"),
+    "eval": ("eval", "EvalConfig", "step 3: retrieval metrics, base vs fine-tuned"),
     "rag": ("rag", "RagConfig", "step 4: RAG answers side by side"),
     "chat": ("chat", "ChatStepConfig", "step 5: the chatbot page"),
 }

@@ -49,7 +49,7 @@ def test_steps_0_to_3_in_python(tiny_dataset, isolated_cache, tmp_path):
     assert (m.out / "modules.json").is_file() and math.isfinite(m.dev_before) and math.isfinite(m.dev_after)
 
     e = eval_step.run(
-        eval_step.EvalStepConfig(
+        eval_step.EvalConfig(
             data=str(tiny_dataset), pool=str(p.out), arms=["base", f"finetuned={m.out}", "bm25"],
             k=[1, 10], bootstrap=200, latency_queries=0, out=str(tmp_path / "reports"),
         )
@@ -92,7 +92,7 @@ def test_a_folder_without_dev_goes_through_steps_0_to_3_and_fits_convex_weights_
 
     arms = ["base", f"finetuned={m.out}", "bm25", "cx=bm25+finetuned:convex"]
     e = eval_step.run(
-        eval_step.EvalStepConfig(
+        eval_step.EvalConfig(
             data=str(data), arms=arms, k=[10], bootstrap=100, latency_queries=0, out=str(tmp_path / "reports")
         )
     )
@@ -104,7 +104,7 @@ def test_a_folder_without_dev_goes_through_steps_0_to_3_and_fits_convex_weights_
 def test_convex_weights_without_any_dev_set_are_a_user_error(train_and_test_only):
     from corpus.beir import load_dataset
     from corpus.errors import RagtuneError
-    from harness.composite_arms import with_dev_split
+    from harness.convex_weights import with_dev_split
 
     with pytest.raises(RagtuneError, match="no qrels/dev.tsv nor a dev set carved by step 0"):
         with_dev_split(load_dataset(train_and_test_only))

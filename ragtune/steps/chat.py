@@ -1,5 +1,5 @@
-"""Step 5: a local web page where a question goes to the base and the fine-tuned retriever side by side: the passages
-each found (rank, score, which ones only one of them found) and the answer an LLM writes from each, streamed. Tabs
+"""Step 5: a local web page where a question goes to two or three retriever arms side by side (any kind step 3 takes:
+base, fine-tuned, bm25, RRF or convex hybrids, reranked arms): the passages each found (rank, score, which ones only one of them found) and the answer an LLM writes from each, streamed. Tabs
 browse reports/ and draw a PCA map of the embedding spaces.
 
 The LLM is ragtune's own local server (Qwen2.5-Coder-1.5B GGUF via llama.cpp) unless --llm-base-url /
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from corpus.errors import RagtuneError
 from corpus.options import check_options, option
+from harness.arm_engine import ArmOptions
 from harness.arms import DEFAULT_ARMS
 from harness.retrieval_options import RetrievalOptions
 from rag.llm_session import EndpointOptions
@@ -35,12 +36,14 @@ class ChatStepConfig:
     )
     arms: list[str] | None = option(
         None,
-        help=f"dense arms shown side by side, NAME=FOLDER (default: {' '.join(DEFAULT_ARMS)} when step 2 wrote it)",
+        help="arms shown side by side, as step 3 takes them: NAME=FOLDER, base, bm25, NAME=a+b, NAME=a+b:convex, "
+        f"NAME=a>RERANKER (default: {' '.join(DEFAULT_ARMS)} when step 2 wrote it)",
     )
     top_k: int = option(3, help="passages per answer, changeable on the page", min=1)
     prompt: str | None = option(None, help="prompt template file with {question} and {context} (default: built-in)")
     max_tokens: int = option(160, help="answer length cap", min=1)
     temperature: float = option(0.0, help="sampling temperature", min=0.0)
+    arm_options: ArmOptions = field(default_factory=ArmOptions)
     endpoint: ChatEndpointOptions = field(default_factory=ChatEndpointOptions)
     slots: int | None = option(None, help="answers the local server writes at once (default: one per arm)", min=1)
     host: str = option("127.0.0.1", help="address to bind (127.0.0.1: this machine only)")
@@ -63,30 +66,29 @@ class ChatResult:
     shown: bool = field(default=False, repr=False)  # the facts table is printed once, before serving
 
 
-def _arms(cfg: ChatStepConfig) -> tuple[dict[str, str], list[str]]:
-    """arm name → model folder, and the notes for the page (the same missing-model words as steps 3 and 4)."""
+def _arms(cfg: ChatStepConfig) -> tuple[list, list[str]]:
+    """The arm specs, and the notes for the page (the same missing-model words as steps 3 and 4)."""
     from corpus.datasets import dataset_dir
-    from corpus.models import resolve_model_path
     from corpus.paths import finetuned_dir
-    from harness.arms import DENSE, missing_finetuned_note, parse_arms
+    from harness.arms import missing_finetuned_note, parse_arms
 
     notes = []
     finetuned = finetuned_dir(dataset_dir(cfg.data))
     if cfg.arms is None and not finetuned.exists():
         notes.append(missing_finetuned_note(finetuned))
-    arms = parse_arms(cfg.arms, finetuned)
-    if any(a.kind != DENSE for a in arms):
-        raise RagtuneError("--arms: the chatbot shows dense arms only (NAME=FOLDER or base)")
-    return {a.name: str(resolve_model_path(a.model)) for a in arms}, notes
+    return parse_arms(cfg.arms, finetuned), notes
 
 
-def _pool(cfg: ChatStepConfig):
+def _pool(cfg: ChatStepConfig, arms: list):
+    """(the passages, the data folder shown, the dataset: needed for the pool and for fitting a convex weight)."""
     from corpus.datasets import open_dataset, resolve_pool
+    from harness.arms import CONVEX
 
+    needs_data = cfg.pool is None or (cfg.data is not None and any(a.fusion == CONVEX for a in arms))
+    ds = open_dataset(cfg.data) if needs_data else None
     if cfg.pool is not None:
-        return resolve_pool(cfg.pool, None), cfg.data or ""
-    ds = open_dataset(cfg.data)
-    return resolve_pool(None, ds), str(ds.path)
+        return resolve_pool(cfg.pool, None), cfg.data or "", ds
+    return resolve_pool(None, ds), str(ds.path), ds
 
 
 def _open_llm(stack: ExitStack, cfg: ChatStepConfig, endpoint, slots: int):
@@ -108,20 +110,21 @@ def _open_llm(stack: ExitStack, cfg: ChatStepConfig, endpoint, slots: int):
 def run(cfg: ChatStepConfig) -> ChatResult:
     """Open the page and serve it until Ctrl-C."""
     from corpus.paths import REPORTS_DIR
+    from harness.arm_engine import ArmEngine
     from harness.embedding_cache import EmbeddingCache
     from harness.retrieval import retrieval_backend
     from rag import chat_app
-    from rag.chat_engine import ChatConfig, ChatEngine, load_retrievers
+    from rag.chat_engine import ChatConfig, ChatEngine
     from rag.prompts import load_template
 
     template = load_template(cfg.prompt)  # a bad template fails before anything slow
     arms, notes = _arms(cfg)
     endpoint = cfg.endpoint.endpoint()
-    pool, data = _pool(cfg)
+    pool, data, ds = _pool(cfg, arms)
     if not pool.docs:
         raise RagtuneError(f"{pool.source}: no passages to retrieve from")
     page = ChatConfig(
-        data=data, pool=pool.source, pool_documents=len(pool.docs), arms=arms, notes=notes, top_k=cfg.top_k,
+        data=data, pool=pool.source, pool_documents=len(pool.docs), arms={a.name: a.text for a in arms}, notes=notes, top_k=cfg.top_k,
         max_tokens=cfg.max_tokens, temperature=cfg.temperature, prompt=template.source,
         prompt_fingerprint=template.fingerprint, reports_dir=cfg.reports_dir or str(REPORTS_DIR), host=cfg.host,
         port=cfg.port, concurrency=cfg.concurrency,
@@ -129,9 +132,13 @@ def run(cfg: ChatStepConfig) -> ChatResult:
     with ExitStack() as stack:
         # the store stays open while the page serves: a local server stops when the block ends
         backend = stack.enter_context(retrieval_backend(cfg.retrieval))
-        retrievers = load_retrievers(arms, pool.docs, EmbeddingCache(cfg.cache_dir), cfg.retrieval, backend)
+        engine = ArmEngine(
+            arms, pool.docs, dataset=ds, options=cfg.arm_options, retrieval=cfg.retrieval,
+            cache=EmbeddingCache(cfg.cache_dir), backend=backend, cache_queries=False,
+        ).prepare()  # fmt: skip
+        page.fitted = engine.fitted()
         llm, page.llm, problem = _open_llm(stack, cfg, endpoint, cfg.slots or len(arms))
-        app = chat_app.build_app(ChatEngine(pool.docs, retrievers, template, llm, problem), page)
+        app = chat_app.build_app(ChatEngine(pool.docs, engine, template, llm, problem), page)
         result = ChatResult(f"http://{cfg.host}:{cfg.port}", page, problem, app)
         show(result)  # before serving: the address is what the person needs now
         chat_app.serve(app, page, block=True)
@@ -149,8 +156,11 @@ def show(result: ChatResult) -> None:
     facts = Table(title="ragtune chatbot")
     facts.add_column("what")
     facts.add_column("value")
-    for arm, path in page.arms.items():
-        facts.add_row(f"arm {arm}", path)
+    for arm, spec in page.arms.items():
+        fit = page.fitted.get(arm)
+        facts.add_row(
+            f"arm {arm}", spec + (f" (weight {fit['weight']:.1f} on {fit['first']}, {fit['dev']})" if fit else "")
+        )
     facts.add_row("passages", f"{page.pool_documents:,} from {page.pool}")
     facts.add_row(
         "LLM", f"{page.llm.get('model', '')} ({'unavailable' if result.problem else page.llm.get('base_url', '')})"

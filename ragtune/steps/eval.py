@@ -3,75 +3,14 @@ MAP@k per arm, paired deltas with bootstrap CIs and randomization p-values, repo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from corpus.cache_policy import CACHE_POLICIES, CachePolicy
-from corpus.errors import RagtuneError
-from corpus.options import check_options, option
-from harness.ann import KINDS as INDEX_KINDS
-from harness.ann import IndexConfig
-from harness.arms import DEFAULT_ARMS
-from harness.fusion import DEFAULT_RRF_K
-from harness.metrics import DEFAULT_KS
-from harness.rerank import DEFAULT_RERANK_DEPTH
-from harness.retrieval_options import RetrievalOptions
+from harness.evaluate import EvalConfig
 
-_INDEX = IndexConfig()
 HEADLINE_METRICS = ("mrr", "ndcg")
 
-
-@dataclass
-class EvalStepConfig:
-    data: str | None = option(None, help="BEIR folder or flat file (default: the prepared O*NET set)")
-    pool: str | None = option(
-        None,
-        help="candidate pool from step 1 (default: <data>/corpus_800.jsonl when it exists, else the whole corpus)",
-    )
-    sizes: list[int] = option(
-        default_factory=list, help="pool sizes built on the fly instead of --pool, e.g. 800 3000 10000", min=1
-    )
-    split: str = option("test", help="split whose queries are evaluated")
-    arms: list[str] | None = option(
-        None,
-        help="arms in comparison order: NAME=PATH, base, bm25 or a model folder; NAME=a+b fuses arms a and b by "
-        "reciprocal rank (NAME=a+b:convex: weighted scores, the weight chosen on dev); NAME=a>RERANKER reranks "
-        f"arm a's top --rerank-depth with a step-2b cross-encoder (default: {' '.join(DEFAULT_ARMS)} when step 2 "
-        "wrote it)",
-    )
-    rrf_k: int = option(DEFAULT_RRF_K, help="hybrid arms: RRF constant (a document at rank r adds 1/(k + r))", min=1)
-    rerank_depth: int = option(DEFAULT_RERANK_DEPTH, help="reranked arms: first-stage documents reranked", min=1)
-    k: list[int] = option(default_factory=lambda: list(DEFAULT_KS), help="cut-offs", min=1)
-    depth: int = option(100, help="ranks kept per query for TREC runs", min=1)
-    index: str = option(_INDEX.kind, help="search kind", choices=INDEX_KINDS)
-    nprobe: int = option(_INDEX.nprobe, help="IVF cells visited per query", min=1)
-    bootstrap: int = option(10_000, help="bootstrap / randomization samples", min=100)
-    confidence: float = option(0.95, help="confidence level of the intervals, in [0.5, 1)", min=0.5, max=0.999999)
-    fix_k: int = option(10, help="cut-off for fixed/regressed counts (first relevant rank ≤ k)", min=1)
-    latency_queries: int = option(50, help="queries timed one by one for latency (0 = skip)", min=0)
-    no_external: bool = option(False, help="--sizes: only the dataset's own distractors")
-    triplets: str | None = option(None, help="--sizes: triplets folder whose negatives are excluded")
-    seed: int = option(13, help="seed of bootstrap, latency sample and pools")
-    batch_size: int = option(64, help="encoding batch size", min=1)
-    ignore_identical_ids: bool = option(
-        False,
-        help="drop a retrieved document whose id is the query's id, as BEIR's evaluator does (ArguAna, Quora, CQADupStack)",
-    )
-    cache: CachePolicy = option(CachePolicy.REUSE, help="embedding cache: reuse or recompute", choices=CACHE_POLICIES)
-    out: str | None = option(None, help="report folder (default: reports/)")
-    retrieval: RetrievalOptions = field(default_factory=RetrievalOptions)
-
-    def __post_init__(self):
-        check_options(self)
-        if self.index != "exact" and not self.retrieval.is_faiss:
-            raise RagtuneError(
-                f"--index {self.index} is a FAISS search; a database --store searches its own HNSW "
-                "(tune it with --hnsw-m, --ef-construction, --ef-search)"
-            )
-        if self.pool and self.sizes:
-            raise RagtuneError(
-                "--pool and --sizes exclude each other: evaluate one pool file or pools built on the fly"
-            )
+__all__ = ["EvalConfig", "EvalStepResult", "Figure", "run", "show"]
 
 
 @dataclass(frozen=True)
@@ -88,7 +27,7 @@ class EvalStepResult:
     out: Path
     written: dict[str, Path]  # report name -> file
     figures: list[Figure]  # every arm's mean per metric, cut-off and pool (the metrics CSV's 'arm' rows)
-    evaluation: object  # harness.evaluate.EvalResult: rankings, per-query values, outcomes
+    evaluation: object  # harness.evaluate.EvalResult: rankings, per-query values, outcomes, fitted weights
 
     def figure(self, arm: str, metric: str, k: int, size: int | None = None) -> float:
         """One mean, e.g. result.figure('finetuned', 'mrr', 10); size defaults to the largest pool."""
@@ -106,7 +45,7 @@ class EvalStepResult:
         return [f for f in self.figures if f.size == size and f.k == k and f.metric in HEADLINE_METRICS]
 
 
-def _pools(cfg: EvalStepConfig, ds) -> tuple[list[tuple[int, dict]], str]:
+def _pools(cfg: EvalConfig, ds) -> tuple[list[tuple[int, dict]], str]:
     from corpus.console import console
     from corpus.datasets import resolve_pool
     from corpus.paths import triplets_dir
@@ -126,50 +65,21 @@ def _pools(cfg: EvalStepConfig, ds) -> tuple[list[tuple[int, dict]], str]:
     return pools, ""
 
 
-def run(cfg: EvalStepConfig) -> EvalStepResult:
+def run(cfg: EvalConfig) -> EvalStepResult:
     from corpus.console import console
     from corpus.datasets import dataset_dir, open_dataset
     from corpus.output_location import check_output_dir
     from corpus.paths import REPORTS_DIR, finetuned_dir
     from corpus.report_set import report_set
-    from harness.arms import BM25, DENSE, HYBRID, RERANK, parse_arms
-    from harness.evaluate import EvalConfig, evaluate
+    from harness.arms import parse_arms
+    from harness.evaluate import evaluate
     from harness.retrieval_report import write_reports
 
     arms = parse_arms(cfg.arms, finetuned_dir(dataset_dir(cfg.data)))
-    if any(a.kind == BM25 and a.name != BM25 for a in arms):
-        raise RagtuneError("--arms: the BM25 arm is written 'bm25'")
     out = check_output_dir(cfg.out or REPORTS_DIR)
     ds = open_dataset(cfg.data)
     pools, pool_file = _pools(cfg, ds)
-    ecfg = EvalConfig(
-        data=str(ds.path),
-        corpus=pool_file,
-        split=cfg.split,
-        models=[[a.name, a.model] for a in arms if a.kind == DENSE],
-        bm25=any(a.kind == BM25 for a in arms),
-        hybrids=[[a.name, *a.parts, a.fusion] for a in arms if a.kind == HYBRID],
-        reranks=[[a.name, *a.parts] for a in arms if a.kind == RERANK],
-        order=[a.name for a in arms],
-        rrf_k=cfg.rrf_k,
-        rerank_depth=cfg.rerank_depth,
-        ks=cfg.k,
-        depth=cfg.depth,
-        index=IndexConfig(cfg.index, nprobe=cfg.nprobe, ef_search=cfg.retrieval.ef_search, seed=cfg.seed),
-        retrieval=cfg.retrieval,
-        batch_size=cfg.batch_size,
-        cache=cfg.cache,
-        bootstrap_samples=cfg.bootstrap,
-        confidence=cfg.confidence,
-        seed=cfg.seed,
-        fix_k=cfg.fix_k,
-        latency_queries=cfg.latency_queries,
-        sizes=cfg.sizes,
-        external=not cfg.no_external,
-        ignore_identical_ids=cfg.ignore_identical_ids,
-        out=str(out),
-    )
-    result = evaluate(ds, pools, ecfg)
+    result = evaluate(ds, pools, arms, cfg, pool_file=pool_file)
     with console.status("writing reports"), report_set(out, "retrieval") as staging:
         staged = write_reports(result, staging)
     # staging paths vanish on publishing: name each file by its fixed link in the report folder

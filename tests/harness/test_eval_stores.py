@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ragtune.steps.eval import EvalStepConfig, run
+from ragtune.steps.eval import EvalConfig, run
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -19,7 +19,7 @@ SIZES = (12, 20)  # a smaller pool gets its own table, filled from the union's e
 def _eval(tiny_dataset, out, **retrieval):
     from harness.retrieval_options import RetrievalOptions
 
-    cfg = EvalStepConfig(
+    cfg = EvalConfig(
         data=str(tiny_dataset),
         sizes=list(SIZES),
         no_external=True,
@@ -96,10 +96,11 @@ def test_the_chatbot_starts_without_encoding(tiny_dataset, postgres, local_run, 
     documents still serve questions."""
     from corpus.beir import load_dataset
     from corpus.models import Embedder
+    from harness.arm_engine import ArmEngine
+    from harness.arms import parse_arms
     from harness.embedding_cache import EmbeddingCache
     from harness.retrieval import retrieval_backend
     from harness.retrieval_options import RetrievalOptions
-    from rag.chat_engine import load_retrievers
 
     real = Embedder.encode
 
@@ -113,28 +114,33 @@ def test_the_chatbot_starts_without_encoding(tiny_dataset, postgres, local_run, 
     docs = {d: corpus[d] for d in ev.doc_ids}
     options = RetrievalOptions(store="local")
     with retrieval_backend(options) as backend:
-        retrievers = load_retrievers({"base": "base"}, docs, EmbeddingCache(tmp_path / "empty"), options, backend)
-        hits = retrievers["base"].search([ev.query_texts[0]], 3)
-    assert [h.doc_id for h in hits[0]] == [ev.doc_ids[j] for j in _arm(local_run).ranked[0, :3]]
+        engine = ArmEngine(
+            parse_arms(["base"]), docs, retrieval=options, cache=EmbeddingCache(tmp_path / "empty"), backend=backend,
+            cache_queries=False,
+        )  # fmt: skip
+        hits = engine.hits(ev.query_texts[0], 3)["base"]
+    assert [h.doc_id for h in hits] == [ev.doc_ids[j] for j in _arm(local_run).ranked[0, :3]]
 
 
 def test_step4_ranks_from_the_same_tables(tiny_dataset, postgres, local_run, tmp_path):
     """Step 4's dense arm under the same store option ranks as step 3 did (one retrieval path for both)."""
     from corpus.beir import load_dataset
+    from harness.arm_engine import ArmEngine
     from harness.arms import parse_arm
     from harness.embedding_cache import EmbeddingCache
     from harness.retrieval import retrieval_backend
     from harness.retrieval_options import RetrievalOptions
-    from rag.answer_comparison import Query, rank_arm
 
     ev = local_run.evaluation
     corpus = load_dataset(tiny_dataset).corpus
     docs = {d: corpus[d] for d in ev.doc_ids}
-    queries = [Query(q, t, set()) for q, t in zip(ev.query_ids, ev.query_texts)]
     options = RetrievalOptions(store="local")
     with retrieval_backend(options) as backend:
-        ranked = rank_arm(parse_arm("base"), queries, docs, 3, EmbeddingCache(tmp_path / "emb4"), (options, backend))
-    assert ranked == [[ev.doc_ids[j] for j in row[:3]] for row in _arm(local_run).ranked]
+        engine = ArmEngine(
+            [parse_arm("base")], docs, retrieval=options, cache=EmbeddingCache(tmp_path / "emb4"), backend=backend
+        )
+        (runs,) = engine.rank(ev.query_texts, 3)
+    assert runs[0].ids(engine.doc_ids) == [[ev.doc_ids[j] for j in row[:3]] for row in _arm(local_run).ranked]
 
 
 def test_a_store_url_reaches_the_server_as_a_remote_user(tiny_dataset, postgres, exact_run, tmp_path, monkeypatch):

@@ -25,7 +25,7 @@ def test_step3_encodes_on_ray_as_the_local_encoder_does_and_shares_the_cache(
     tiny_dataset, minilm, isolated_cache, tmp_path, monkeypatch
 ):
     from harness.retrieval_options import EncoderOptions, RetrievalOptions
-    from ragtune.steps.eval import EvalStepConfig, run
+    from ragtune.steps.eval import EvalConfig, run
 
     configs = []
     real_ray_config = EncoderOptions.ray
@@ -37,7 +37,7 @@ def test_step3_encodes_on_ray_as_the_local_encoder_does_and_shares_the_cache(
 
     monkeypatch.setattr(EncoderOptions, "ray", small_blocks)
     result = run(
-        EvalStepConfig(
+        EvalConfig(
             data=str(tiny_dataset),
             sizes=[12, 20],  # the smaller pool is sliced from the union's embeddings
             no_external=True,

@@ -30,25 +30,10 @@ def test_limit_zero_is_every_query_with_relevant_documents():
     assert len(select_queries(ds, "test", 0)) == 49
 
 
-def test_hybrid_ranking_is_reciprocal_rank_fusion_of_the_parts():
-    from rag.answer_comparison import hybrid_ranking
+def test_step_4_accepts_every_arm_kind_step_3_takes():
+    from rag.comparison import _arms
+    from ragtune.steps.rag import RagConfig
 
-    dense = [["a", "b", "c"], ["x", "y"]]
-    lexical = [["c", "a", "d"], ["y", "z"]]
-    k = 60
-    fused = hybrid_ranking([dense, lexical], depth=3, rrf_k=k)
-    # query 1: a = 1/61 + 1/62, c = 1/63 + 1/61, b = 1/62, d = 1/63 → a, c, b
-    assert fused[0] == ["a", "c", "b"]
-    # query 2: y = 1/62 + 1/61 beats x = 1/61 and z = 1/62
-    assert fused[1][0] == "y" and set(fused[1][1:]) == {"x", "z"}
-
-
-def test_step_4_refuses_arms_it_cannot_answer_from_before_any_model_loads():
-    import pytest
-
-    from corpus.errors import RagtuneError
-    from ragtune.steps.rag import RagConfig, _arms
-
-    for spec in ("h=base+bm25:convex", "r=base>base"):
-        with pytest.raises(RagtuneError, match="step 4 answers from dense, bm25 and reciprocal-rank hybrid"):
-            _arms(RagConfig(arms=["base", "bm25", spec]))
+    arms = _arms(RagConfig(arms=["base", "bm25", "h=base+bm25:convex", "r=base>base", "f=base+bm25"]))
+    assert [a.name for a in arms] == ["base", "bm25", "h", "r", "f", "oracle"]
+    assert [a.spec.kind for a in arms[:-1]] == ["dense", "bm25", "hybrid", "rerank", "hybrid"]

@@ -74,7 +74,7 @@ def test_evaluate_answers_end_to_end(tmp_path):
 def test_evidence_written_as_markdown_csv_and_picture(tmp_path):
     import pandas as pd
 
-    from rag.answer_evidence_report import evidence_markdown, plot_join, write_join_csv
+    from rag.answer_report import evidence_markdown, plot_join, write_join_csv
     from rag.report_page import build_page
 
     arms = {"base": _answers(3, 3), "finetuned": _answers(1, 1), "oracle": _answers(1, 1)}

@@ -6,8 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from harness.retrieval import Hit, Retriever
-from rag.answer_comparison import report_columns
+from harness.arm_engine import ArmEngine
+from harness.arms import parse_arms
+from harness.retrieval import Hit
+from rag.answer_report import report_columns
 from rag.chat_app import ask, map_figure, render_passages, report_row, report_view
 from rag.chat_engine import MAX_QUESTION_CHARS, ChatEngine, QuestionError, check_question, only_in_one
 from rag.llm_client import EndpointConfig, LLMClient
@@ -25,7 +27,7 @@ def tiny_docs(tiny_dataset):
 @pytest.fixture(scope="module")
 def retrievers(minilm, tiny_docs):
     # two arms over the same model: what matters here is the plumbing, not which model is better
-    return {"base": Retriever(minilm, tiny_docs), "finetuned": Retriever(minilm, tiny_docs)}
+    return ArmEngine(parse_arms(["base", "finetuned=base"]), tiny_docs, cache_queries=False)
 
 
 def engine_with(retrievers, tiny_docs, base_url: str | None, problem: str | None = None) -> ChatEngine:

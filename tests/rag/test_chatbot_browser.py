@@ -49,7 +49,7 @@ def chatbot(tiny_dataset, tmp_path_factory):
     require_chromium()
     from corpus.beir import load_dataset
     from corpus.models import resolve_model_path
-    from rag.answer_comparison import report_columns
+    from rag.answer_report import report_columns
 
     tmp = tmp_path_factory.mktemp("chatbot")
     # the 'fine-tuned' arm is a second path to the shipped MiniLM: CI has no runs/ folder
@@ -84,6 +84,8 @@ def chatbot(tiny_dataset, tmp_path_factory):
         "--arms",
         "base",
         f"finetuned={tuned}",
+        "bm25",
+        "hybrid=bm25+finetuned:convex",
         "--local-model",
         "smollm2",
         "--ctx",
@@ -160,9 +162,12 @@ def test_ask_in_the_browser(chatbot, page):
     page.locator("#ask").click()
     status = wait_status(page, "Done:", "Problem:")
     assert "Done:" in status, f"{status}\n{chatbot['log'].read_text()[-2000:]}"
-    for arm in ("base", "finetuned"):
+    # the convex hybrid retrieves beside base with the weight fitted on dev, shown in its column's header
+    assert page.get_by_text("weight", exact=False).first.is_visible()
+    for arm in ("base", "finetuned", "bm25", "hybrid"):
         hits = page.locator(f"#passages-{arm} .rt-hit")
-        assert hits.count() == 3
+        # BM25 leaves out documents that share no term with the question; the others always fill the top 3
+        assert hits.count() == 3 or (arm == "bm25" and hits.count() >= 1)
         assert "#1" in hits.first.inner_text() and "score" in hits.first.inner_text()
         assert page.locator(f"#chat-{arm} [data-testid=user]").last.inner_text().strip() == question
         answer = page.locator(f"#chat-{arm} [data-testid=bot]").last.inner_text().strip()

@@ -9,8 +9,7 @@ import pandas as pd
 import pytest
 
 from corpus.cli import run_cli
-from rag.answer_comparison import report_columns
-from rag.answer_report import CARD_JSON, PLOT_PNG, REPORT_CSV, SUMMARY_CSV, SUMMARY_MD
+from rag.answer_report import CARD_JSON, PLOT_PNG, REPORT_CSV, SUMMARY_CSV, SUMMARY_MD, report_columns
 from ragtune.cli import entry
 from tests.helpers import assert_one_line_error, run_script, stub_rag_flags
 from tests.rag.conftest import LONG_ANSWER, closed_port_url
@@ -162,7 +161,7 @@ def test_every_arm_and_both_brackets_with_paired_statistics_and_the_join(
     from itertools import combinations
 
     from rag.answer_comparison import CLOSED_BOOK, ORACLE
-    from rag.answer_evidence_report import JOIN_CSV, JOIN_PNG
+    from rag.answer_report import JOIN_CSV, JOIN_PNG
     from rag.report_page import PAGE
     from tests.rag.conftest import first_title_reply
 
@@ -244,3 +243,42 @@ def test_second_judge_needs_the_first(script, stub_llm, tiny_dataset, rag_caches
     flags = ["--judge2-base-url", stub_llm.base_url, "--judge2-model", "stub2"]
     assert run_cli(script.main, args(stub_llm, tiny_dataset, tmp_path / "reports", *flags)) == 2
     assert "--judge2-base-url needs --judge" in capsys.readouterr().err
+
+
+def test_every_arm_kind_answers_and_the_convex_weight_is_fitted_once(
+    script, stub_llm, tiny_dataset, rag_caches, tmp_path, monkeypatch
+):
+    """Step 3 fits the convex weight on dev; step 4 answers from the same hybrid with the same weight, read from the
+    fusion cache (no dev run again), and records it in its card; the reranked arm answers too."""
+    import harness.convex_weights
+    from ragtune.steps import eval as eval_step
+
+    arms = ["base", "bm25", "hy=bm25+base:convex", "rr=hy>base"]
+    ev = eval_step.run(
+        eval_step.EvalConfig(
+            data=str(tiny_dataset), arms=arms, bootstrap=100, latency_queries=0, out=str(tmp_path / "r3")
+        )
+    )
+    weight = ev.evaluation.fitted["hy"]["weight"]
+    assert json.loads((tmp_path / "r3" / "retrieval_card.json").read_text())["fitted"]["hy"]["weight"] == weight
+
+    def no_second_fit(*a, **k):
+        raise AssertionError("the convex weight was fitted again instead of read from the fusion cache")
+
+    monkeypatch.setattr(harness.convex_weights, "first_stage_ranker", no_second_fit)
+    out = tmp_path / "reports"
+    flags = stub_rag_flags(stub_llm.base_url, tiny_dataset, out)
+    at = flags.index("--arms")
+    flags[at + 1 : at + 3] = arms
+    assert run_cli(script.main, [*flags, "--no-oracle"]) == 0
+    c = card(out)
+    assert c["fitted"]["hy"]["weight"] == weight and c["fitted"]["hy"]["dev"] == "dev"
+    assert c["arms"] == ["base=base", "bm25", "hy=bm25+base:convex", "rr=hy>base"]
+    df = pd.read_csv(out / REPORT_CSV)
+    assert list(df.columns) == report_columns(judged=False, arms=["base", "bm25", "hy", "rr"])
+    # the hybrid's contexts are the top 3 of the fused ranking step 3 scored for the same queries
+    ranked = {r.name: r for r in ev.evaluation.pools[0].arms}["hy"]
+    top3 = dict(zip(ev.evaluation.query_ids, ranked.ids(ev.evaluation.doc_ids, 3), strict=True))
+    assert set(df["query_id"]) <= set(top3)  # both steps searched the whole tiny corpus
+    for row in df.itertuples():
+        assert row.hy_context_ids.split(";") == top3[row.query_id]
