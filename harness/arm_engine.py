@@ -65,6 +65,7 @@ class ArmEngine:
         show_progress: bool = True,
         cache_queries: bool = True,
         exclude_own_ids: bool = False,
+        ann_recall: bool = False,
     ):
         self.arms = list(arms)
         self.docs = docs
@@ -79,6 +80,7 @@ class ArmEngine:
         self.cache_queries = cache_queries
         # BEIR's evaluator drops a retrieved document whose id is the query's id (ArguAna, Quora, CQADupStack)
         self.exclude_own_ids = exclude_own_ids
+        self.ann_recall = ann_recall  # measure an approximate search against exact (needs every embedding loaded)
         self.weights = fit_convex_weights(dataset, self.arms, cache, self.retrieval, batch_size, exclude_own_ids)
         self._rankers: dict[str, object] = {}
         self._rerankers: dict[str, object] = {}
@@ -166,7 +168,7 @@ class ArmEngine:
 
     def _first_stage(self, arm, texts, depth, pools_rows, query_ids, timed, progress) -> list[ArmRanking]:
         search_depth = depth + (1 if self.exclude_own_ids else 0)
-        runs = self._ranker(arm).rank(texts, search_depth, pools_rows, self.index, timed, progress)
+        runs = self._ranker(arm).rank(texts, search_depth, pools_rows, self.index, timed, progress, self.ann_recall)
         if self.exclude_own_ids:
             for run in runs:
                 run.scores, run.ranked = drop_identical_ids(run.scores, run.ranked, self.doc_ids, query_ids, depth)

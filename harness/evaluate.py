@@ -209,6 +209,7 @@ def evaluate(
         engine = ArmEngine(
             arms, union, dataset=ds, options=cfg.arm_options, retrieval=cfg.retrieval, index=cfg.index_config,
             cache=cache, backend=backend, batch_size=cfg.batch_size, exclude_own_ids=cfg.ignore_identical_ids,
+            ann_recall=True,
         )  # fmt: skip
         rankings = engine.rank(query_texts, cfg.depth, pools_rows, query_ids, cfg.latency_queries, cfg.seed)
         models = engine.models()

@@ -73,17 +73,18 @@ class DenseRanker:
         return {"path": str(self.model.path), "fingerprint": self.model.fingerprint, "store": self.retriever.describe()}
 
     def _searcher(self, rows: np.ndarray, index: IndexConfig) -> tuple[Callable, Callable | None]:
-        """(search(q_emb, k), exact(q_emb, k) or None when the search is already exact) over one pool's rows."""
+        """(search(q_emb, k), a function making exact(q_emb, k), or None when the search is already exact) over one
+        pool's rows; the exact search needs every embedding, which a complete database store never loads."""
         retriever = self.retriever
         whole = _is_whole(rows, len(retriever.doc_ids))
         if not self.retrieval.is_faiss:
             store = retriever.store if whole else self._pool_store(rows)
-            return store.search, self._exact(rows)
+            return store.search, lambda: self._exact(rows)
         if whole and index.kind == "exact":
             found = retriever.index  # the retriever's own exact index: no copy of the embeddings
         else:
             found = build_index(retriever.doc_emb if whole else retriever.doc_emb[rows], index)
-        exact = self._exact(rows) if index.kind != "exact" else None
+        exact = (lambda: self._exact(rows)) if index.kind != "exact" else None
         return (lambda q, k, found=found: search(found, q, k)), exact
 
     def _exact(self, rows: np.ndarray) -> Callable:
@@ -109,14 +110,17 @@ class DenseRanker:
         index: IndexConfig,
         timed: np.ndarray,
         progress: bool = True,
+        ann_recall: bool = False,
     ) -> list[ArmRanking]:
+        """`ann_recall`: also measure an approximate search's recall@10 against exact search (step 3 reports it)."""
         q_emb = self.retriever.encode_queries(texts, show_progress=progress and self.show_progress)
         n_docs = len(self.retriever.doc_ids)
         out = []
         for rows in pools_rows:
             searcher, exact = self._searcher(rows, index)
             scores, idx = searcher(q_emb, depth)
-            ann = recall_vs_exact(idx, exact(q_emb, 10)[1], 10) if exact is not None else float("nan")
+            measured = ann_recall and exact is not None
+            ann = recall_vs_exact(idx, exact()(q_emb, 10)[1], 10) if measured else float("nan")
 
             def one_query(text, searcher=searcher):
                 # what a RAG system pays per question: encode one query, no cache, then search
@@ -168,6 +172,7 @@ class BM25Ranker:
         index: IndexConfig,
         timed: np.ndarray,
         progress: bool = True,
+        ann_recall: bool = False,
     ) -> list[ArmRanking]:
         out = []
         for rows in pools_rows:

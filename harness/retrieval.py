@@ -1,8 +1,7 @@
 """Dense retrieval over a document set: inner product on normalised embeddings (cosine), in a FAISS index in memory
 or in a database store (harness.stores) chosen by RetrievalOptions.
 
-Shared by evaluation (script 3), the RAG comparison (script 4) and the chatbot (script 5), so the three
-never disagree on what a model retrieves.
+A dense arm of harness.arm_engine (harness.first_stage) searches through it, for every step.
 """
 
 from __future__ import annotations
@@ -135,5 +134,5 @@ def dense_retriever(
 ) -> Retriever:
     """A dense arm's retriever under RetrievalOptions; ``backend`` from ``retrieval_backend(options)`` (None: FAISS).
 
-    Step 4 calls this per arm inside one ``with retrieval_backend(options) as backend:`` block."""
+    Every step builds its dense arms through this inside one ``with retrieval_backend(options) as backend:`` block."""
     return Retriever(model, docs, cache, options=options, backend=backend, **kwargs)

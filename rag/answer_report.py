@@ -271,25 +271,38 @@ def plot(df: pd.DataFrame, judged: bool, path: Path) -> Path:
     return path
 
 
+# what the console shows per arm, in this order, when the run has it; tokens and seconds stay in the CSV
+CONSOLE_METRICS = ("correct", "f1", "names_wrong", "correctness", "faithfulness", "context_hit_rate")
+
+
+def _interval(rec: dict) -> str:
+    ci = "" if math.isnan(rec["ci_low"]) else f" [{rec['ci_low']:.2f}, {rec['ci_high']:.2f}]"
+    return f"{rec['value']:.2f}{ci}"
+
+
 def summary_table(summary: pd.DataFrame):
+    """Per arm what the answers got right (with intervals), then each arm's paired difference against the first
+    arm with its p-value: the lines a reviewer reads first. Cost and the full grid are in the summary files."""
     from rich.table import Table
 
-    arms = list(dict.fromkeys(r["arm"] for r in summary.to_dict("records") if not r["metric"].endswith("_diff")))
-    arms = [a for a in arms if a != "paired"]
-    paired = "paired"
-    t = Table(title="RAG comparison (95% CI)")
-    for c in ("metric", *arms, paired):
-        t.add_column(c, justify="left" if c == "metric" else "right")
-    rows: dict[str, dict[str, str]] = {}
-    for rec in summary.to_dict("records"):
-        if rec["metric"].endswith("_diff"):
-            continue  # the pairs are in the summary Markdown
-        ci = "" if math.isnan(rec["ci_low"]) else f" [{_fmt(rec['ci_low'])}, {_fmt(rec['ci_high'])}]"
-        value = _fmt(rec["value"]) if not isinstance(rec["value"], float) else f"{rec['value']:.3g}"
-        col = rec["arm"] if rec["arm"] in arms else paired
-        rows.setdefault(rec["metric"], {})[col] = f"{value}{ci} (n={rec['n']})"
-    for metric, cells in rows.items():
-        t.add_row(metric, *(cells.get(c, "") for c in (*arms, paired)))
+    records = summary.to_dict("records")
+    arms = list(dict.fromkeys(r["arm"] for r in records if not r["metric"].endswith("_diff") and r["arm"] != "paired"))
+    shown = [m for m in CONSOLE_METRICS if any(r["metric"] == m for r in records)]
+    value = {(r["arm"], r["metric"]): r for r in records}
+    t = Table(title=f"RAG comparison: answers per arm ({CONFIDENCE:.0%} CI)")
+    t.add_column("arm")
+    for m in shown:
+        t.add_column(m.replace("_", " "), justify="right")
+    answer_metric = next((m for m in ("correct", "correctness", "f1") if m in shown), None)
+    if answer_metric:
+        t.add_column(f"Δ {answer_metric} vs {arms[0]}", justify="right")
+        t.add_column("p", justify="right")
+    for arm in arms:
+        cells = [_interval(value[(arm, m)]) if (arm, m) in value else "" for m in shown]
+        if answer_metric:
+            d = value.get((f"{arm}-{arms[0]}", f"{answer_metric}_diff"))
+            cells += [_interval(d), _p(d["p_value"])] if d else ["", ""]
+        t.add_row(arm, *cells)
     return t
 
 

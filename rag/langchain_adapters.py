@@ -23,15 +23,17 @@ from rag.prompts import PromptTemplate, number_passages
 
 
 class ArmRetriever(BaseRetriever):
-    """A harness.retrieval.Retriever (one embedder over one pool) answering LangChain queries."""
+    """One arm of a harness.arm_engine.ArmEngine (any kind: dense, bm25, hybrid, reranked) answering LangChain
+    queries, so a LangChain stack retrieves exactly what steps 3-5 measured."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
-    retriever: Any
+    engine: Any
+    arm: str
     k: int = 3
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
-        hits = self.retriever.search([query], self.k)[0]
-        docs = self.retriever.docs
+        hits = self.engine.hits(query, self.k, [self.arm])[self.arm]
+        docs = self.engine.docs
         return [
             LCDocument(
                 page_content=document_text(docs[h.doc_id]),
@@ -41,7 +43,7 @@ class ArmRetriever(BaseRetriever):
                     "title": docs[h.doc_id].title,
                     "score": h.score,
                     "rank": h.rank,
-                    "arm": self.retriever.name,
+                    "arm": self.arm,
                 },
             )
             for h in hits

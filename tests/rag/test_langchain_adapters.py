@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from harness.retrieval import Retriever
+from harness.arm_engine import ArmEngine
+from harness.arms import parse_arms
 from rag.langchain_adapters import ArmRetriever, rag_chain
 from rag.llm_client import EndpointConfig
 from rag.prompts import load_template
@@ -14,9 +15,13 @@ def test_arm_retriever_and_chain(minilm, tiny_dataset, isolated_cache, stub_llm)
 
     ds = load_dataset(tiny_dataset)
     qid, rel = next(iter(ds.relevant("test").items()))
-    arm = ArmRetriever(retriever=Retriever(minilm, ds.corpus, name="base"), k=3)
+    engine = ArmEngine(parse_arms(["base", "bm25", "hy=bm25+base"]), ds.corpus)
+    for name in ("base", "hy"):
+        docs = ArmRetriever(engine=engine, arm=name, k=3).invoke(ds.queries[qid])
+        assert [d.metadata["rank"] for d in docs] == [1, 2, 3] and docs[0].metadata["arm"] == name
+        assert [d.id for d in docs] == [h.doc_id for h in engine.hits(ds.queries[qid], 3)[name]]
+    arm = ArmRetriever(engine=engine, arm="base", k=3)
     docs = arm.invoke(ds.queries[qid])
-    assert [d.metadata["rank"] for d in docs] == [1, 2, 3]
     assert docs[0].page_content.startswith(ds.corpus[docs[0].metadata["doc_id"]].title)
 
     chain = rag_chain(arm, load_template(None), EndpointConfig(stub_llm.base_url, "stub", max_retries=0), 32)
