@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from corpus.console import err_console
 from corpus.errors import RagtuneError
+from corpus.offline import force_offline
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -21,6 +22,8 @@ class ArgumentParser(argparse.ArgumentParser):
 
 
 def run_cli(main: Callable[[list[str] | None], object], argv: list[str] | None = None) -> int:
+    """Run a command's main: offline first (before main imports a model library), user errors as one line."""
+    force_offline()
     try:
         main(argv)
     except RagtuneError as exc:
