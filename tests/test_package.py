@@ -146,6 +146,32 @@ def test_a_missing_extra_is_one_line_naming_the_pip_command(capsys):
         run_cli(broken, [])
 
 
+def test_the_command_entry_switches_the_hubs_off_before_it_runs(monkeypatch):
+    for name in OFFLINE_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")  # a user's 0 must not turn the network back on
+    seen = {}
+    assert run_cli(lambda argv: seen.update(os.environ), []) == 0
+    assert {k: seen.get(k) for k in OFFLINE_ENV} == OFFLINE_ENV
+
+
+def test_the_entry_modules_load_no_model_library_before_the_entry_runs():
+    """The scripts import corpus.cli and ragtune.cli at their top, before run_cli sets the offline variables: a
+    library that reads them on import (huggingface_hub, gradio) must not be loaded by then."""
+    heavy = (
+        "torch",
+        "transformers",
+        "huggingface_hub",
+        "sentence_transformers",
+        "datasets",
+        "gradio",
+        "langchain_core",
+    )
+    code = f"import corpus.cli, ragtune.cli, sys; print([m for m in {heavy!r} if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
 # ---------------------------------------------------------------------------------------------------------------
 
 
