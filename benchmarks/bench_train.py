@@ -17,7 +17,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import corpus  # noqa: E402,F401
+from corpus.offline import force_offline  # noqa: E402
+
+force_offline()  # a script's entry: no hub, no analytics, before any model library loads
+
 from corpus.paths import RUNS_DIR  # noqa: E402
 
 

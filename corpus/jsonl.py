@@ -22,8 +22,10 @@ from pathlib import Path
 
 from corpus.errors import DataError, RagtuneError
 
-# the default 128 KiB cell limit would reject a long document (a 5 MB report in one cell is a fair input)
-csv.field_size_limit(2**31 - 1)
+# the default 128 KiB cell limit would reject a long document (a 5 MB report in one cell is a fair input); the
+# limit is process-wide, so it is raised only while ragtune reads a row and put back after (never on import)
+CSV_CELL_LIMIT = 2**31 - 1
+_CSV_LIMIT_LOCK = threading.Lock()
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)  # raised by a write, with no file name attached
 
 
@@ -110,10 +112,14 @@ def iter_csv_rows(path: Path, delimiter: str = ",") -> tuple[list[str], Iterator
 
 
 def _csv_next(path: Path, reader) -> list[str]:
-    try:
-        return next(reader)
-    except csv.Error as exc:  # e.g. a NUL byte, or a quote left open at the end of the file
-        raise DataError(path, f"unreadable CSV ({exc})", line=reader.line_num) from None
+    with _CSV_LIMIT_LOCK:
+        previous = csv.field_size_limit(CSV_CELL_LIMIT)
+        try:
+            return next(reader)
+        except csv.Error as exc:  # e.g. a NUL byte, or a quote left open at the end of the file
+            raise DataError(path, f"unreadable CSV ({exc})", line=reader.line_num) from None
+        finally:
+            csv.field_size_limit(previous)
 
 
 def read_json_or_none(path: Path):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from corpus.beir import Dataset, Document, document_text
 from corpus.errors import RagtuneError
-from corpus.pool import external_source, own_sources
+from corpus.provenance import external_source, own_sources
 from corpus.splits import normalise, stable_hash
 
 # the registry sources (ESCO skills, ISCO groups, Wikipedia leads) used for O*NET

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-# RAGTUNE_HOME moves every default data/, runs/, reports/ and cache/ folder (tests run the scripts in a sandbox)
-HOME = Path(os.environ.get("RAGTUNE_HOME") or ROOT)
+# data/, runs/, reports/ and cache/ live under RAGTUNE_HOME, else under the folder ragtune is started from (the
+# repository root for `make demo`), never beside the installed package: site-packages is no place for a user's runs.
+# Files shipped inside a package are found from that package's own __file__, not from here.
+HOME = Path(os.environ.get("RAGTUNE_HOME") or Path.cwd())
 DATA_DIR = HOME / "data"
 RAW_DIR = DATA_DIR / "raw"
 DEFAULT_DATASET = DATA_DIR / "onet"

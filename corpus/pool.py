@@ -13,14 +13,11 @@ from dataclasses import dataclass
 
 from corpus.beir import Dataset, Document
 from corpus.errors import RagtuneError
+from corpus.provenance import external_source, own_sources
 from corpus.splits import stable_order
 
 ExtraSource = tuple[str, Callable[[], list[Document]]]
 EXTERNAL_SOURCES = ("esco-skill", "isco", "wiki")
-# datasets whose own documents come from an external source: drawing that source as distractors would put
-# near-copies of labelled documents (and of training queries' text) into the pool
-OWN_SOURCES = {"esco-skill-search": ("esco-skill",)}
-DATASET_CARD = "dataset_card.json"
 
 
 @dataclass
@@ -29,19 +26,6 @@ class PoolConfig:
     split: str = "test"
     seed: int = 13
     skip_sources: tuple[str, ...] = ()  # external sources never drawn (besides the dataset's own, always skipped)
-
-
-def own_sources(ds: Dataset) -> tuple[str, ...]:
-    """The external sources the dataset itself was built from, by its build card's name (none for own data)."""
-    from corpus.jsonl import read_json_or_none
-
-    card = read_json_or_none(ds.path / DATASET_CARD) if getattr(ds, "path", None) else None
-    return OWN_SOURCES.get(card.get("name", ""), ()) if isinstance(card, dict) else ()
-
-
-def external_source(doc: Document) -> str:
-    """External distractor ids carry their source as a prefix ('wiki:…', 'esco-skill:…', 'isco:…')."""
-    return doc.id.split(":", 1)[0] if ":" in doc.id else "external"
 
 
 def build_pool(

@@ -1,3 +1,1 @@
 """Floor 3: retrieval-augmented answers from each retriever arm, with a local or any OpenAI-compatible LLM."""
-
-import corpus  # noqa: F401  (switches off every call home before models load)

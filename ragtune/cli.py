@@ -13,7 +13,6 @@ import typing
 from collections.abc import Callable
 from dataclasses import MISSING, fields, is_dataclass
 
-import corpus  # noqa: F401  (offline before anything loads a model)
 from corpus.cli import ArgumentParser, run_cli
 from corpus.errors import RagtuneError
 from corpus.options import flag_name

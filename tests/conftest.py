@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
-import corpus  # noqa: F401  (offline before any model loads)
+from corpus.offline import force_offline
+
+# the suite never contacts a hub: set here, at the top, because importing ragtune's packages no longer does it
+force_offline()
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from harness.ann import IndexConfig, build_index, search
-from harness.stores import Embed, StoreInfo, StoreKey
+from harness.stores.interface import Embed, StoreInfo, StoreKey
 
 
 class FaissStore:

@@ -19,8 +19,8 @@ import numpy as np
 
 from corpus.errors import RagtuneError
 from corpus.options import option
-from harness.stores import Embed, StoreInfo, StoreKey
 from harness.stores.connection import PgTarget
+from harness.stores.interface import Embed, StoreInfo, StoreKey
 
 CATALOG = "ragtune_catalog"
 TABLE_PREFIX = "ragtune_emb_"

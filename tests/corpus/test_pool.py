@@ -89,7 +89,7 @@ def test_external_distractors_are_the_pool_side_only():
 def test_a_dataset_built_from_an_outside_source_never_draws_it(tiny_dataset, tmp_path):
     import shutil
 
-    from corpus.pool import DATASET_CARD
+    from corpus.provenance import DATASET_CARD
 
     def mixed():
         return [

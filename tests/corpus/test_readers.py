@@ -52,6 +52,17 @@ def test_csv_cells_keep_unicode_line_separators_and_long_texts(tmp_path):
     assert lineno == 2 and row["query"] == "q\u2028x" and row["positive"] == long_text
 
 
+def test_reading_a_long_cell_leaves_the_process_wide_csv_limit_alone(tmp_path):
+    import csv
+
+    default = 128 * 1024  # the csv module's own limit: importing or using corpus.jsonl must not raise it for everyone
+    assert csv.field_size_limit() == default
+    path = tmp_path / "long.csv"
+    path.write_text(f"query,positive\nq,{'x' * (2 * default)}\n", encoding="utf-8")
+    _, rows = iter_csv_rows(path)
+    assert len(next(rows)[1]["positive"]) == 2 * default and csv.field_size_limit() == default
+
+
 def test_csv_quote_left_open_is_a_data_error(tmp_path):
     path = tmp_path / "open.csv"
     path.write_text('query,positive\nq,"never closed\n', encoding="utf-8")

@@ -20,8 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import corpus.paths
-from tests.helpers import ctrl_c_as_from_a_terminal, free_port, launch_chromium, require_chromium
+from tests.helpers import ROOT, ctrl_c_as_from_a_terminal, free_port, launch_chromium, require_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.llm, pytest.mark.slow]
 
@@ -78,7 +77,7 @@ def chatbot(tiny_dataset, tmp_path_factory):
     log = tmp / "chatbot.log"
     cmd = [
         sys.executable,
-        str(corpus.paths.ROOT / "5_chatbot.py"),
+        str(ROOT / "5_chatbot.py"),
         "--data",
         str(tiny_dataset),
         "--arms",
@@ -106,7 +105,7 @@ def chatbot(tiny_dataset, tmp_path_factory):
             cmd,
             stdout=out,
             stderr=subprocess.STDOUT,
-            cwd=corpus.paths.ROOT,
+            cwd=ROOT,
             env={**os.environ, "COLUMNS": "160"},
             preexec_fn=ctrl_c_as_from_a_terminal,
         )
