@@ -1,6 +1,7 @@
 """Arm specs: what the compared retrievers of steps 3, 4 and 5 are, parsed once.
 
     base                  the shipped MiniLM, named 'base'
+    finetuned             the model step 2 fine-tuned on the step's dataset (runs/<dataset>/final), named 'finetuned'
     NAME=PATH             a sentence-transformers folder (or 'base') under NAME
     PATH                  a folder, named after its last path part
     bm25                  the lexical BM25 arm
@@ -126,6 +127,8 @@ def parse_arms(texts: list[str] | tuple[str, ...] | None, finetuned: Path | None
     arms = []
     finetuned = finetuned or corpus.paths.DEFAULT_FINETUNED
     for text in texts if given else default_arms(finetuned):
+        if text.strip() == FINETUNED:
+            text = f"{FINETUNED}={finetuned}"
         arm = parse_arm(text)
         if not given and arm.name == FINETUNED and not finetuned.exists():
             console.print(f"[yellow]note:[/] {missing_finetuned_note(finetuned)}")

@@ -75,3 +75,19 @@ def test_composite_arms_name_earlier_arms(tmp_path):
         parse_arms(["base", "rr=x>base"])
     with pytest.raises(RagtuneError, match="does not exist"):
         parse_arms(["base", f"rr=base>{tmp_path / 'no-reranker'}"])
+
+
+def test_finetuned_alone_names_the_step_2_model(monkeypatch, tmp_path):
+    import shutil
+
+    import corpus.paths
+    from corpus.models import resolve_model_path
+
+    ft = tmp_path / "runs" / "finetuned" / "final"
+    with pytest.raises(RagtuneError, match="does not exist"):  # asked for by name: missing is an error, not a note
+        parse_arms(["base", "finetuned"], ft)
+    shutil.copytree(resolve_model_path("base"), ft)
+    monkeypatch.setattr(corpus.paths, "DEFAULT_FINETUNED", ft)
+    arms = parse_arms(["base", "finetuned", "bm25", "hybrid=bm25+finetuned:convex"], ft)
+    assert arms[1] == ArmSpec("finetuned", DENSE, str(ft))
+    assert arms[3].parts == ("bm25", "finetuned")
