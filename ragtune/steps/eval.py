@@ -60,6 +60,9 @@ class EvalStepConfig:
     cache: CachePolicy = option(CachePolicy.REUSE, help="embedding cache: reuse or recompute", choices=CACHE_POLICIES)
     out: str | None = option(None, help="report folder (default: reports/)")
     retrieval: RetrievalOptions = field(default_factory=RetrievalOptions)
+    full_table: bool = option(
+        False, help="print every metric at every cut-off (as in retrieval_metrics.csv), not only the headline"
+    )
 
     def __post_init__(self):
         check_options(self)
@@ -89,6 +92,7 @@ class EvalStepResult:
     written: dict[str, Path]  # report name -> file
     figures: list[Figure]  # every arm's mean per metric, cut-off and pool (the metrics CSV's 'arm' rows)
     evaluation: object  # harness.evaluate.EvalResult: rankings, per-query values, outcomes
+    config: EvalStepConfig | None = None  # the settings it ran with (show() reads --full-table from it)
 
     def figure(self, arm: str, metric: str, k: int, size: int | None = None) -> float:
         """One mean, e.g. result.figure('finetuned', 'mrr', 10); size defaults to the largest pool."""
@@ -180,13 +184,25 @@ def run(cfg: EvalStepConfig) -> EvalStepResult:
         for r in p.metric_rows
         if r["kind"] == "arm"
     ]
-    return EvalStepResult(out, written, figures, result)
+    return EvalStepResult(out, written, figures, result, cfg)
 
 
 def show(result: EvalStepResult) -> None:
+    """The headline per arm on the largest pool (or, with --full-table, every metric at every cut-off per pool);
+    the rest is in the reports, and the review page is named last."""
     from corpus.console import console
-    from harness.retrieval_report import results_table
+    from harness.retrieval_report import headline_table, results_table, size_lines
 
-    for pr in result.evaluation.pools:
-        console.print(results_table(result.evaluation, pr))
+    ev = result.evaluation
+    page = result.out / "index.html"
+    if result.config is not None and result.config.full_table:
+        for pr in ev.pools:
+            console.print(results_table(ev, pr))
+    else:
+        largest = max(ev.pools, key=lambda p: p.pool.size)
+        console.print(headline_table(ev, largest))
+        for line in size_lines(ev):
+            console.print(line)
     console.print(f"[green]reports written to[/] {result.out}: " + ", ".join(p.name for p in result.written.values()))
+    if page.exists():
+        console.print(f"[bold]review page:[/] {page.resolve().as_uri()}")
