@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 GRADIO_ANAL
 
 DEMO_STAMP := $(VENV)/.demo-models
 
-.PHONY: install install-demo-models browser demo test test-fast lint chat clean-cache
+.PHONY: install install-demo-models browser demo test test-fast lint chat clean-cache results
 
 $(STAMP): requirements.txt requirements-models.txt pyproject.toml
 	test -x $(VENV)/bin/python || $(PY) -m venv $(VENV)
@@ -54,6 +54,10 @@ test: install browser lint
 # The edit loop: everything but the slow, LLM and browser tests (under a minute).
 test-fast: install
 	$(RUN) -m pytest -q -m "not slow and not llm and not browser" tests
+
+# docs/results.md from reports/ (after `make demo`): the measured figures, the machine and the commit.
+results: install
+	$(RUN) -m ragtune.results_page --reports reports --out docs/results.md
 
 # The Gradio page on http://127.0.0.1:7860 (steps 0-2 first, or it compares the base model with itself).
 chat: install install-demo-models
