@@ -85,6 +85,10 @@ def _p(p: float) -> str:
     return "< 0.0001" if p < 1e-4 else f"{p:.4f}" if p < 0.01 else f"{p:.2f}"
 
 
+def _count(n) -> str:
+    return f"{n:,}" if isinstance(n, int) else "?"
+
+
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return [
         "| " + " | ".join(header) + " |",
@@ -171,10 +175,18 @@ def _value(m: pd.DataFrame, kind: str, arm: str, metric: str, k: int) -> pd.Seri
     return sel.iloc[0] if len(sel) else None
 
 
-def _pool(cfg: dict) -> str:
+def _short(path: str, reports: Path) -> str:
+    """A path under the checkout that wrote the reports, relative to it (data/onet, not /home/…/data/onet)."""
+    try:
+        return str(Path(path).resolve().relative_to(reports.resolve().parent))
+    except (ValueError, OSError):
+        return path
+
+
+def _pool(cfg: dict, reports: Path) -> str:
     if cfg.get("sizes"):
         return "pools of " + ", ".join(f"{s:,}" for s in cfg["sizes"]) + " built on the fly"
-    return f"`{cfg['corpus']}`" if cfg.get("corpus") else "the whole corpus"
+    return f"`{_short(cfg['corpus'], reports)}`" if cfg.get("corpus") else "the whole corpus"
 
 
 def retrieval_lines(reports: Path, metrics: pd.DataFrame, card: dict) -> list[str]:
@@ -192,10 +204,10 @@ def retrieval_lines(reports: Path, metrics: pd.DataFrame, card: dict) -> list[st
     lines = [
         "## Retrieval (step 3)",
         "",
-        f"`{cfg.get('data', '?')}`, split `{cfg.get('split', '?')}`: {n_queries:,} queries, {size:,} documents "
-        f"in the pool ({_pool(cfg)}), {cfg.get('index', {}).get('kind', 'exact')} "
+        f"`{_short(cfg.get('data', '?'), reports)}`, split `{cfg.get('split', '?')}`: {n_queries:,} queries, {size:,} documents "
+        f"in the pool ({_pool(cfg, reports)}), {cfg.get('index', {}).get('kind', 'exact')} "
         f"search. Δ: paired difference against `{base}` with its {conf:.0%} bootstrap CI "
-        f"({cfg.get('bootstrap_samples', '?'):,} resamples); p: paired randomization test, two-sided. "
+        f"({_count(cfg.get('bootstrap_samples'))} resamples); p: paired randomization test, two-sided. "
         "Source: `retrieval_metrics.csv`, `retrieval_outcomes.csv`, `retrieval_speed.csv`.",
         "",
     ]
