@@ -55,9 +55,9 @@ test: install browser lint
 test-fast: install
 	$(RUN) -m pytest -q -m "not slow and not llm and not browser" tests
 
-# docs/results.md from reports/ (after `make demo`): the measured figures, the machine and the commit.
+# docs/results.md and README.md's results table from reports/ (after `make demo`): the figures, the machine, the commit.
 results: install
-	$(RUN) -m ragtune.results_page --reports reports --out docs/results.md
+	$(RUN) -m ragtune.results_page --reports reports --out docs/results.md --readme README.md
 
 # The Gradio page on http://127.0.0.1:7860 (steps 0-2 first, or it compares the base model with itself).
 chat: install install-demo-models

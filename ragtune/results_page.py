@@ -1,8 +1,9 @@
 """docs/results.md: the measured figures of one run, regenerated from its report folder, with the machine and
 software they came from and how much they move between machines. The README's table is copied from this page.
 
-    python -m ragtune.results_page [--reports reports] [--out docs/results.md] [--compare OTHER_REPORTS]
-    make results
+    python -m ragtune.results_page [--reports reports] [--out docs/results.md] [--readme README.md]
+                                   [--compare OTHER_REPORTS]
+    make results                   (reports/ → docs/results.md and README.md's table)
 
 Reads what steps 3 and 4 published (retrieval_metrics.csv, retrieval_outcomes.csv, retrieval_speed.csv,
 retrieval_card.json; rag_compare_summary.csv, rag_answer_join.csv, rag_compare_card.json); a step that did not
@@ -49,6 +50,9 @@ class ResultsPageConfig:
     out: str = option("docs/results.md", help="markdown page to write")
     compare: str | None = option(
         None, help="a second report folder (another machine's run): its headline figures and the differences"
+    )
+    readme: str | None = option(
+        None, help="also replace the results table between the markers of this README (make results: README.md)"
     )
 
 
@@ -189,30 +193,27 @@ def _pool(cfg: dict, reports: Path) -> str:
     return f"`{_short(cfg['corpus'], reports)}`" if cfg.get("corpus") else "the whole corpus"
 
 
-def retrieval_lines(reports: Path, metrics: pd.DataFrame, card: dict) -> list[str]:
-    cfg = card.get("config", {})
-    ks = sorted({int(k) for k in metrics["k"]})
-    cuts = headline_cutoffs(ks)
+def _largest(metrics: pd.DataFrame) -> tuple[int, pd.DataFrame, list[str]]:
     size = int(metrics["size"].max())
     m = metrics[metrics["size"] == size]
-    arms = list(dict.fromkeys(m[m["kind"] == "arm"]["arm"]))
+    return size, m, list(dict.fromkeys(m[m["kind"] == "arm"]["arm"]))
+
+
+def headline_rows(reports: Path, metrics: pd.DataFrame, card: dict) -> tuple[list[str], list[list[str]]]:
+    """The results table: per arm on the largest pool its headline metrics, the MRR Δ against the first arm with
+    CI and p, the fixed/regressed counts, latency and training minutes."""
+    cfg = card.get("config", {})
+    cuts = headline_cutoffs(sorted({int(k) for k in metrics["k"]}))
+    size, m, arms = _largest(metrics)
     base = arms[0]
-    n_queries = int(m["n_queries"].iloc[0])
-    conf = cfg.get("confidence", 0.95)
     outcomes = _read(reports, FILES["outcomes"])
     speed = _read(reports, FILES["speed"])
-    lines = [
-        "## Retrieval (step 3)",
-        "",
-        f"`{_short(cfg.get('data', '?'), reports)}`, split `{cfg.get('split', '?')}`: {n_queries:,} queries, {size:,} documents "
-        f"in the pool ({_pool(cfg, reports)}), {cfg.get('index', {}).get('kind', 'exact')} "
-        f"search. Δ: paired difference against `{base}` with its {conf:.0%} bootstrap CI "
-        f"({_count(cfg.get('bootstrap_samples'))} resamples); p: paired randomization test, two-sided. "
-        "Source: `retrieval_metrics.csv`, `retrieval_outcomes.csv`, `retrieval_speed.csv`.",
-        "",
+    header = [
+        "arm",
+        *(f"{LABELS[mt]}@{k}" for mt, k in cuts),
+        f"Δ MRR@{cuts[1][1]} [{cfg.get('confidence', 0.95):.0%} CI]",
     ]
-    header = ["arm", *(f"{LABELS[mt]}@{k}" for mt, k in cuts), f"Δ MRR@{cuts[1][1]} [CI]", "p"]
-    header += [f"fixed / regressed (Hit@{cfg.get('fix_k', 10)})", "ms/query (p50)", "training min"]
+    header += ["p", f"fixed / regressed (Hit@{cfg.get('fix_k', 10)})", "ms/query (p50)", "training min"]
     rows = []
     for arm in arms:
         cells = [f"`{arm}`"]
@@ -233,7 +234,50 @@ def retrieval_lines(reports: Path, metrics: pd.DataFrame, card: dict) -> list[st
         else:
             cells += ["-", "-"]
         rows.append(cells)
-    lines += _table(header, rows)
+    return header, rows
+
+
+# the README's copy of the results table: the same cells, less the p-value, latency and training columns
+README_START, README_END = "<!-- results-table", "<!-- /results-table -->"
+README_DROPPED = ("p", "ms/query (p50)", "training min")
+
+
+def readme_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    keep = [i for i, h in enumerate(header) if h not in README_DROPPED]
+    return _table([header[i] for i in keep], [[r[i] for i in keep] for r in rows])
+
+
+def write_readme_table(readme: Path, table: list[str]) -> None:
+    """Replace the table between the README's results-table markers (the markers stay)."""
+    text = readme.read_text(encoding="utf-8")
+    if README_START not in text or README_END not in text:
+        raise RagtuneError(f"{readme}: no '{README_START} ... {README_END}' markers around a results table")
+    head, _, rest = text.partition(README_START)
+    marker_line, _, _ = rest.partition("\n")
+    _, _, tail = rest.partition(README_END)
+    readme.write_text(
+        head + README_START + marker_line + "\n" + "\n".join(table[:-1]) + "\n" + README_END + tail, encoding="utf-8"
+    )
+
+
+def retrieval_lines(reports: Path, metrics: pd.DataFrame, card: dict) -> list[str]:
+    cfg = card.get("config", {})
+    cuts = headline_cutoffs(sorted({int(k) for k in metrics["k"]}))
+    size, m, arms = _largest(metrics)
+    base = arms[0]
+    n_queries = int(m["n_queries"].iloc[0])
+    conf = cfg.get("confidence", 0.95)
+    lines = [
+        "## Retrieval (step 3)",
+        "",
+        f"`{_short(cfg.get('data', '?'), reports)}`, split `{cfg.get('split', '?')}`: {n_queries:,} queries, "
+        f"{size:,} documents in the pool ({_pool(cfg, reports)}), {cfg.get('index', {}).get('kind', 'exact')} "
+        f"search. Δ: paired difference against `{base}` with its {conf:.0%} bootstrap CI "
+        f"({_count(cfg.get('bootstrap_samples'))} resamples); p: paired randomization test, two-sided. "
+        "Source: `retrieval_metrics.csv`, `retrieval_outcomes.csv`, `retrieval_speed.csv`.",
+        "",
+    ]
+    lines += _table(*headline_rows(reports, metrics, card))
     lines += _delta_lines(m, arms, base, cuts)
     if metrics["size"].nunique() > 1:
         lines += _size_lines(metrics, arms, base, cuts[1])
@@ -417,6 +461,14 @@ def write_page(cfg: ResultsPageConfig) -> Path:
     tmp = temp_sibling(out)
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, out)
+    if cfg.readme:
+        reports = Path(cfg.reports)
+        metrics = _read(reports, FILES["metrics"])
+        if metrics is None:
+            raise RagtuneError(f"{reports}: no {FILES['metrics']}, so no results table for {cfg.readme}")
+        write_readme_table(
+            Path(cfg.readme), readme_table(*headline_rows(reports, metrics, _card(reports, FILES["card"])))
+        )
     return out
 
 

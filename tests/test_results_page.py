@@ -91,3 +91,20 @@ def test_a_folder_without_reports_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "run steps 3 and 4" in err[0]
     assert not (tmp_path / "results.md").exists()
+
+
+@pytest.mark.slow
+def test_the_readme_table_is_written_from_the_same_rows(reports, tmp_path):
+    from tests.test_docs import readme_matches_page
+
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        "# x\n\n<!-- results-table: generated -->\n| arm | old |\n|---|---|\n| `base` | 0.1 |\n<!-- /results-table -->\n"
+        "\nafter\n",
+        encoding="utf-8",
+    )
+    page = main(["--reports", str(reports), "--out", str(tmp_path / "results.md"), "--readme", str(readme)])
+    text = readme.read_text(encoding="utf-8")
+    readme_matches_page(text, page.read_text(encoding="utf-8"))
+    assert "| old |" not in text and text.endswith("<!-- /results-table -->\n\nafter\n")
+    assert "Recall@100" in text and "| `bm25` |" in text
