@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 GRADIO_ANAL
 
 DEMO_STAMP := $(VENV)/.demo-models
 
-.PHONY: install install-test install-demo-models browser demo test test-fast lint chat clean-cache
+.PHONY: install install-test install-demo-models browser demo test test-fast lint chat clean-cache results
 
 $(STAMP): requirements.txt requirements-models.txt pyproject.toml
 	test -x $(VENV)/bin/python || $(PY) -m venv $(VENV)
@@ -62,6 +62,10 @@ test: install-test browser lint
 # The edit loop: everything but the slow, LLM and browser tests (under a minute).
 test-fast: install-test
 	$(RUN) -m pytest -q -m "not slow and not llm and not browser" tests
+
+# docs/results.md and README.md's results table from reports/ (after `make demo`): the figures, the machine, the commit.
+results: install
+	$(RUN) -m ragtune.results_page --reports reports --out docs/results.md --readme README.md
 
 # The Gradio page on http://127.0.0.1:7860 (steps 0-2 first, or it compares the base model with itself).
 chat: install install-demo-models

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from corpus.errors import RagtuneError
 from corpus.processes import process_alive
 
 _STAGING = ".staging-"
@@ -90,17 +91,28 @@ def replace_folder(staging: Path, target: Path) -> None:
 def staged_folder(target: Path) -> Iterator[Path]:
     """An empty folder beside `target` to write into; swapped in whole when the block ends without an error.
 
-    On an error the staging folder is removed and `target` is untouched.
+    On an error the staging folder is removed and `target` is untouched; a file-system failure (read-only, full)
+    becomes a RagtuneError that says so.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    recover_folder(target)
     staging = _sibling(target, _STAGING)
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
     try:
-        yield staging
-    except BaseException:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            recover_folder(target)
+            shutil.rmtree(staging, ignore_errors=True)
+            staging.mkdir()
+            yield staging
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        replace_folder(staging, target)
+    except OSError as exc:
+        if exc.filename is None:  # not the file system's (e.g. a dropped connection inside the block): a bug's
+            raise
         shutil.rmtree(staging, ignore_errors=True)
-        raise
-    replace_folder(staging, target)
+        where = exc.filename if exc.filename2 is None else f"{exc.filename} -> {exc.filename2}"
+        raise RagtuneError(
+            f"{target}: could not write ({exc.strerror or type(exc).__name__}: {where}); its previous content is "
+            "unchanged"
+        ) from None

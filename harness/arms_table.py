@@ -1,4 +1,4 @@
-"""The arms table of issue 12 from a step-3 report folder: per arm MRR@10, nDCG@10 and Hit@10 with the paired CI of
+"""The arms table (docs/arms.md) from a step-3 report folder: per arm MRR@10, nDCG@10 and Hit@10 with the paired CI of
 its difference to the baseline, training minutes and milliseconds per query.
 
     python -m harness.arms_table reports/arms_onet [--size 800]

@@ -65,6 +65,7 @@ class EvalConfig:
     )
     cache: CachePolicy = option(CachePolicy.REUSE, help="embedding cache: reuse or recompute", choices=CACHE_POLICIES)
     out: str | None = option(None, help="report folder (default: reports/)")
+    full_table: bool = option(False, help="print every metric at every cut-off (the console shows the headline)")
     arm_options: ArmOptions = field(default_factory=ArmOptions)
     retrieval: RetrievalOptions = field(default_factory=RetrievalOptions)
 

@@ -318,6 +318,76 @@ def results_table(result: EvalResult, pr: PoolResult) -> Table:
     return t
 
 
+def headline_cutoffs(ks: list[int]) -> list[tuple[str, int]]:
+    """The console's headline: Hit, MRR and nDCG at the cut-off closest to 10, and Recall at the largest cut-off
+    (Hit@10, MRR@10, nDCG@10, Recall@100 with the default cut-offs)."""
+    near10 = min(ks, key=lambda k: (abs(k - 10), k))
+    return [("hit", near10), ("mrr", near10), ("ndcg", near10), ("recall", max(ks))]
+
+
+def headline_table(result: EvalResult, pr: PoolResult) -> Table:
+    """Step 3's console summary: per arm its headline metrics, with the paired Δ against the baseline (the first
+    arm), its CI and p, and the fixed/regressed counts. Every metric at every cut-off and every pair of arms is in
+    retrieval_metrics.csv and retrieval_summary.md (and `results_table`, behind step 3's --full-table)."""
+    cfg = result.config
+    metrics = pd.DataFrame(pr.metric_rows)
+    arms = [r.name for r in pr.arms]
+    base = arms[0]
+    t = Table(
+        title=f"retrieval on {pr.pool.size:,} documents, {len(result.query_ids):,} '{cfg.split}' queries: "
+        f"each arm against {base}",
+        caption=f"Δ: paired, {cfg.confidence:.0%} bootstrap CI; p: randomization test. "
+        "Every metric, cut-off and pair: retrieval_metrics.csv",
+    )
+    for col, justify in (("arm", "left"), ("metric", "left"), ("value", "right"), (f"Δ vs {base}", "right")):
+        t.add_column(col, justify=justify)
+    t.add_column("p", justify="right")
+    cuts = headline_cutoffs(cfg.k)
+    arm_rows = metrics[metrics["kind"] == "arm"]
+    for i, arm in enumerate(arms):
+        for j, (m, k) in enumerate(cuts):
+            sel = arm_rows[(arm_rows["arm"] == arm) & (arm_rows["metric"] == m) & (arm_rows["k"] == k)]
+            delta = metrics[(metrics["kind"] == "delta") & (metrics["arm"] == f"{arm} - {base}")]
+            delta = delta[(delta["metric"] == m) & (delta["k"] == k)]
+            cells = ["", ""]
+            if len(delta):
+                r = delta.iloc[0]
+                style = "green" if r["ci_low"] > 0 else "red" if r["ci_high"] < 0 else ""
+                cells = [f"[{style}]{_fmt_delta(r)}[/]" if style else _fmt_delta(r), _fmt_p(r["p_value"])]
+            last = j == len(cuts) - 1 and i == 0
+            t.add_row(
+                arm if j == 0 else "", f"{LABELS[m]}@{k}", f"{sel['value'].iloc[0]:.3f}", *cells, end_section=last
+            )
+        for o in pr.outcome_rows:
+            if o["arm"] == arm and o["baseline"] == base:
+                t.add_row(
+                    "",
+                    f"fixed / regressed (Hit@{o['k']})",
+                    f"{o['fixed']} / {o['regressed']}",
+                    "",
+                    "",
+                    end_section=True,
+                )
+    return t
+
+
+def size_lines(result: EvalResult) -> list[str]:
+    """With several pool sizes: each arm's MRR Δ against the baseline per size, one line per size."""
+    if len(result.pools) < 2:
+        return []
+    _, (metric, k), *_ = headline_cutoffs(result.config.k)
+    lines = []
+    for pr in sorted(result.pools, key=lambda p: p.pool.size):
+        base = pr.arms[0].name
+        deltas = [
+            f"{r['arm'].split(' - ')[0]} {r['value']:+.3f} [{r['ci_low']:+.3f},{r['ci_high']:+.3f}]"
+            for r in pr.metric_rows
+            if r["kind"] == "delta" and r["baseline"] == base and r["metric"] == metric and r["k"] == k
+        ]
+        lines.append(f"{pr.pool.size:>9,} documents: Δ {LABELS[metric]}@{k} vs {base}: " + ", ".join(deltas))
+    return lines
+
+
 def _header_lines(result: EvalResult) -> list[str]:
     cfg = result.config
     return [

@@ -34,10 +34,12 @@ def fan_out(
                     result = fut.result()
                 except RagtuneError as exc:
                     pool.shutdown(wait=True, cancel_futures=True)
-                    raise RagtuneError(
-                        f"{exc} — {finished} of {len(items)} {unit} finished and cached; rerun the same command to "
-                        "resume"
-                    ) from None
+                    done = f"{finished} of {len(items)} {unit} finished and cached"
+                    # an error that the same request meets again (a prompt too long for the model) says what to
+                    # change in its own words; promising that the same command resumes would send the user in a loop
+                    if getattr(exc, "resumable", True):
+                        done += "; rerun the same command to resume"
+                    raise RagtuneError(f"{exc} — {done}") from None
                 finished += 1
                 tracker.advance(1)
                 yield futures[fut], result

@@ -9,6 +9,7 @@ the URL and what failed, never the API key.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +22,24 @@ NO_KEY = "not-needed"
 
 class EndpointError(RagtuneError):
     """The LLM endpoint could not be used (unreachable, timed out, refused the request)."""
+
+    resumable = True  # the same request may succeed later (a busy or restarted server): a rerun resumes
+
+
+class PromptTooLongError(EndpointError):
+    """The endpoint refused a prompt longer than the model's context. Asking again gets the same refusal, so the
+    message says what to change instead."""
+
+    resumable = False
+
+
+# how llama.cpp ("exceeds the available context size", exceed_context_size_error), OpenAI
+# (context_length_exceeded) and vLLM ("maximum context length") word a prompt that does not fit
+_CONTEXT_OVERFLOW = re.compile(r"context (size|length|window)|context_length_exceeded|exceed_context_size", re.I)
+TOO_LONG_HINT = (
+    "the prompt (question and passages) is longer than the model's context: pass fewer passages (--top-k) or give "
+    "the model a longer context (--ctx for the local server; the server's own setting for an external endpoint)"
+)
 
 
 @dataclass(frozen=True)
@@ -75,6 +94,9 @@ class LLMClient:
             what = f"connection failed ({type(cause).__name__}: {str(cause).splitlines()[0] if str(cause) else ''})"
         elif isinstance(exc, openai.APIStatusError):
             what = f"HTTP {exc.status_code}: {_first_line(exc.message)}"
+            if exc.status_code in (400, 413) and _CONTEXT_OVERFLOW.search(f"{exc.message} {exc.body}"):
+                where = f"LLM endpoint {self.cfg.base_url} (model '{self.cfg.model}')"
+                return PromptTooLongError(f"{where}: {what} — {TOO_LONG_HINT}")
         else:
             what = f"{type(exc).__name__}: {_first_line(str(exc))}"
         if self._key != NO_KEY:

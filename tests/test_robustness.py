@@ -219,6 +219,18 @@ def stale_conversion(b: Sandbox) -> None:
     write_flat_csv(b.root / "flat" / "seed.csv", flat_rows(8, "train", "c"))
 
 
+def read_only_set_folder(reports: Path, name: str, root: Path) -> None:
+    """The folder a step stages its report set in cannot be written (read-only, as on a full or locked disk)."""
+    (reports / ".sets").mkdir(parents=True, exist_ok=True)
+    os.symlink(read_only_dir(root), reports / ".sets" / name)
+
+
+def users_folder(path: Path) -> None:
+    """A folder of the user's that happens to carry a report's name, holding a file of theirs."""
+    path.mkdir(parents=True)
+    (path / "my_notes.txt").write_text("mine\n", encoding="utf-8")
+
+
 # ----------------------------------------------------------------------------------------------- the bad table
 
 
@@ -531,6 +543,23 @@ BAD: list[Bad] = [
         "{read_only}/reports",
         "cannot write",
         before_work=True,
+    ),
+    # publishing: refused after the work, before anything is published; earlier outputs stay as they were
+    Bad(
+        "step3_publish_into_a_read_only_set_folder",
+        "3_eval_retrieval.py",
+        STEP3,
+        lambda b: read_only_set_folder(b.prev / "reports", "retrieval", b.root),
+        ("could not publish the retrieval reports", "published before are unchanged"),
+        marks=(SLOW,),
+    ),
+    Bad(
+        "step3_users_folder_named_like_a_report",
+        "3_eval_retrieval.py",
+        STEP3,
+        lambda b: users_folder(b.prev / "reports" / "retrieval_summary.md"),
+        ("retrieval_summary.md", "a folder ragtune did not write", "nothing was published"),
+        marks=(SLOW,),
     ),
     out_at(
         "step4_out_is_a_file",
@@ -866,3 +895,44 @@ def test_fractional_grades_keep_their_queries_relevant(sandbox):
     proc = run_script("1_build_corpus.py", *sandbox.fill(STEP1[:-1]), sandbox.root / "graded.jsonl", env=sandbox.env())
     assert proc.returncode == 0, proc.stderr
     assert (sandbox.root / "graded.jsonl").read_bytes() == (sandbox.root / "plain.jsonl").read_bytes()
+
+
+@SLOW
+def test_step_4_never_deletes_a_users_folder_named_like_a_report(sandbox):
+    from tests.rag.conftest import StubLLM
+
+    out = sandbox.prev / "reports"
+    users_folder(out / "rag_compare_summary.md")
+    before = snapshot(sandbox.prev)
+    stub = StubLLM()
+    try:
+        proc = run_script("4_rag_compare.py", *stub_rag_flags(stub.base_url, sandbox.ds, out), env=sandbox.env())
+    finally:
+        stub.close()
+    assert_one_line_error(proc, "rag_compare_summary.md", "a folder ragtune did not write", "nothing was published")
+    assert snapshot(sandbox.prev) == before
+
+
+@SLOW
+def test_a_document_too_long_for_the_prompt_says_what_to_change(sandbox):
+    """A rerun of the same command would be refused the same way: the error names what to change instead."""
+    from tests.rag.conftest import StubLLM
+
+    filler = " Quarterly figures are reconciled and archived." * 300  # ~1,800 words per document
+    corpus = sandbox.ds / "corpus.jsonl"
+    docs = [json.loads(x) for x in lines(corpus) if x.strip()]
+    corpus.write_text("".join(json.dumps({**d, "text": d["text"] + filler}) + "\n" for d in docs), encoding="utf-8")
+    out = sandbox.root / "reports"
+    stub = StubLLM()
+    stub.context_words = 1000  # fewer than one document
+    try:
+        flags = stub_rag_flags(stub.base_url, sandbox.ds, out)
+        proc = run_script("4_rag_compare.py", *flags, env=sandbox.env())
+        err = assert_one_line_error(proc, "exceeds the available context size", "--top-k", "--ctx")
+        assert "rerun the same command" not in err
+        stub.context_words = 3 * 2000  # what the error advised: a longer context on the server
+        again = run_script("4_rag_compare.py", *flags, env=sandbox.env())
+        assert again.returncode == 0, again.stderr[-3000:]
+    finally:
+        stub.close()
+    assert (out / "rag_compare_report.csv").is_file()

@@ -39,7 +39,7 @@ def test_unknown_flag_is_one_line(script):
         ("2b_train_reranker.py", ["--max-steps", "0"], "--max-steps must be ≥ 1, got 0"),
         ("2b_train_reranker.py", ["--loss", "hinge"], "--loss"),
         ("3_eval_retrieval.py", ["--rerank-depth", "0"], "--rerank-depth must be ≥ 1, got 0"),
-        # issue 11's holes: each used to pass argparse and fail later (or not at all)
+        # each used to pass argparse and fail later (or not at all)
         ("0_build_triplets.py", ["--batch-size", "0"], "--batch-size must be ≥ 1, got 0"),
         ("0_build_triplets.py", ["--relative-margin", "-2"], "--relative-margin must be ≥ 0.0, got -2.0"),
         ("2_train_embedder.py", ["--eval-batch-size", "0"], "--eval-batch-size must be ≥ 1, got 0"),

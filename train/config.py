@@ -22,9 +22,9 @@ GUIDED = ("gist", "cached-gist")
 # of a row (queries_per_row) costs its tokens plus QUERY_OVERHEAD, the fixed cost of a short text of its own: fitted
 # on O*NET with 4 queries a row (226 + 3 x (21 + 8) tokens: 93 steps in the same 9 minutes)
 STEPS_MIN, STEP_TOKENS, ROW_OVERHEAD, QUERY_OVERHEAD = 40, 1_080_000, 50, 8
-# queries sharing one positive in a row (train/shared_positive.py), when the data has them: on O*NET (13 queries a
-# document) 4 a row for the same 9 minutes: test MRR@10 0.442 with one a row, 0.455 in a trial and 0.446 in the
-# fresh-clone demo with 4; 8 a row, lr 2e-4, batch 64 all landed within 0.446-0.457 (docs/steps/2-train.md)
+# queries sharing one positive in a row (train/shared_positive.py), when the data has them: a shared positive is
+# embedded once for all its queries, so a step sees more queries for nearly the same cost; more than 4 a row did
+# not pay on O*NET (measurements: docs/steps/2-train.md)
 QUERIES_PER_ROW_MAX = 4
 # dev metrics the evaluator reports (InformationRetrievalEvaluator names, without the "dev_cosine_" prefix)
 METRICS = ("mrr@10", "ndcg@10", "accuracy@1", "accuracy@3", "accuracy@5", "accuracy@10", "map@100")
@@ -50,10 +50,10 @@ class TrainConfig:
         "which masks in-batch candidates it scores above the positive",
         choices=LOSSES,
     )
-    # no mined negatives by default: on O*NET the dataset's own hard negatives are often relevant (related
-    # occupations share tasks) and lifted less at equal compute. One outside negative per row (ESCO, ISCO,
-    # Wikipedia, from a part no pool draws) is the default when step 0 mined them: measured on O*NET it keeps the
-    # lift as the pool grows (10,000 documents: +0.130 MRR@10 against +0.013 without) for 0.016 less at 800
+    # no mined negatives by default: a dataset's own hard negatives are often relevant too (related occupations
+    # share tasks). One outside negative per row (ESCO, ISCO, Wikipedia, from a part no pool draws) is the default
+    # when step 0 mined them: it teaches the model that task-like text is not enough, which keeps the lift as the
+    # pool grows (measurements: docs/steps/2-train.md)
     num_negatives: int = option(0, help="hard negatives per row mined from the dataset's own documents", min=0, max=20)
     outside_negatives: int | None = option(
         None,

@@ -51,13 +51,11 @@ class RerankerConfig:
     in_batch_negatives: int = option(3, help="mnrl: other queries' documents scored per query", min=0, max=4096)
     learning_rate: float = option(1e-4, help="peak learning rate", min=1e-7, max=1e-2)
     warmup_ratio: float = option(0.1, help="share of steps with a rising learning rate", min=0.0, max=0.9)
-    # measured on O*NET (docs/arms.md): pointwise BCE (100 steps x 16 pairs, lr 5e-5 or 2e-4) stayed at chance
-    # (loss ~1.05 = the pos-weighted BCE of a constant score); mnrl (a softmax over the positive, 1 mined and 3
-    # in-batch negatives, 8 queries a step, lr 1e-4, 64 tokens) lifted dev MRR@10 from 0.24 to 0.42 in 20 steps.
-    # A step is 40 pairs, ~1 s in bf16 on 2 cores: 200 steps 4.5 min (dev MRR@10 0.434), 400 steps 7.1 min (0.478)
+    # a softmax over the positive and its negatives (mnrl) learns from this little data where pointwise BCE stays
+    # at chance; the default is what fits a CPU budget of minutes (measurements: docs/arms.md)
     max_steps: int = option(400, help="optimizer steps", min=1, max=1_000_000)
-    # 256 tokens (query + the median O*NET document, 138 tokens, fit whole) trained 3.4x slower and scored lower on
-    # dev at equal steps (0.401 against 0.434 at 200 steps; docs/arms.md)
+    # short pairs: the title and the start of a document carry the match; whole documents train several times
+    # slower and did not score better at equal steps (docs/arms.md)
     max_seq_length: int = option(
         64,
         help="tokens of query + document read together (O*NET: the title and the start of the description)",

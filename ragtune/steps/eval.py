@@ -94,9 +94,21 @@ def run(cfg: EvalConfig) -> EvalStepResult:
 
 
 def show(result: EvalStepResult) -> None:
+    """The headline per arm on the largest pool (or, with --full-table, every metric at every cut-off per pool);
+    the rest is in the reports, and the review page is named last."""
     from corpus.console import console
-    from harness.retrieval_report import results_table
+    from harness.retrieval_report import headline_table, results_table, size_lines
 
-    for pr in result.evaluation.pools:
-        console.print(results_table(result.evaluation, pr))
+    ev = result.evaluation
+    page = result.out / "index.html"
+    if ev.config.full_table:
+        for pr in ev.pools:
+            console.print(results_table(ev, pr))
+    else:
+        largest = max(ev.pools, key=lambda p: p.pool.size)
+        console.print(headline_table(ev, largest))
+        for line in size_lines(ev):
+            console.print(line)
     console.print(f"[green]reports written to[/] {result.out}: " + ", ".join(p.name for p in result.written.values()))
+    if page.exists():
+        console.print(f"[bold]review page:[/] {page.resolve().as_uri()}")

@@ -147,3 +147,50 @@ def test_a_swap_killed_between_its_two_renames_is_recovered(tmp_path, monkeypatc
     recover_folder(target)
     assert sorted(p.name for p in target.iterdir()) == ["old.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
+
+
+def test_a_users_folder_with_a_report_name_stops_the_publish(tmp_path):
+    write_set(tmp_path, "retrieval", "v1", sub=None)
+    before = contents(tmp_path)
+    (tmp_path / "summary.md.new").mkdir()  # unrelated: left alone
+    mine = tmp_path / "speed.csv"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(RagtuneError, match=r"speed\.csv: a folder ragtune did not write"):
+        write_set(tmp_path, "retrieval", "v2", files=("metrics.csv", "speed.csv"), sub=None)
+    assert (mine / "notes.txt").read_text() == "mine"
+    assert contents(tmp_path) == before  # nothing of v2 was published
+
+
+def test_a_loose_folder_holding_other_kinds_of_files_is_not_taken_over(tmp_path):
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "thesis.docx").write_text("mine", encoding="utf-8")
+    with pytest.raises(RagtuneError, match="runs: a folder ragtune did not write"):
+        write_set(tmp_path, "retrieval", "v1")
+    assert (tmp_path / "runs" / "thesis.docx").read_text() == "mine"
+
+
+def test_a_file_system_failure_while_publishing_is_one_error_and_keeps_the_previous_set(tmp_path, monkeypatch):
+    import corpus.report_set as rs
+
+    write_set(tmp_path, "retrieval", "v1")
+    before = contents(tmp_path)
+
+    def read_only(*a, **kw):
+        raise PermissionError(13, "Permission denied", str(tmp_path / ".sets" / "retrieval" / "set-x"))
+
+    monkeypatch.setattr(rs.os, "rename", read_only)
+    with pytest.raises(RagtuneError, match="could not publish the retrieval reports.*published before are unchanged"):
+        write_set(tmp_path, "retrieval", "v2")
+    assert contents(tmp_path) == before
+    assert [p.name for p in (tmp_path / ".sets" / "retrieval").iterdir() if p.name.startswith("staging")] == []
+
+
+def test_a_file_system_failure_in_a_staged_folder_is_one_error(tmp_path):
+    target = tmp_path / "data" / "seed-1234"
+    with staged_folder(target) as staging:
+        (staging / "a.txt").write_text("1")
+    with pytest.raises(RagtuneError, match="seed-1234: could not write.*previous content is unchanged"):
+        with staged_folder(target) as staging:
+            (staging / "missing" / "b.txt").write_text("2")  # FileNotFoundError, as a vanished disk would give
+    assert sorted(p.name for p in target.iterdir()) == ["a.txt"]

@@ -212,3 +212,25 @@ def test_ignore_identical_ids_drops_the_querys_own_document(isolated_cache, tmp_
         trec = (out / "runs" / "base.trec").read_text().splitlines()
         assert any(line.split()[0] == line.split()[2] for line in trec) == (not flag)
     assert mrr[False] == pytest.approx(0.5) and mrr[True] == pytest.approx(1.0)
+
+
+def test_console_leads_with_the_headline_and_the_grid_is_behind_a_flag(tiny_dataset, isolated_cache, tmp_path, capsys):
+    out = tmp_path / "r"
+    flags = ["--data", str(tiny_dataset), "--arms", "base=base", "bm25", "--k", "1,3,10,20", "--out", str(out), *FAST]
+    assert run_cli(EVAL, flags) == 0
+    printed = capsys.readouterr().out
+    rows = [line for line in printed.splitlines() if line.startswith("│")]  # the table's body rows
+    assert len(rows) <= 15, printed
+    m = pd.read_csv(out / "retrieval_metrics.csv")
+    delta = m[(m["kind"] == "delta") & (m["metric"] == "mrr") & (m["k"] == 10)].iloc[0]
+    base_row, mrr_row = [line for line in rows if "MRR@10" in line]  # the baseline's, then bm25's with its Δ
+    assert f"{delta['value']:+.3f}" in mrr_row and f"{delta['ci_low']:+.3f}" in mrr_row
+    for label in ("Hit@10", "nDCG@10", "Recall@20", "fixed / regressed (Hit@10)"):
+        assert label in printed
+    assert "P@1" not in printed and "MAP@3" not in printed  # the full grid is in the CSV
+    o = pd.read_csv(out / "retrieval_outcomes.csv").iloc[0]
+    assert f"{o['fixed']} / {o['regressed']}" in printed
+
+    assert run_cli(EVAL, [*flags, "--full-table"]) == 0
+    full = capsys.readouterr().out
+    assert "P@1" in full and "MAP@3" in full

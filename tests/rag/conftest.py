@@ -72,6 +72,8 @@ class StubLLM:
         self.tokenize = True
         self.tokenize_requests: list[dict] = []
         self.auth_headers: list[str] = []
+        # a context of this many words: a longer prompt gets llama.cpp's HTTP 400 (None: any length)
+        self.context_words: int | None = None
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -126,6 +128,15 @@ class StubLLM:
                 if action == "sleep":
                     time.sleep(stub.sleep_s)
                     action = "ok"
+                words = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
+                if stub.context_words is not None and words > stub.context_words:
+                    message = (
+                        f"request ({words} tokens) exceeds the available context size ({stub.context_words} tokens), "
+                        "try increasing it"
+                    )
+                    return self._json(
+                        400, {"error": {"code": 400, "message": message, "type": "exceed_context_size_error"}}
+                    )
                 text = stub.reply(body["messages"]) if action == "ok" else action
                 if body.get("stream"):
                     return self._stream(text)

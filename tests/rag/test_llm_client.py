@@ -60,3 +60,14 @@ def test_endpoint_from_env_and_flags(monkeypatch):
     assert ep.base_url == "http://example.invalid/v1" and ep.model == "m"
     with pytest.raises(Exception, match="--llm-model is required"):
         endpoint_from_args(None, None)
+
+
+def test_a_prompt_longer_than_the_context_says_what_to_change(stub_llm):
+    from rag.llm_client import PromptTooLongError
+
+    stub_llm.context_words = 3
+    with pytest.raises(PromptTooLongError, match=r"HTTP 400: .*request \(4 tokens\) exceeds.*--top-k.*--ctx") as exc:
+        client(stub_llm.base_url, max_retries=2).complete([{"role": "user", "content": "one two three four"}], 16)
+    assert not exc.value.resumable
+    assert len(stub_llm.chat_requests) == 1  # a 400 is not retried: it would be refused the same way
+    assert client(stub_llm.base_url).complete(MSG, 16).text == LONG_ANSWER  # a prompt that fits is answered
