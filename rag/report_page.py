@@ -397,6 +397,11 @@ def _colour(i: int) -> str:
     return COLOURS[i % len(COLOURS)]
 
 
+def arm_colour(arm: str, order: Sequence[str]) -> str:
+    """One colour per arm across every chart and the explorer: its place in the page's arm order."""
+    return _colour(list(order).index(arm)) if arm in order else "#555"
+
+
 def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     span = hi - lo
     if span <= 0:
@@ -476,7 +481,8 @@ def forest_plot(r: Retrieval, metrics: list[tuple[str, int]]) -> str:
 
 
 def line_plot(series: dict[str, list[tuple]], title: str, xlabel: str, ylabel: str, logx: bool,
-              width: int = 520, height: int = 300, ylim=None, zero: bool = False) -> str:  # fmt: skip
+              width: int = 520, height: int = 300, ylim=None, zero: bool = False,
+              colours: dict[str, str] | None = None) -> str:  # fmt: skip
     """series: name -> [(x, y, low, high)], drawn as a line with its interval as a band."""
     pts = [p for s in series.values() for p in s]
     if not pts:
@@ -507,7 +513,7 @@ def line_plot(series: dict[str, list[tuple]], title: str, xlabel: str, ylabel: s
     )
     for i, (name, s) in enumerate(series.items()):
         s = sorted(s)
-        c = _colour(i)
+        c = (colours or {}).get(name, _colour(i))
         band = [(X(p[0]), Y(p[3])) for p in s] + [(X(p[0]), Y(p[2])) for p in reversed(s)]
         if all(math.isfinite(p[2]) and math.isfinite(p[3]) for p in s):
             parts.append(
@@ -540,7 +546,8 @@ def hit_curve(r: Retrieval) -> str:
     }
     n = int(rows["n_queries"].iloc[0]) if len(rows) and "n_queries" in rows else 0
     return line_plot(series, f"Hit@k over {r.size:,} documents, {n:,} queries ({r.confidence:.0%} CI bands)",
-                     "k (log scale)", "Hit@k", True, ylim=(0, 1))  # fmt: skip
+                     "k (log scale)", "Hit@k", True, ylim=(0, 1),
+                     colours={arm: arm_colour(arm, r.arms) for arm in series})  # fmt: skip
 
 
 def size_lift(r: Retrieval, metric: tuple[str, int]) -> str:
@@ -556,7 +563,8 @@ def size_lift(r: Retrieval, metric: tuple[str, int]) -> str:
         for arm, g in rows.groupby("arm", sort=False)
     }
     return line_plot(series, f"Δ {metric_label(*metric)} vs {r.baseline} by pool size", "documents in the pool",
-                     f"Δ {metric_label(*metric)}", True, zero=True)  # fmt: skip
+                     f"Δ {metric_label(*metric)}", True, zero=True,
+                     colours={arm: arm_colour(arm, r.arms) for arm in series})  # fmt: skip
 
 
 # ---------------------------------------------------------------- answers
@@ -595,7 +603,7 @@ def answer_headline(a: Answers) -> str:
     )
 
 
-def correctness_chart(a: Answers) -> str:
+def correctness_chart(a: Answers, order: Sequence[str]) -> str:
     charts = []
     for metric, title in (("correct", "share of answers correct"), ("correctness", "judge: correctness"),
                           ("faithfulness", "judge: faithfulness")):  # fmt: skip
@@ -603,7 +611,7 @@ def correctness_chart(a: Answers) -> str:
         items = [
             {"label": arm + (" (bracket)" if arm in BRACKETS else ""), "value": rows[arm]["value"],
              "ci_low": rows[arm]["ci_low"], "ci_high": rows[arm]["ci_high"],
-             "colour": "#888" if arm in BRACKETS else _colour(i)}
+             "colour": "#888" if arm in BRACKETS else arm_colour(arm, order)}
             for i, arm in enumerate(a.arms) if arm in rows and math.isfinite(float(rows[arm]["value"]))
         ]  # fmt: skip
         if items:
@@ -927,10 +935,11 @@ def build_page(folder: Path, docs: dict[str, Document] | None = None,
     if r:
         retrieval_body = "".join(pictures) + "".join(details) + (
             f"<h3>Retrieval cost</h3>{retrieval_cost(r)}" if retrieval_cost(r) else "")  # fmt: skip
+    data = explorer_data(r, a, docs)
     answer_body = ""
     if a:
         answer_body = (
-            correctness_chart(a)
+            correctness_chart(a, data["arms"])
             + (f"<h3>Did the retrieval change reach the answers?</h3>{join_picture(a)}" if join_picture(a) else "")
             + (f"<h3>Cost</h3>{cost_table(a)}" if cost_table(a) else "")
             + (
@@ -946,7 +955,6 @@ def build_page(folder: Path, docs: dict[str, Document] | None = None,
                 else ""
             )  # fmt: skip
         )
-    data = explorer_data(r, a, docs)
     nav = "".join(
         f'<a href="#{sid}">{label}</a>'
         for sid, label in (

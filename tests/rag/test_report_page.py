@@ -267,3 +267,62 @@ def test_500_queries_open_and_filter_quickly(run_reports, docs, tmp_path):
     print(f"500+ queries: opened in {opened:.2f} s, filtered in {filtered * 1000:.0f} ms (render {render_ms:.0f} ms)")
     assert opened < 5 and render_ms < 200  # generous for a loaded 2-core machine; measured far below
     assert PAGE == path.name
+
+
+@pytest.mark.browser
+def test_reports_tab_shows_the_page(run_reports, docs, minilm, tmp_path):
+    """The chatbot's Reports tab: the review page in a frame tall enough to read, its Hit@k chart whole."""
+    import os
+
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    from harness.retrieval import Retriever
+    from rag.chat_app import build_app, serve
+    from rag.chat_engine import ChatConfig, ChatEngine
+    from rag.prompts import load_template
+    from tests.helpers import free_port
+
+    engine = ChatEngine(docs, {"base": Retriever(minilm, docs)}, load_template(None), None)
+    cfg = ChatConfig(pool="tiny", pool_documents=len(docs), arms={"base": "base"}, reports_dir=str(run_reports),
+                     port=free_port())  # fmt: skip
+    app = build_app(engine, cfg)
+    serve(app, cfg, block=False)
+    shot = tmp_path / "reports_tab.png"
+    try:
+        with sync_playwright() as p:
+            browser = launch_chromium(p)
+            try:
+                pg = browser.new_page(viewport={"width": 1400, "height": 900})
+                pg.goto(f"http://127.0.0.1:{cfg.port}/", wait_until="load")
+                pg.get_by_role("tab", name="Reports").click()
+                frame = pg.frame_locator("#report-page")
+                headline = frame.locator("#headline li").first
+                headline.wait_for(timeout=60_000)
+                assert headline.inner_text().startswith("bm25: MRR@10 ")
+                outer = pg.locator("#report-page").bounding_box()
+                assert outer["height"] >= 600 and outer["width"] >= 1100
+                chart = frame.locator("#hit-curve svg").first
+                chart.scroll_into_view_if_needed()
+                box = chart.bounding_box()
+                # the whole picture inside the frame, drawn at its own aspect ratio (nothing cropped)
+                assert outer["x"] <= box["x"] and box["x"] + box["width"] <= outer["x"] + outer["width"]
+                assert outer["y"] <= box["y"] and box["y"] + box["height"] <= outer["y"] + outer["height"] + 1
+                view = chart.evaluate("s => s.viewBox.baseVal.width / s.viewBox.baseVal.height")
+                assert box["width"] / box["height"] == pytest.approx(view, rel=0.02)
+                # the query table spans the frame, at a readable size
+                table = frame.locator("#qtable")
+                assert table.bounding_box()["width"] >= 0.9 * (outer["width"] - 60)
+                size = table.evaluate("t => parseFloat(getComputedStyle(t).fontSize)")
+                assert size >= 13
+                frame.locator("#summary").scroll_into_view_if_needed()
+                pg.screenshot(path=str(shot))
+            finally:
+                browser.close()
+    finally:
+        app.close()
+    assert shot.stat().st_size > 20_000
+    if os.environ.get("RAGTUNE_SCREENSHOT_DIR"):
+        target = Path(os.environ["RAGTUNE_SCREENSHOT_DIR"])
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, target / "reports_tab.png")
