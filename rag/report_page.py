@@ -632,7 +632,8 @@ def join_picture(a: Answers) -> str:
     j = j[(j["metric"] == metric) & (j["earlier"] == a.arms[0])]
     if not len(j):
         return ""
-    width, left, bar_w, step = 620, 250, 330, 22
+    left, bar_w, step = 250, 330, 22
+    width = left + bar_w + 110
     pairs = list(dict.fromkeys(j["later"]))
     height = 40 + len(pairs) * (3 * step + 14)
     parts = [
@@ -663,8 +664,8 @@ def join_picture(a: Answers) -> str:
             y += step
         y += 14
     legend = "".join(
-        f'<rect x="{left + i * 150}" y="{height - 14}" width="10" height="10" fill="{c}"/>'
-        f'<text x="{left + 14 + i * 150}" y="{height - 5}" class="leg">answer {n}</text>'
+        f'<rect x="{left + i * 140}" y="{height - 14}" width="10" height="10" fill="{c}"/>'
+        f'<text x="{left + 14 + i * 140}" y="{height - 5}" class="leg">answer {n}</text>'
         for i, (n, c) in enumerate((("improved", "#2ca02c"), ("unchanged", "#c7c7c7"), ("worsened", "#d62728")))
     )
     return (
@@ -739,7 +740,10 @@ def commands(r: Retrieval | None, a: Answers | None) -> list[str]:
         ]
         line += ["--corpus", c["corpus"]] if c.get("corpus") else []
         line += ["--sizes", ",".join(map(str, c["sizes"]))] if c.get("sizes") else []
+        line += ["--no-external"] if c.get("sizes") and c.get("external") is False else []
         line += ["--k", ",".join(map(str, c.get("ks", [])))] if c.get("ks") else []
+        line += ["--fix-k", str(c["fix_k"])] if c.get("fix_k", 10) != 10 else []
+        line += ["--bootstrap", str(c["bootstrap_samples"])] if c.get("bootstrap_samples", 10_000) != 10_000 else []
         line += ["--seed", str(c.get("seed", 13)), "--out", c.get("out", "reports")]
         out.append(" ".join(map(str, line)))
     if a and a.card:
@@ -747,9 +751,11 @@ def commands(r: Retrieval | None, a: Answers | None) -> list[str]:
         line = ["ragtune rag", "--data", c.get("data", "?"), "--split", c.get("split", "test")]
         arms = [x for x in c.get("arms", []) if x.split("=")[0] not in BRACKETS]
         line += ["--arms", *arms] if arms else []
-        line += ["--closed-book"] if any(x.startswith("closed_book") for x in c.get("arms", [])) else []
+        line += ["--closed-book"] if "closed_book" in c.get("arms", []) else []
+        line += [] if "oracle" in c.get("arms", []) else ["--no-oracle"]
         line += ["--limit", str(c["limit"])] if c.get("limit") else []
         line += ["--top-k", str(c.get("top_k", 3)), "--llm-model", str(c.get("llm", {}).get("model", "?"))]
+        line += ["--llm-base-url", str(c["llm"]["base_url"])] if c.get("llm", {}).get("base_url") else []
         line += ["--judge"] if c.get("judge") else []
         line += ["--out", c.get("out_dir", "reports")]
         out.append(" ".join(map(str, line)))

@@ -35,7 +35,7 @@ padding:2px 10px;margin-right:3px;cursor:pointer}.chips button.on{background:#1f
 #qtable{width:100%}#qtable tr.q{cursor:pointer}#qtable tr.q:hover{background:#f2f7fd}
 #qtable td.n{text-align:right;white-space:nowrap}#qtable th.s{cursor:pointer}
 .o{font-size:12px;padding:0 7px;border-radius:8px;background:#eee;white-space:nowrap}
-.o.fixed{background:#d8f0dd;color:#135d29}.o.regressed{background:#f8d9d5;color:#8e2418}
+.up{color:var(--ok)}.down{color:var(--bad)}.o.fixed{background:#d8f0dd;color:#135d29}.o.regressed{background:#f8d9d5;color:#8e2418}
 .detail td{background:#fcfcfc}.arms{display:flex;gap:.8em;flex-wrap:wrap}
 .armcol{flex:1 1 300px;min-width:280px;border-top:4px solid #999;padding:.3em .5em;background:#fff}
 .armcol h4{margin:.1em 0 .3em}.docs{padding-left:1.6em;margin:.3em 0;font-size:13px}.docs li{margin:.25em 0}
@@ -126,7 +126,7 @@ SCRIPT = r"""
       ? `fixed: ${a} has no relevant document in its top ${k} and ${b} has (step 3, Hit@${k}); regressed: the reverse.`
       : `fixed: ${a} has no relevant passage among the ${k} in its prompt and ${b} has (step 4); regressed: the reverse.`;
     const withAnswers = answered.has(a) || answered.has(b);
-    thead.innerHTML = `<tr><th>query</th><th>outcome</th><th>first relevant: ${esc(a)}</th><th>${esc(b)}</th>` +
+    thead.innerHTML = `<tr><th>query</th><th>outcome</th><th>first relevant rank: ${esc(a)}</th><th>${esc(b)}</th>` +
       `<th>rank change</th>${withAnswers ? `<th>answer ${esc(a)}</th><th>answer ${esc(b)}</th>` : ''}</tr>`;
     const mark = (q, arm) => !q.c || !(arm in q.c) || q.c[arm] === null ? '' :
       q.c[arm] ? '<span class="yes">✓ correct</span>' : '<span class="nope">✗ wrong</span>';
@@ -135,7 +135,8 @@ SCRIPT = r"""
       html.push(`<tr class="q" data-i="${q.i}" data-id="${esc(q.id)}" data-outcome="${q.o || ''}">` +
         `<td>${esc(q.q || q.id)}</td><td>${q.o ? `<span class="o ${q.o}">${LABEL[q.o]}</span>` : ''}</td>` +
         `<td class="n">${rankText(rank(q, a, src))}</td><td class="n">${rankText(rank(q, b, src))}</td>` +
-        `<td class="n">${q.dr === null ? '' : q.dr > 0 ? '▲ ' + q.dr : q.dr < 0 ? '▼ ' + (-q.dr) : '='}</td>` +
+        `<td class="n">${q.dr === null ? '' : q.dr > 0 ? '<span class="up">▲ ' + q.dr + '</span>' : q.dr < 0 ?
+          '<span class="down">▼ ' + (-q.dr) + '</span>' : '='}</td>` +
         (withAnswers ? `<td>${mark(q, a)}</td><td>${mark(q, b)}</td>` : '') + '</tr>');
     }
     tbody.innerHTML = html.join('');

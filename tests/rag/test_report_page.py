@@ -4,6 +4,7 @@ explorer filters to exactly the queries the fixed/regressed rule marks, in a rea
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -143,7 +144,15 @@ def test_headline_and_figures_come_from_the_csvs(run_reports, docs):
     other = build_page(run_reports, docs, headline=("ndcg@3", "hit@1"))
     cards = re.search(r'<table class="cards" id="headline-metrics">(.*?)</table>', other, re.S).group(1)
     assert re.findall(r"<th>(\w+@\d+)</th>", cards) == ["nDCG@3", "Hit@1"]
-    assert "ragtune eval --data" in page and "ragtune rag --data" in page and "--sizes 12,20" in page
+    # the commands rebuilt from the cards parse, and give the settings the run had
+    from ragtune.cli import step_parser
+
+    commands = html.unescape(re.search(r"<pre id='commands'>(.*?)</pre>", page, re.S).group(1)).splitlines()
+    ns = vars(step_parser("eval", "ragtune eval").parse_args(commands[0].split()[2:]))
+    card = json.loads((run_reports / "retrieval_card.json").read_text())["config"]
+    assert ns["fix_k"] == card["fix_k"] == FIX_K and ns["no_external"] and ns["bootstrap"] == 500
+    ns = vars(step_parser("rag", "ragtune rag").parse_args(commands[1].split()[2:]))
+    assert ns["closed_book"] and ns["limit"] == 8 and ns["llm_model"] == "stub"
 
 
 def test_explorer_data_marks_what_the_rule_marks(run_reports, docs):
