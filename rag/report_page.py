@@ -517,7 +517,7 @@ def line_plot(series: dict[str, list[tuple]], title: str, xlabel: str, ylabel: s
         band = [(X(p[0]), Y(p[3])) for p in s] + [(X(p[0]), Y(p[2])) for p in reversed(s)]
         if all(math.isfinite(p[2]) and math.isfinite(p[3]) for p in s):
             parts.append(
-                f'<polygon points="{" ".join(f"{a:.1f},{b:.1f}" for a, b in band)}" fill="{c}" opacity="0.15"/>'
+                f'<polygon points="{" ".join(f"{a:.1f},{b:.1f}" for a, b in band)}" fill="{c}" opacity="0.12"/>'
             )
         parts.append(
             f'<polyline points="{" ".join(f"{X(p[0]):.1f},{Y(p[1]):.1f}" for p in s)}" fill="none" '
@@ -915,9 +915,8 @@ def build_page(folder: Path, docs: dict[str, Document] | None = None,
     if r:
         metrics = headline_metrics(r, headline)
         top.append(retrieval_headline(r, metrics))
+        top.append(forest_plot(r, metrics))  # the arms chart right under the sentences: above the fold
         top.append(metric_cards(r, metrics))
-        forest = forest_plot(r, metrics)
-        top.append(forest)
         pictures.append(f'<div class="charts" id="hit-curve">{hit_curve(r)}{size_lift(r, metrics[0])}</div>')
         summary = folder / RETRIEVAL_SUMMARY
         details.append(

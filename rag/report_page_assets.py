@@ -18,8 +18,9 @@ ul.headline li{padding:.25em .6em;border-left:5px solid #bbb;margin:.25em 0;back
 ul.headline li.verdict-better{border-color:var(--ok)}ul.headline li.verdict-worse{border-color:var(--bad)}
 .word{text-transform:uppercase;font-size:13px;letter-spacing:.04em}
 .verdict-better .word{color:var(--ok)}.verdict-worse .word{color:var(--bad)}.verdict-no .word{color:var(--muted)}
-table.cards{font-size:14px}table.cards td{min-width:8.5em}table.cards .v{font-size:19px;font-weight:600}
-.d{font-size:12.5px}.better,td.better{color:var(--ok)}.worse,td.worse{color:var(--bad)}.no{color:var(--muted)}
+table.cards{font-size:14px}table.cards td{white-space:nowrap;padding:4px 12px}
+table.cards .v{font-size:18px;font-weight:600;display:inline}
+.d{font-size:12.5px;display:inline;margin-left:.6em}.better,td.better{color:var(--ok)}.worse,td.worse{color:var(--bad)}.no{color:var(--muted)}
 .charts{display:flex;flex-wrap:wrap;gap:.6em 1.2em;align-items:flex-start}
 svg.chart{max-width:100%;height:auto;font:11px system-ui,sans-serif;background:#fff}
 svg .t{font-size:12.5px;font-weight:600;text-anchor:middle}svg .tick{fill:#555;text-anchor:middle}
