@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from corpus.beir import Document, read_queries
+from corpus.errors import RagtuneError
 from corpus.jsonl import temp_sibling
 from rag.report_page_assets import SCRIPT, STYLE
 
@@ -818,7 +819,7 @@ def _query_texts(r: Retrieval | None, a: Answers | None) -> dict[str, str]:
     if data and (Path(data) / "queries.jsonl").is_file():
         try:
             texts = read_queries(Path(data) / "queries.jsonl")
-        except Exception:  # noqa: BLE001  (a dataset changed since the run: ids still show)
+        except (OSError, RagtuneError):  # the dataset changed or went since the run: ids still show
             texts = {}
     if a and a.report is not None and "query" in a.report:
         texts.update(zip(a.report["query_id"].astype(str), a.report["query"].astype(str), strict=True))

@@ -64,7 +64,8 @@ SCRIPT = r"""
     q.words = (q.id + ' ' + q.q + ' ' + Object.values(q.a || {}).join(' ')).toLowerCase();
   });
   const state = {a: ranked[0], b: ranked.find(x => x !== ranked[0] && !D.brackets.includes(x)) || ranked[1],
-                 outcome: '', text: '', sort: '', limit: 600};
+                 outcome: '', text: '', sort: '', limit: 600, answered: false};
+  const nAnswered = D.queries.filter(q => q.a).length;
 
   // step 3's ranks decide a pair's outcome at its fix-k when both arms ran there, else step 4's at its top-k
   function source(a, b) {
@@ -90,6 +91,8 @@ SCRIPT = r"""
     `<div class="controls" id="controls">compare <select id="arm-a">${opts(state.a)}</select> →
      <select id="arm-b">${opts(state.b)}</select><span class="chips" id="chips"></span>
      <input id="search" type="search" placeholder="search queries and answers">
+     ${nAnswered && nAnswered < D.queries.length ? `<label><input type="checkbox" id="answered">
+       only the ${nAnswered} answered in step 4</label>` : ''}
      <label>sort <select id="sort"><option value="">as evaluated</option>
      <option value="gain">rank change: most improved first</option>
      <option value="loss">rank change: most worsened first</option></select></label>
@@ -116,6 +119,7 @@ SCRIPT = r"""
       if (q.o) counts[q.o] = (counts[q.o] || 0) + 1;
       if (state.outcome && q.o !== state.outcome) continue;
       if (text && !q.words.includes(text)) continue;
+      if (state.answered && !q.a) continue;
       rows.push(q);
     }
     if (state.sort) {
@@ -214,6 +218,8 @@ SCRIPT = r"""
   });
   root.querySelector('#arm-a').addEventListener('change', e => { state.a = e.target.value; render(); });
   root.querySelector('#arm-b').addEventListener('change', e => { state.b = e.target.value; render(); });
+  const only = root.querySelector('#answered');
+  if (only) only.addEventListener('change', e => { state.answered = e.target.checked; render(); });
   root.querySelector('#sort').addEventListener('change', e => { state.sort = e.target.value; render(); });
   let timer;
   root.querySelector('#search').addEventListener('input', e => {

@@ -230,6 +230,11 @@ def test_page_offline_in_chromium(run_reports, docs, tmp_path):
                 assert detail.locator(".diff").count() == 1
             pg.locator("#search").fill("zzzz-nothing-matches")
             pg.wait_for_function("document.querySelector('#shown').textContent === '0'")
+            pg.locator("#search").fill("")
+            pg.locator("#chips button[data-outcome='']").click()
+            pg.locator("#answered").check()
+            ids = pg.locator("#qtable tr.q").evaluate_all("rows => rows.map(r => r.dataset.id)")
+            assert sorted(ids) == sorted(report.index)  # the queries step 4 answered
             assert errors == []
         finally:
             browser.close()
