@@ -739,10 +739,10 @@ def commands(r: Retrieval | None, a: Answers | None) -> list[str]:
             "--arms",
             *_arms_flag(c),
         ]
-        line += ["--corpus", c["corpus"]] if c.get("corpus") else []
-        line += ["--sizes", ",".join(map(str, c["sizes"]))] if c.get("sizes") else []
+        line += ["--pool", c["corpus"]] if c.get("corpus") else []
+        line += ["--sizes", *map(str, c["sizes"])] if c.get("sizes") else []
         line += ["--no-external"] if c.get("sizes") and c.get("external") is False else []
-        line += ["--k", ",".join(map(str, c.get("ks", [])))] if c.get("ks") else []
+        line += ["--k", *map(str, c["ks"])] if c.get("ks") else []
         line += ["--fix-k", str(c["fix_k"])] if c.get("fix_k", 10) != 10 else []
         line += ["--bootstrap", str(c["bootstrap_samples"])] if c.get("bootstrap_samples", 10_000) != 10_000 else []
         line += ["--seed", str(c.get("seed", 13)), "--out", c.get("out", "reports")]

@@ -145,14 +145,21 @@ def test_headline_and_figures_come_from_the_csvs(run_reports, docs):
     cards = re.search(r'<table class="cards" id="headline-metrics">(.*?)</table>', other, re.S).group(1)
     assert re.findall(r"<th>(\w+@\d+)</th>", cards) == ["nDCG@3", "Hit@1"]
     # the commands rebuilt from the cards parse, and give the settings the run had
-    from ragtune.cli import step_parser
+    from ragtune.cli import STEPS, config_from_namespace, step_module, step_parser
+
+    def config(step: str, line: str):
+        ns = step_parser(step, f"ragtune {step}").parse_args(line.split()[2:])
+        return config_from_namespace(getattr(step_module(step), STEPS[step][1]), ns)
 
     commands = html.unescape(re.search(r"<pre id='commands'>(.*?)</pre>", page, re.S).group(1)).splitlines()
-    ns = vars(step_parser("eval", "ragtune eval").parse_args(commands[0].split()[2:]))
     card = json.loads((run_reports / "retrieval_card.json").read_text())["config"]
-    assert ns["fix_k"] == card["fix_k"] == FIX_K and ns["no_external"] and ns["bootstrap"] == 500
-    ns = vars(step_parser("rag", "ragtune rag").parse_args(commands[1].split()[2:]))
-    assert ns["closed_book"] and ns["limit"] == 8 and ns["llm_model"] == "stub"
+    c = config("eval", commands[0])
+    assert c.fix_k == card["fix_k"] == FIX_K and c.no_external and c.bootstrap == 500
+    assert c.k == card["ks"] == [1, 3, 10] and c.sizes == card["sizes"] == [12, 20]
+    assert c.arms == ["base=base", "bm25"]
+    c = config("rag", commands[1])
+    assert c.closed_book and c.oracle and c.limit == 8 and c.arms == ["base=base", "bm25"]
+    assert c.endpoint.llm_model == "stub" and c.endpoint.llm_base_url.startswith("http://127.0.0.1:")
 
 
 def test_explorer_data_marks_what_the_rule_marks(run_reports, docs):
