@@ -413,7 +413,7 @@ def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     start = math.ceil(lo / step - 1e-9) * step
     out, t = [], start
     while t <= hi + 1e-9:
-        out.append(round(t, 10))
+        out.append(round(t, 10) + 0.0)  # + 0.0: no "-0" label
         t += step
     return out
 
@@ -477,8 +477,25 @@ def forest_plot(r: Retrieval, metrics: list[tuple[str, int]]) -> str:
             if d:
                 rows.append({"label": arm, "value": d["value"], "ci_low": d["ci_low"], "ci_high": d["ci_high"],
                              "colour": _colour(i)})  # fmt: skip
-        panels.append(interval_plot(rows, f"Δ {metric_label(m, k)} vs {r.baseline}", True, 330, lo, hi))
-    return f'<div class="charts" id="forest">{"".join(panels)}</div>'
+        panels.append(interval_plot(rows, f"Δ {metric_label(m, k)} vs {r.baseline}", True, 310, lo, hi))
+    return f'<div id="forest">{side_by_side([p for p in panels if p])}</div>'
+
+
+def side_by_side(svgs: list[str], gap: int = 16) -> str:
+    """Charts as panels of one SVG, so a narrower window scales them together instead of wrapping one below."""
+    sizes = [tuple(float(v) for v in re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', s).groups()) for s in svgs]
+    if not sizes:
+        return ""
+    x, inner = 0.0, []
+    for svg, (w, _) in zip(svgs, sizes, strict=True):
+        inner.append(svg.replace('<svg class="chart" ', f'<svg x="{x:.0f}" y="0" ', 1))
+        x += w + gap
+    width, height = x - gap, max(h for _, h in sizes)
+    return (
+        f'<svg class="chart" viewBox="0 0 {width:.0f} {height:.0f}" width="{width:.0f}" height="{height:.0f}">'
+        + "".join(inner)
+        + "</svg>"
+    )
 
 
 def line_plot(series: dict[str, list[tuple]], title: str, xlabel: str, ylabel: str, logx: bool,
@@ -547,7 +564,7 @@ def hit_curve(r: Retrieval) -> str:
     }
     n = int(rows["n_queries"].iloc[0]) if len(rows) and "n_queries" in rows else 0
     return line_plot(series, f"Hit@k over {r.size:,} documents, {n:,} queries ({r.confidence:.0%} CI bands)",
-                     "k (log scale)", "Hit@k", True, ylim=(0, 1),
+                     "k (log scale)", "Hit@k", True, 640, 340, ylim=(0, 1),
                      colours={arm: arm_colour(arm, r.arms) for arm in series})  # fmt: skip
 
 

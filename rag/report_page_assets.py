@@ -30,11 +30,11 @@ table.grid td,table.grid th{white-space:nowrap}table.compact td{text-align:right
 details{margin:.6em 0}summary{cursor:pointer;color:#1f5fa8}
 .controls{position:sticky;top:0;z-index:2;background:#fff;padding:.5em 0;border-bottom:1px solid var(--line);
 display:flex;flex-wrap:wrap;gap:.5em 1em;align-items:center}
-.controls select,.controls input{font:inherit;padding:2px 4px;width:auto}.controls input{width:20em}
+.controls select,.controls input{font:inherit;padding:2px 4px;width:auto}.controls input[type=search]{width:20em}
 .chips button{font:inherit;font-size:13px;border:1px solid #bbb;background:#f7f7f7;border-radius:14px;
 padding:2px 10px;margin-right:3px;cursor:pointer}.chips button.on{background:#1f5fa8;color:#fff;border-color:#1f5fa8}
 #qtable{width:100%}#qtable tr.q{cursor:pointer}#qtable tr.q:hover{background:#f2f7fd}
-#qtable td.n{text-align:right;white-space:nowrap}#qtable th.s{cursor:pointer}
+#qtable td.n{text-align:right;white-space:nowrap}
 .o{font-size:12px;padding:0 7px;border-radius:8px;background:#eee;white-space:nowrap}
 .up{color:var(--ok)}.down{color:var(--bad)}.o.fixed{background:#d8f0dd;color:#135d29}.o.regressed{background:#f8d9d5;color:#8e2418}
 .detail td{background:#fcfcfc}.arms{display:flex;gap:.8em;flex-wrap:wrap}
@@ -209,7 +209,6 @@ SCRIPT = r"""
     const chip = ev.target.closest('#chips button');
     if (chip) { state.outcome = chip.dataset.outcome; state.limit = 600; render(); return; }
     if (ev.target.id === 'show-more') { state.limit += 600; render(); return; }
-    const th = ev.target.closest('th.s');
     const tr = ev.target.closest('tr.q');
     if (!tr) return;
     const next = tr.nextElementSibling;
