@@ -15,6 +15,7 @@ import json
 import math
 import os
 import re
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -730,16 +731,16 @@ def retrieval_cost(r: Retrieval) -> str:
 
 
 def _arms_flag(cfg: dict) -> list[str]:
-    models = {str(m[0]): str(m[1]) for m in cfg.get("models", []) if isinstance(m, (list, tuple)) and len(m) == 2}
-    combos = {}
-    for key in ("hybrids", "reranks"):
-        for item in cfg.get(key, []) or []:
-            if isinstance(item, (list, tuple)) and len(item) == 2:
-                combos[str(item[0])] = str(item[1])
-    out = []
-    for name in cfg.get("order", list(models)):
-        out.append(f"{name}={models[name]}" if name in models else f"{name}={combos[name]}" if name in combos else name)
-    return out
+    """--arms as the user wrote it, from the card's config: models NAME=PATH, hybrids NAME=a+b[:convex], reranks
+    NAME=a>RERANKER, bm25 by name."""
+    specs = {str(m[0]): f"{m[0]}={m[1]}" for m in cfg.get("models", []) if len(m) == 2}
+    for h in cfg.get("hybrids", []) or []:
+        if len(h) >= 3:
+            specs[str(h[0])] = f"{h[0]}={h[1]}+{h[2]}" + (":convex" if len(h) > 3 and h[3] == "convex" else "")
+    for r in cfg.get("reranks", []) or []:
+        if len(r) == 3:
+            specs[str(r[0])] = f"{r[0]}={r[1]}>{r[2]}"
+    return [specs.get(name, name) for name in cfg.get("order") or list(specs)]
 
 
 def commands(r: Retrieval | None, a: Answers | None) -> list[str]:
@@ -748,7 +749,8 @@ def commands(r: Retrieval | None, a: Answers | None) -> list[str]:
     if r and r.card.get("config"):
         c = r.card["config"]
         line = [
-            "ragtune eval",
+            "ragtune",
+            "eval",
             "--data",
             c.get("data", "?"),
             "--split",
@@ -763,10 +765,10 @@ def commands(r: Retrieval | None, a: Answers | None) -> list[str]:
         line += ["--fix-k", str(c["fix_k"])] if c.get("fix_k", 10) != 10 else []
         line += ["--bootstrap", str(c["bootstrap_samples"])] if c.get("bootstrap_samples", 10_000) != 10_000 else []
         line += ["--seed", str(c.get("seed", 13)), "--out", c.get("out", "reports")]
-        out.append(" ".join(map(str, line)))
+        out.append(shlex.join(map(str, line)))
     if a and a.card:
         c = a.card
-        line = ["ragtune rag", "--data", c.get("data", "?"), "--split", c.get("split", "test")]
+        line = ["ragtune", "rag", "--data", c.get("data", "?"), "--split", c.get("split", "test")]
         arms = [x for x in c.get("arms", []) if x.split("=")[0] not in BRACKETS]
         line += ["--arms", *arms] if arms else []
         line += ["--closed-book"] if "closed_book" in c.get("arms", []) else []
@@ -776,7 +778,7 @@ def commands(r: Retrieval | None, a: Answers | None) -> list[str]:
         line += ["--llm-base-url", str(c["llm"]["base_url"])] if c.get("llm", {}).get("base_url") else []
         line += ["--judge"] if c.get("judge") else []
         line += ["--out", c.get("out_dir", "reports")]
-        out.append(" ".join(map(str, line)))
+        out.append(shlex.join(map(str, line)))
     return out
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import shlex
 import shutil
 import time
 from pathlib import Path
@@ -31,7 +32,7 @@ FIX_K = 3  # small enough that the 20-document fixture has queries fixed and reg
 
 @pytest.fixture(scope="module")
 def run_reports(tiny_dataset, tmp_path_factory):
-    """Step 3 (base, bm25; pools of 12 and 20 documents) and step 4 (base, bm25, both brackets) into one folder."""
+    """Step 3 (base, bm25, their hybrid; pools of 12 and 20 documents) and step 4 (base, bm25, both brackets) into one folder."""
     import corpus.paths
     from tests.rag.conftest import StubLLM, first_title_reply
 
@@ -43,7 +44,7 @@ def run_reports(tiny_dataset, tmp_path_factory):
     stub = StubLLM()
     stub.reply = first_title_reply  # names the first passage's occupation: right when retrieval put it first
     try:
-        eval_args = ["--data", str(tiny_dataset), "--arms", "base=base", "bm25", "--sizes", "12,20", "--no-external",
+        eval_args = ["--data", str(tiny_dataset), "--arms", "base=base", "bm25", "hybrid=bm25+base", "--sizes", "12,20", "--no-external",
                      "--k", "1,3,10", "--fix-k", str(FIX_K), "--bootstrap", "500", "--latency-queries", "2",
                      "--out", str(out)]  # fmt: skip
         assert run_cli(entry("eval"), eval_args) == 0
@@ -148,7 +149,7 @@ def test_headline_and_figures_come_from_the_csvs(run_reports, docs):
     from ragtune.cli import STEPS, config_from_namespace, step_module, step_parser
 
     def config(step: str, line: str):
-        ns = step_parser(step, f"ragtune {step}").parse_args(line.split()[2:])
+        ns = step_parser(step, f"ragtune {step}").parse_args(shlex.split(line)[2:])
         return config_from_namespace(getattr(step_module(step), STEPS[step][1]), ns)
 
     commands = html.unescape(re.search(r"<pre id='commands'>(.*?)</pre>", page, re.S).group(1)).splitlines()
@@ -156,7 +157,7 @@ def test_headline_and_figures_come_from_the_csvs(run_reports, docs):
     c = config("eval", commands[0])
     assert c.fix_k == card["fix_k"] == FIX_K and c.no_external and c.bootstrap == 500
     assert c.k == card["ks"] == [1, 3, 10] and c.sizes == card["sizes"] == [12, 20]
-    assert c.arms == ["base=base", "bm25"]
+    assert c.arms == ["base=base", "bm25", "hybrid=bm25+base"]
     c = config("rag", commands[1])
     assert c.closed_book and c.oracle and c.limit == 8 and c.arms == ["base=base", "bm25"]
     assert c.endpoint.llm_model == "stub" and c.endpoint.llm_base_url.startswith("http://127.0.0.1:")
@@ -164,7 +165,7 @@ def test_headline_and_figures_come_from_the_csvs(run_reports, docs):
 
 def test_explorer_data_marks_what_the_rule_marks(run_reports, docs):
     data = _data(build_page(run_reports, docs))
-    assert data["fixK"] == FIX_K and data["arms"] == ["base", "bm25", "closed_book", "oracle"]
+    assert data["fixK"] == FIX_K and data["arms"] == ["base", "bm25", "hybrid", "closed_book", "oracle"]
     pq = pd.read_csv(run_reports / "retrieval_per_query.csv")
     pq = pq[(pq["size"] == 20) & (pq["arm"] == "bm25")].set_index("query_id")
     for q in data["queries"]:
