@@ -48,11 +48,6 @@ def page_frame(folder: Path, docs: dict[str, Document] | None = None) -> str:
     )
 
 
-def pictures(folder: Path) -> list[str]:
-    folder = Path(folder)
-    return [str(p) for p in sorted(folder.glob("*.png"))] if folder.is_dir() else []
-
-
 def read_table(folder: Path, name: str | None) -> tuple[pd.DataFrame | None, str]:
     """(table, message); the message says what is missing or wrong when there is no table."""
     folder = Path(folder)
