@@ -85,13 +85,13 @@ def _no_external_references(page: str) -> None:
     assert "@import" not in page and "url(http" not in page
 
 
-def regressed_ids(folder: Path, baseline: str, arm: str, k: int) -> list[str]:
-    """The queries the fixed/regressed rule (harness.outcomes) marks regressed, from step 3's per-query file."""
+def outcome_ids(folder: Path, baseline: str, arm: str, k: int, outcome: str) -> list[str]:
+    """The queries the fixed/regressed rule (harness.outcomes) gives `outcome`, from step 3's per-query file."""
     pq = pd.read_csv(folder / "retrieval_per_query.csv")
     pq = pq[pq["size"] == pq["size"].max()]
     rank = {a: dict(zip(g["query_id"], g["first_relevant_rank"].fillna(0).astype(int), strict=True))
             for a, g in pq.groupby("arm")}  # fmt: skip
-    return [q for q in rank[baseline] if verdict(rank[baseline][q], rank[arm][q], k) == "regressed"]
+    return [q for q in rank[baseline] if verdict(rank[baseline][q], rank[arm][q], k) == outcome]
 
 
 def test_markdown_subset():
@@ -184,7 +184,7 @@ def test_page_offline_in_chromium(run_reports, docs, tmp_path):
 
     folder = _copy(run_reports, tmp_path / "r", STEP3_FILES + STEP4_FILES, runs=True)
     path = write_page(folder, docs)
-    regressed = regressed_ids(folder, "base", "bm25", FIX_K)
+    regressed = outcome_ids(folder, "base", "bm25", FIX_K, "regressed")
     outcomes = pd.read_csv(folder / "retrieval_outcomes.csv")
     assert len(regressed) == outcomes[(outcomes["arm"] == "bm25") & (outcomes["size"] == 20)]["regressed"].iloc[0]
     assert regressed, "the fixture must regress some queries for this test to mean anything"
@@ -220,6 +220,18 @@ def test_page_offline_in_chromium(run_reports, docs, tmp_path):
             pg.locator("#chips button[data-outcome=regressed]").click()
             ids = pg.locator("#qtable tr.q").evaluate_all("rows => rows.map(r => r.dataset.id)")
             assert sorted(ids) == sorted(regressed) and pg.locator("#shown").inner_text() == str(len(regressed))
+            for outcome in ("fixed", "both_hit", "both_miss"):
+                pg.locator(f"#chips button[data-outcome={outcome}]").click()
+                shown = pg.locator("#qtable tr.q").evaluate_all("rows => rows.map(r => r.dataset.id)")
+                assert sorted(shown) == sorted(outcome_ids(folder, "base", "bm25", FIX_K, outcome))
+            # another pair of arms: the same rule between them
+            pg.locator("#arm-a").select_option("bm25")
+            pg.locator("#arm-b").select_option("hybrid")
+            shown = pg.locator("#qtable tr.q").evaluate_all("rows => rows.map(r => r.dataset.id)")
+            assert sorted(shown) == sorted(outcome_ids(folder, "bm25", "hybrid", FIX_K, "both_miss"))
+            pg.locator("#arm-a").select_option("base")
+            pg.locator("#arm-b").select_option("bm25")
+            pg.locator("#chips button[data-outcome=regressed]").click()
             # open a regressed query that step 4 answered, else the first one
             target = next((q for q in ids if q in report.index), ids[0])
             pg.locator(f'#qtable tr.q[data-id="{target}"]').click()
