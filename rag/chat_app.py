@@ -227,31 +227,30 @@ def _chat_tab(gr, engine: ChatEngine, cfg: ChatConfig) -> None:
 
 def _reports_tab(gr, app, engine: ChatEngine, folder: Path) -> None:
     with gr.Row():
-        table_pick = gr.Dropdown([], label="table in reports/", scale=3)
-        verdict = gr.Dropdown([report_browser.ALL], value=report_browser.ALL, label="verdict", scale=2)
-        reload = gr.Button("Reload", scale=1)
-    info = gr.Markdown(elem_id="report-info")
-    table = gr.Dataframe(interactive=False, wrap=True, elem_id="report-table", max_height=380)
-    detail = gr.HTML("<p>Click a row to read it in full.</p>", elem_id="report-detail")
-    # "contain": every plot whole (the default cover crop cut the Hit@k chart in half)
-    gallery = gr.Gallery(
-        label="pictures in reports/", columns=1, height="auto", object_fit="contain", elem_id="report-pictures"
-    )
+        gr.Markdown(f"The review page of `{folder}` (`index.html`), rebuilt from the files there.")
+        reload = gr.Button("Reload", scale=0, min_width=120)
+    page = gr.HTML(elem_id="report-page-frame")
+    with gr.Accordion("CSV files in reports/", open=False, elem_id="report-csv"):
+        with gr.Row():
+            table_pick = gr.Dropdown([], label="table in reports/", scale=3)
+            verdict = gr.Dropdown([report_browser.ALL], value=report_browser.ALL, label="verdict", scale=2)
+        info = gr.Markdown(elem_id="report-info")
+        table = gr.Dataframe(interactive=False, wrap=True, elem_id="report-table", max_height=600)
+        detail = gr.HTML("<p>Click a row to read it in full.</p>", elem_id="report-detail")
 
     def on_view(t, v):
         tables, t, choices, v, shown, message = report_view(folder, t, v)
-        return (
-            gr.update(choices=tables, value=t),
-            gr.update(choices=choices, value=v),
-            shown,
-            message,
-            report_browser.pictures(folder) or None,
-        )
+        return gr.update(choices=tables, value=t), gr.update(choices=choices, value=v), shown, message
 
-    view_outputs = [table_pick, verdict, table, info, gallery]
-    for trigger in (reload.click, table_pick.input, verdict.input):
+    view_outputs = [table_pick, verdict, table, info]
+    for trigger in (table_pick.input, verdict.input):
         trigger(on_view, [table_pick, verdict], view_outputs, api_name=False)
-    app.load(on_view, [table_pick, verdict], view_outputs, api_name=False)
+
+    def on_reload(t, v):
+        return (report_browser.page_frame(folder, engine.docs), *on_view(t, v))
+
+    for trigger in (reload.click, app.load):
+        trigger(on_reload, [table_pick, verdict], [page, *view_outputs], api_name=False)
 
     def on_select(t, v, evt: gr.SelectData):
         index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index

@@ -1,6 +1,6 @@
-"""Reading what scripts 3 and 4 left in reports/ for the chatbot's report tab: every CSV as a table, the RAG
-comparison filtered by verdict with one query opened in full, and the pictures. A missing or unreadable file
-becomes a message, never an error page."""
+"""Reading what scripts 3 and 4 left in reports/ for the chatbot's report tab: the review page (reports/index.html,
+built afresh from the files there), every CSV as a table, the RAG comparison filtered by verdict with one query
+opened in full. A missing or unreadable file becomes a message, never an error page."""
 
 from __future__ import annotations
 
@@ -12,6 +12,10 @@ import pandas as pd
 from corpus.beir import Document, document_text
 from harness.outcomes import VERDICTS
 from rag.answer_report import REPORT_CSV, report_arms
+from rag.report_page import build_page
+
+# tall enough to read the headline, a chart and a screen of the query table without scrolling the outer page
+PAGE_FRAME_HEIGHT = "82vh"
 
 ALL = "all"
 # what the table shows of the comparison report, then each arm's rank and correctness; the rest is in the opened row
@@ -26,9 +30,22 @@ def report_tables(folder: Path) -> list[str]:
     return sorted(names, key=lambda n: (n != REPORT_CSV, n))
 
 
-def pictures(folder: Path) -> list[str]:
+def page_frame(folder: Path, docs: dict[str, Document] | None = None) -> str:
+    """The review page in an iframe (srcdoc: Gradio serves .html files only as downloads), or a message."""
     folder = Path(folder)
-    return [str(p) for p in sorted(folder.glob("*.png"))] if folder.is_dir() else []
+    if not folder.is_dir() or not any(folder.glob("*.csv")):
+        return (
+            f"<p>No reports in <code>{html.escape(str(folder))}</code> yet: run <code>3_eval_retrieval.py</code> "
+            "and <code>4_rag_compare.py</code> (or <code>make demo</code>), then press Reload.</p>"
+        )
+    page = build_page(folder, docs)
+    # braces and dollars as entities too, so no template syntax of the hosting page can touch the content
+    srcdoc = html.escape(page, quote=True).replace("{", "&#123;").replace("}", "&#125;").replace("$", "&#36;")
+    return (
+        f'<iframe id="report-page" title="ragtune report" srcdoc="{srcdoc}" '
+        f'style="width:100%;height:{PAGE_FRAME_HEIGHT};border:1px solid #ddd;border-radius:6px;background:#fff">'
+        "</iframe>"
+    )
 
 
 def read_table(folder: Path, name: str | None) -> tuple[pd.DataFrame | None, str]:

@@ -180,6 +180,10 @@ def test_ask_in_the_browser(chatbot, page):
         shutil.copy(shot, target / "chatbot.png")
 
     page.get_by_role("tab", name="Reports").click()
+    review = page.frame_locator("#report-page")
+    review.locator("#qtable tr.q", has_text="Who plans budgets?").click(timeout=30_000)
+    review.locator(".armcol", has_text="A manager plans budgets [1].").wait_for(timeout=30_000)
+    page.get_by_text("CSV files in reports/").click()
     page.locator("#report-info", has_text="1 rows").wait_for(timeout=30_000)
     page.locator("#report-table [data-testid=cell-0-1]").click()
     page.locator("#report-detail", has_text="A manager plans budgets [1].").wait_for(timeout=30_000)

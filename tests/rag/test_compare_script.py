@@ -192,7 +192,7 @@ def test_every_arm_and_both_brackets_with_paired_statistics_and_the_join(
     assert len(join[join.metric == "correct"]) == 3 * len(list(combinations(arms, 2)))  # fixed/regressed/unchanged
     assert (out / JOIN_PNG).stat().st_size > 1000
     page = (out / PAGE).read_text()
-    assert "Step 4: answers" in page and df["query"].iloc[0].split()[0] in page
+    assert 'id="answer-headline"' in page and df["query"].iloc[0].split()[0] in page
     assert card(out)["arms"] == ["base=base", "finetuned=base", "bm25", "hybrid=bm25+base", CLOSED_BOOK, ORACLE]
     # a reciprocal-rank hybrid of two arms that agree on a query's first passage keeps it first
     agree = df["base_context_ids"].str.split(";").str[0] == df["bm25_context_ids"].str.split(";").str[0]
