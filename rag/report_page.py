@@ -730,19 +730,6 @@ def retrieval_cost(r: Retrieval) -> str:
 # ---------------------------------------------------------------- run facts
 
 
-def _arms_flag(cfg: dict) -> list[str]:
-    """--arms as the user wrote it, from the card's config: models NAME=PATH, hybrids NAME=a+b[:convex], reranks
-    NAME=a>RERANKER, bm25 by name."""
-    specs = {str(m[0]): f"{m[0]}={m[1]}" for m in cfg.get("models", []) if len(m) == 2}
-    for h in cfg.get("hybrids", []) or []:
-        if len(h) >= 3:
-            specs[str(h[0])] = f"{h[0]}={h[1]}+{h[2]}" + (":convex" if len(h) > 3 and h[3] == "convex" else "")
-    for r in cfg.get("reranks", []) or []:
-        if len(r) == 3:
-            specs[str(r[0])] = f"{r[0]}={r[1]}>{r[2]}"
-    return [specs.get(name, name) for name in cfg.get("order") or list(specs)]
-
-
 def commands(r: Retrieval | None, a: Answers | None) -> list[str]:
     """Command lines rebuilt from the cards' settings (the settings themselves are below them)."""
     out = []
@@ -756,14 +743,14 @@ def commands(r: Retrieval | None, a: Answers | None) -> list[str]:
             "--split",
             c.get("split", "test"),
             "--arms",
-            *_arms_flag(c),
+            *r.card.get("arms", []),
         ]
-        line += ["--pool", c["corpus"]] if c.get("corpus") else []
+        line += ["--pool", r.card["pool_file"]] if r.card.get("pool_file") else []
         line += ["--sizes", *map(str, c["sizes"])] if c.get("sizes") else []
-        line += ["--no-external"] if c.get("sizes") and c.get("external") is False else []
-        line += ["--k", *map(str, c["ks"])] if c.get("ks") else []
+        line += ["--no-external"] if c.get("sizes") and c.get("no_external") else []
+        line += ["--k", *map(str, c["k"])] if c.get("k") else []
         line += ["--fix-k", str(c["fix_k"])] if c.get("fix_k", 10) != 10 else []
-        line += ["--bootstrap", str(c["bootstrap_samples"])] if c.get("bootstrap_samples", 10_000) != 10_000 else []
+        line += ["--bootstrap", str(c["bootstrap"])] if c.get("bootstrap", 10_000) != 10_000 else []
         line += ["--seed", str(c.get("seed", 13)), "--out", c.get("out", "reports")]
         out.append(shlex.join(map(str, line)))
     if a and a.card:
@@ -777,7 +764,7 @@ def commands(r: Retrieval | None, a: Answers | None) -> list[str]:
         line += ["--top-k", str(c.get("top_k", 3)), "--llm-model", str(c.get("llm", {}).get("model", "?"))]
         line += ["--llm-base-url", str(c["llm"]["base_url"])] if c.get("llm", {}).get("base_url") else []
         line += ["--judge"] if c.get("judge") else []
-        line += ["--out", c.get("out_dir", "reports")]
+        line += ["--out", c.get("out", "reports")]
         out.append(shlex.join(map(str, line)))
     return out
 

@@ -74,6 +74,7 @@ def run(cfg: EvalConfig) -> EvalStepResult:
     from harness.arms import parse_arms
     from harness.evaluate import evaluate
     from harness.retrieval_report import write_reports
+    from rag.report_page import write_page
 
     arms = parse_arms(cfg.arms, finetuned_dir(dataset_dir(cfg.data)))
     out = check_output_dir(cfg.out or REPORTS_DIR)
@@ -84,6 +85,8 @@ def run(cfg: EvalConfig) -> EvalStepResult:
         staged = write_reports(result, staging)
     # staging paths vanish on publishing: name each file by its fixed link in the report folder
     written = {name: out / path.relative_to(staging) for name, path in staged.items()}
+    # the review page reads every published set (step 4's too, when it ran): written last, over the largest pool
+    written["page"] = write_page(out, max(pools, key=lambda p: p[0])[1])
     figures = [
         Figure(p.pool.size, r["arm"], r["metric"], int(r["k"]), float(r["value"]))
         for p in result.pools

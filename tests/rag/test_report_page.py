@@ -156,7 +156,7 @@ def test_headline_and_figures_come_from_the_csvs(run_reports, docs):
     card = json.loads((run_reports / "retrieval_card.json").read_text())["config"]
     c = config("eval", commands[0])
     assert c.fix_k == card["fix_k"] == FIX_K and c.no_external and c.bootstrap == 500
-    assert c.k == card["ks"] == [1, 3, 10] and c.sizes == card["sizes"] == [12, 20]
+    assert c.k == card["k"] == [1, 3, 10] and c.sizes == card["sizes"] == [12, 20]
     assert c.arms == ["base=base", "bm25", "hybrid=bm25+base"]
     c = config("rag", commands[1])
     assert c.closed_book and c.oracle and c.limit == 8 and c.arms == ["base=base", "bm25"]
@@ -311,13 +311,14 @@ def test_reports_tab_shows_the_page(run_reports, docs, minilm, tmp_path):
     require_chromium()
     from playwright.sync_api import sync_playwright
 
-    from harness.retrieval import Retriever
+    from harness.arm_engine import ArmEngine
+    from harness.arms import parse_arms
     from rag.chat_app import build_app, serve
     from rag.chat_engine import ChatConfig, ChatEngine
     from rag.prompts import load_template
     from tests.helpers import free_port
 
-    engine = ChatEngine(docs, {"base": Retriever(minilm, docs)}, load_template(None), None)
+    engine = ChatEngine(docs, ArmEngine(parse_arms(["base"]), docs), load_template(None), None)
     cfg = ChatConfig(pool="tiny", pool_documents=len(docs), arms={"base": "base"}, reports_dir=str(run_reports),
                      port=free_port())  # fmt: skip
     app = build_app(engine, cfg)
