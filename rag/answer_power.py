@@ -18,12 +18,21 @@ standard error SE; a two-sided test at confidence 1 − α has power 1 − β ag
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
 from corpus.errors import RagtuneError
-from rag.answer_design import PRIOR_SD, Design, Sample, stratum_labels
+from rag.answer_design import (
+    PRIOR_SD,
+    Design,
+    Estimate,
+    Sample,
+    estimate,
+    paired_difference,
+    same_context_strata,
+    stratum_labels,
+)
 
 POWER = 0.8
 # assumed share of discordant queries when a run observed none (half of fixed/regressed-like queries)
@@ -132,6 +141,17 @@ class Plan:
     confidence: float
     power: float
 
+    def lines(self) -> list[str]:
+        """The plan as printed before a run: totals, then queries drawn per stratum."""
+        out = [
+            f"budget {self.budget_minutes:g} min at {self.seconds_per_answer:.1f} s per answer: {self.queries} queries, "
+            f"{self.prompts} generations ({self.shared:.0%} of arm answers shared), ≈ {self.minutes:.1f} min; "
+            f"expected minimum detectable difference {self.expected_mde:.3f} "
+            f"({self.confidence:.0%} confidence, {self.power:.0%} power)"
+        ]
+        out += [f"  {h}: {self.per_stratum.get(h, 0)} of {n}" for h, n in sorted(self.strata_sizes.items())]
+        return out
+
 
 def plan(
     d: Design,
@@ -167,3 +187,32 @@ def plan(
         confidence,
         power,
     )
+
+
+@dataclass(frozen=True)
+class DesignSummary:
+    """A sampled run carried to the whole split: each arm's correctness, each pair's difference (b − a) and what
+    that difference could detect."""
+
+    arms: Mapping[str, Estimate]
+    differences: Mapping[tuple[str, str], Estimate]
+    detectable: Mapping[tuple[str, str], Detectable]
+
+
+def summarise(
+    sample: Sample,
+    values: Mapping[str, Mapping[str, float]],
+    pairs: Sequence[tuple[str, str]],
+    confidence: float = 0.95,
+    effect: float | None = None,
+    power: float = POWER,
+) -> DesignSummary:
+    """`values[arm][query_id]`: a per-query score (correct 0/1) of every sampled query; `pairs` (a, b) as
+    compared, b − a. Pairs whose prompts were identical in whole strata have those strata's difference exactly 0."""
+    arms = {arm: estimate(sample, v, confidence) for arm, v in values.items()}
+    diffs, det = {}, {}
+    for a, b in pairs:
+        e = paired_difference(sample, values[a], values[b], confidence, same_context_strata(sample, a, b))
+        diffs[(a, b)] = e
+        det[(a, b)] = detectable(e.se, e.n, effect, confidence, power)
+    return DesignSummary(arms, diffs, det)

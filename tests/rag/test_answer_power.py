@@ -85,5 +85,7 @@ def test_plan_spends_the_budget_and_a_larger_one_detects_less():
     # fixed/regressed get a larger share of their stratum than identical-prompt queries
     frac = {h: large.per_stratum[h] / large.strata_sizes[h] for h in large.per_stratum}
     assert frac["a~b=fixed"] > frac["a~b=both_hit:same"]
+    text = large.lines()
+    assert f"{large.queries} queries" in text[0] and len(text) == 1 + len(large.strata_sizes)
     everything = plan(d, 1000, 10, arms=3)
     assert everything.queries == 160 and everything.expected_se == 0  # the whole split: nothing left to estimate
