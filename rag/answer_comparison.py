@@ -134,12 +134,12 @@ def reference_text(q: Query, docs: dict[str, Document], references: dict[str, tu
     return "\n\n".join(document_text(docs[d]) for d in sorted(q.relevant) if d in docs)
 
 
-def _answer_one(llm: CachedLLM, cfg: RagConfig, prompts: Prompts, q: Query, arm: Arm, ctx: ArmContext, docs):
-    passages = [docs[d] for d in ctx.ids]
-    closed = arm.name == CLOSED_BOOK and arm.is_bracket
-    messages = prompts.closed_book.messages(q.text) if closed else prompts.answer.messages(q.text, passages)
-    done, cached = llm.complete(messages, cfg.max_tokens, cfg.temperature)
-    context = "" if closed else format_context(passages)
+def _answer_one(
+    llm: CachedLLM, cfg: RagConfig, q: Query, ctx: ArmContext, messages: list[dict], context: str, reply=None
+):
+    """(answer, fields, reply) of one arm for one query; `reply` (completion, came from cache) is the generation of
+    an identical prompt already answered for another arm: used as is, not asked again."""
+    done, cached = reply if reply is not None else llm.complete(messages, cfg.max_tokens, cfg.temperature)
     fields = {
         "prompt_tokens": done.prompt_tokens,
         "context_tokens": llm.count_tokens(context) if context else 0,
@@ -151,7 +151,7 @@ def _answer_one(llm: CachedLLM, cfg: RagConfig, prompts: Prompts, q: Query, arm:
     }
     rank = ctx.rank or 0
     answer = ArmAnswer(q.id, q.text, frozenset(q.relevant), tuple(ctx.ids), context, rank, done.text)
-    return answer, fields
+    return answer, fields, (done, cached)
 
 
 def generate(
@@ -165,22 +165,45 @@ def generate(
     references: dict[str, tuple[str, ...]] | None = None,
 ) -> dict[tuple[int, str], ArmResult]:
     """{(query index, arm name): result}; every finished answer is in the cache before the next one starts
-    waiting, so an endpoint failure or Ctrl-C loses nothing finished."""
+    waiting, so an endpoint failure or Ctrl-C loses nothing finished.
+
+    Arms whose prompts for a query are identical (the same passages in the same order) are one job: one generation
+    (and one judging) serves them all, whatever the number of workers; rag.answer_sharing names the fields that
+    mark it and counts the generations saved."""
+    from rag.answer_sharing import SHARED, SHARED_WITH, group_jobs, request_key
+
     arms = {a.name: a for a in contexts}
     jobs = [(i, name) for i in range(len(queries)) for name in arms]
+    requests = {}  # job -> (messages, context text)
+    for i, name in jobs:
+        arm, ctx = arms[name], contexts[arms[name]][i]
+        if arm.name == CLOSED_BOOK and arm.is_bracket:
+            requests[(i, name)] = (prompts.closed_book.messages(queries[i].text), "")
+        else:
+            passages = [docs[d] for d in ctx.ids]
+            requests[(i, name)] = (prompts.answer.messages(queries[i].text, passages), format_context(passages))
+    groups = group_jobs(jobs, lambda job: request_key(requests[job][0], cfg.max_tokens, cfg.temperature))
 
-    def one(job: tuple[int, str]) -> ArmResult:
-        i, name = job
-        answer, fields = _answer_one(llm, cfg, prompts, queries[i], arms[name], contexts[arms[name]][i], docs)
-        if judges is None:
-            return ArmResult(answer, fields)
-        reference = reference_text(queries[i], docs, references or {})
-        ask = (judges.claims, judges.correctness, answer, reference, judges.repeats, judges.max_tokens)
-        second = judge_answer(judges.second, *ask) if judges.second is not None else None
-        return ArmResult(answer, fields, judge_answer(judges.llm, *ask), second)
+    def one(group: tuple[tuple[int, str], ...]) -> list[tuple[tuple[int, str], ArmResult]]:
+        out, reply, judged, judged2 = [], None, None, None
+        for n, (i, name) in enumerate(group):
+            messages, context = requests[(i, name)]
+            answer, fields, reply = _answer_one(llm, cfg, queries[i], contexts[arms[name]][i], messages, context, reply)
+            fields[SHARED_WITH] = ";".join(other for _, other in group if other != name)
+            fields[SHARED] = n > 0
+            if judges is not None and n == 0:  # same question, context and answer: the same judgement
+                reference = reference_text(queries[i], docs, references or {})
+                ask = (judges.claims, judges.correctness, answer, reference, judges.repeats, judges.max_tokens)
+                judged = judge_answer(judges.llm, *ask)
+                judged2 = judge_answer(judges.second, *ask) if judges.second is not None else None
+            out.append(((i, name), ArmResult(answer, fields, judged, judged2)))
+        return out
 
     label = "answering" + (" and judging" if judges else "")
-    return dict(fan_out(one, jobs, workers=cfg.workers, label=label, unit="answers"))
+    results = {}
+    for _, done in fan_out(one, [tuple(g) for g in groups], workers=cfg.workers, label=label, unit="prompts"):
+        results.update(done)
+    return results
 
 
 def check_pool(queries: list[Query], docs: dict[str, Document], source: str) -> None:

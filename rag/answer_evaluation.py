@@ -109,6 +109,9 @@ class AnswerEvaluation:
     judge_agreement: dict[str, Agreement] = field(default_factory=dict)  # metric -> across repeats, all arms
     inter_judge: dict[str, Agreement] = field(default_factory=dict)  # metric -> judge 1 vs judge 2
     queries: int = 0
+    # rag.answer_power.DesignSummary: correctness and differences estimated for the whole split from the
+    # stratified sample, with the minimum detectable difference (None without judge-free correctness)
+    design: object = None
 
     def headline(self) -> list[str]:
         """The join sentences on the headline metric, first pair first."""

@@ -183,6 +183,48 @@ def summarise(df: pd.DataFrame, judged: bool) -> pd.DataFrame:
     return pd.DataFrame(out, columns=SUMMARY_COLUMNS)
 
 
+def design_lines(ev) -> list[str]:
+    """The split-wide estimates of the stratified design, and what the run could detect, as sentences."""
+    d = getattr(ev, "design", None)
+    if d is None:
+        return []
+    lines = []
+    for arm, e in d.arms.items():
+        lines.append(
+            f"{arm}: correct {e.value:.3f} [{e.ci_low:.3f}, {e.ci_high:.3f}] for the whole split "
+            f"(from {e.n} answered queries, {e.covered:.0%} of the split in strata with an answer)"
+        )
+    for (a, b), e in d.differences.items():
+        det = d.detectable[(a, b)]
+        verdict = "differs" if e.ci_low > 0 or e.ci_high < 0 else "cannot tell apart"
+        more = (
+            f"; a difference of {det.effect:.2f} would need about {det.queries_needed:,} answered queries"
+            if det.effect is not None and det.queries_needed is not None and det.queries_needed > det.n
+            else ""
+        )
+        lines.append(
+            f"{b} − {a}: {e.value:+.3f} [{e.ci_low:+.3f}, {e.ci_high:+.3f}] ({verdict}); the smallest difference "
+            f"this run could detect (80% power, {det.confidence:.0%} confidence) is {det.mde:.3f}{more}"
+        )
+    return lines
+
+
+def design_rows(ev) -> pd.DataFrame:
+    """The split-wide estimates as summary rows: metric 'correct_split' per arm, 'correct_split_diff' per pair
+    (b-a) with its minimum detectable difference in 'mde'."""
+    d = getattr(ev, "design", None)
+    rows = []
+    if d is not None:
+        for arm, e in d.arms.items():
+            rows.append({"arm": arm, "metric": "correct_split", "n": e.n, "value": e.value, "ci_low": e.ci_low,
+                         "ci_high": e.ci_high, "missing": 0, "mde": math.nan})  # fmt: skip
+        for (a, b), e in d.differences.items():
+            rows.append({"arm": f"{b}-{a}", "metric": "correct_split_diff", "n": e.n, "value": e.value,
+                         "ci_low": e.ci_low, "ci_high": e.ci_high, "missing": 0,
+                         "mde": d.detectable[(a, b)].mde})  # fmt: skip
+    return pd.DataFrame(rows, columns=[*SUMMARY_COLUMNS, "mde"])
+
+
 def evidence_rows(ev) -> pd.DataFrame:
     """The answer metrics of a rag.answer_evaluation.AnswerEvaluation as summary rows: each arm's mean, and each
     pair's paired difference as arm 'later-earlier', metric '<metric>_diff' (its p-value in `p_value`)."""
@@ -318,12 +360,21 @@ def _headline_lines(ev: AnswerEvaluation) -> list[str]:
     lines = ["## Did the retrieval gain reach the answers?", ""]
     lines += [f"- {s}" for s in ev.headline()] or ["- (no deterministic answer metric for this data)"]
     lines.append("")
+    design = design_lines(ev)
+    if design:
+        lines += [
+            "The answered queries are a stratified sample of the split (more of them where the arms' retrieval "
+            "differs); weighted back, they estimate the whole split:",
+            "",
+            *[f"- {s}" for s in design],
+            "",
+        ]
     if ev.queries < FEW_QUERIES:
         lines += [
             (
-                f"Only {ev.queries} queries: the intervals below are wide, and a difference whose interval "
-                "crosses 0 is not evidence either way. Answer more queries (`--limit 0`) against a faster "
-                "endpoint for a conclusion."
+                f"Only {ev.queries} queries answered: the per-sample intervals below are wide, and a difference whose "
+                "interval crosses 0 is not evidence either way. `--budget MINUTES` plans a run that can detect a "
+                "given difference; `--limit 0` answers every query."
             ),
             "",
         ]

@@ -17,13 +17,17 @@ The whole test split against an OpenAI-compatible endpoint (vLLM, Ollama, OpenAI
 
 from __future__ import annotations
 
+import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from corpus.errors import RagtuneError
 from rag import answer_report
 from rag.rag_config import RagConfig
+
+REPORT_MINUTES = 0.3  # scoring, statistics and writing the reports after the last answer (measured ~15 s)
 
 
 @dataclass
@@ -139,7 +143,12 @@ def _llms(stack: ExitStack, cfg: RagConfig, endpoint, judge_endpoint) -> _Llms:
     from rag.llm_session import open_client
 
     client, llm_card, model_key = open_client(
-        stack, endpoint, cfg.endpoint.local(cfg.workers), cfg.endpoint.timeout, cfg.endpoint.retries, lazy=True
+        stack,
+        endpoint,
+        cfg.endpoint.local(cfg.workers, deterministic=True),
+        cfg.endpoint.timeout,
+        cfg.endpoint.retries,
+        lazy=True,
     )
     judge_client = None
     if judge_endpoint is not None:
@@ -184,6 +193,7 @@ def compare(cfg: RagConfig) -> RagResult:
     from rag.brackets import load_closed_book_prompt
     from rag.prompts import load_template
 
+    started = time.perf_counter()
     template = load_template(cfg.prompt)  # bad prompts and outputs fail before anything slow
     closed_book = load_closed_book_prompt(cfg.closed_book_prompt)
     out = check_output_dir(cfg.out or REPORTS_DIR)
@@ -196,17 +206,24 @@ def compare(cfg: RagConfig) -> RagResult:
         judges = _judges(cfg, llms)
         ds = open_dataset(cfg.data)
         pool = resolve_pool(cfg.pool, ds)
-        queries = answer_comparison.select_queries(ds, cfg.split, cfg.limit)
-        answer_comparison.check_pool(queries, pool.docs, pool.source)
-        references = load_dataset_answers(ds.path, {q.id for q in queries})
+        split = answer_comparison.select_queries(ds, cfg.split, 0)
+        answer_comparison.check_pool(split, pool.docs, pool.source)
+        references = load_dataset_answers(ds.path, {q.id for q in split})
         emb_cache = EmbeddingCache()
-        contexts, fitted = _contexts(cfg, arms, queries, ds, pool.docs, emb_cache)
-        console.print(
-            f"answering {len(queries)} queries × {len(arms)} arms with [bold]{llms.llm_card.get('model', '')}[/] "
-            f"(top-{cfg.top_k}, ≤ {cfg.max_tokens} tokens, {cfg.workers} worker(s))"
-        )
+        split_contexts, fitted = _contexts(cfg, arms, split, ds, pool.docs, emb_cache)
         prompts = answer_comparison.Prompts(template, closed_book)
-        results = answer_comparison.generate(llms.llm, judges, cfg, prompts, queries, contexts, pool.docs, references)
+        ask = partial(answer_comparison.generate, llms.llm, judges, cfg, prompts, docs=pool.docs, references=references)
+        design = _design(cfg, arms, split, split_contexts)
+        sample, plan = _sample(cfg, arms, design, split, split_contexts, ask, started)
+        chosen = [i for i, q in enumerate(split) if q.id in set(sample.query_ids)]  # listed in id order
+        queries = [split[i] for i in chosen]
+        contexts = {arm: [ctxs[i] for i in chosen] for arm, ctxs in split_contexts.items()}
+        console.print(
+            f"answering {len(queries)} of {len(split)} queries × {len(arms)} arms ({sample.prompts} distinct prompts) "
+            f"with [bold]{llms.llm_card.get('model', '')}[/] (top-{cfg.top_k}, ≤ {cfg.max_tokens} tokens, "
+            f"{cfg.workers} worker(s))"
+        )
+        results = ask(queries, contexts)
         if hasattr(llms.client, "started"):  # the local server starts only for replies the cache lacks
             llms.llm_card["server_started"] = llms.client.started
     card = {
@@ -222,13 +239,90 @@ def compare(cfg: RagConfig) -> RagResult:
         "llm": llms.llm_card,
         "judge_llm": llms.judge_card,
         "judge2_llm": llms.judge2_card,
+        "design": _design_card(design, sample, plan, results),
     }
     ev, scores = _evaluate(cfg, arms, queries, results, pool.docs, references)
+    ev.design = _design_summary(cfg, arms, sample, queries, scores)
     rows = answer_report.build_rows(queries, contexts, results, scores, cfg.judge, cfg.top_k)
     counts = (len(queries), len(pool.docs))
     result = _write(out, rows, [a.name for a in arms], ev, card, counts, llms.answer_cache, emb_cache)
     _write_page(out, pool.docs)
     return result
+
+
+def _design(cfg: RagConfig, arms: list, split: list, contexts: dict):
+    """The split's queries stratified by each retriever pair's verdict at --top-k and whether their contexts are the
+    same (rag.answer_design), in the order the allocation draws them."""
+    from rag.answer_design import design, strata_from_ranks
+
+    retrievers = [a for a in arms if not a.is_bracket]
+    pairs = [(retrievers[0].name, b.name) for b in retrievers[1:]]
+    strata = strata_from_ranks(
+        [q.id for q in split],
+        {a.name: [c.rank for c in contexts[a]] for a in retrievers},
+        {a.name: [tuple(c.ids) for c in contexts[a]] for a in retrievers},
+        pairs,
+        cfg.top_k,
+        brackets=len(arms) - len(retrievers),
+    )
+    return design(strata, seed=cfg.seed)
+
+
+def _sample(cfg: RagConfig, arms: list, design, split: list, contexts: dict, ask, started: float):
+    """(the sample to answer, the plan or None): --limit queries of the draw order, or what --budget minutes buy at
+    the seconds per answer measured on the design's first query (a cached reply keeps its measured seconds, so a
+    rerun plans the same sample)."""
+    from corpus.console import console
+    from rag.answer_power import plan
+
+    if cfg.budget is None:
+        return design.sample(n_queries=cfg.limit or None), None
+    first = next(i for i, q in enumerate(split) if q.id == design.draw[0])
+    warm = ask([split[first]], {arm: [ctxs[first]] for arm, ctxs in contexts.items()})
+    seconds = [r.fields["latency_s"] for r in warm.values() if not r.fields.get("shared")]
+    per_answer = max(sum(seconds) / max(len(seconds), 1), 0.01)
+    spent = (time.perf_counter() - started) / 60 + REPORT_MINUTES
+    p = plan(design, cfg.budget, per_answer, arms=len(arms), overhead_minutes=spent)
+    for line in p.lines():
+        console.print(line)
+    return p.sample, p
+
+
+def _design_card(design, sample, plan, results: dict) -> dict:
+    from rag.answer_sharing import generations_saved
+
+    return {
+        "seed": design.seed,
+        "strata": dict(sorted(design.sizes.items())),
+        "answered": dict(sorted(sample.drawn.items())),
+        "queries": sample.n,
+        "generations": len(results) - generations_saved(r.fields for r in results.values()),
+        "answers_shared": generations_saved(r.fields for r in results.values()),
+        "plan": None
+        if plan is None
+        else {
+            "budget_minutes": plan.budget_minutes,
+            "seconds_per_answer": plan.seconds_per_answer,
+            "expected_minutes": plan.minutes,
+            "expected_mde": plan.expected_mde,
+        },
+    }
+
+
+def _design_summary(cfg: RagConfig, arms: list, sample, queries: list, scores: dict):
+    """Each arm's correctness and each pair's difference estimated for the whole split from the stratified sample,
+    with what the run could detect (None when the answers have no judge-free correctness)."""
+    from rag.answer_power import summarise
+
+    values = {}
+    for arm in arms:
+        correct = [s.correct for s in scores[arm.name]]
+        if any(c is None for c in correct):
+            return None
+        values[arm.name] = {q.id: float(c) for q, c in zip(queries, correct, strict=True)}
+    names = [a.name for a in arms]
+    pairs = [(names[0], b) for b in names[1:]]
+    return summarise(sample, values, pairs, effect=cfg.effect)
 
 
 def _contexts(cfg: RagConfig, arms: list, queries, ds, docs: dict, emb_cache) -> tuple[dict, dict]:
@@ -294,7 +388,13 @@ def _write(out: Path, rows, arms: list[str], ev, run_card: dict, counts, answer_
     n_queries, n_docs = counts
     with report_set(out, "rag_compare") as staging:
         report_path, df = answer_report.write_report(rows, run_card["judge"], staging, arms)
-        summary = pd.concat([answer_report.summarise(df, run_card["judge"]), answer_report.evidence_rows(ev)])
+        summary = pd.concat(
+            [
+                answer_report.summarise(df, run_card["judge"]),
+                answer_report.evidence_rows(ev),
+                answer_report.design_rows(ev),
+            ]
+        )
         summary.to_csv(staging / answer_report.SUMMARY_CSV, index=False)
         answer_report.write_join_csv(ev, staging)
         answer_report.plot_join(ev, staging)

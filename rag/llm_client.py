@@ -73,6 +73,9 @@ class Completion:
 
 class LLMClient:
     def __init__(self, cfg: EndpointConfig):
+        # httpx (count_tokens) imported here, in one thread: a first import racing in two worker threads leaves the
+        # openai client seeing a half-initialised module (AttributeError on httpx.Response)
+        import httpx  # noqa: F401
         from openai import OpenAI
 
         if not cfg.base_url.startswith(("http://", "https://")):

@@ -14,6 +14,13 @@ from rag.answer_cache import AnswerCache
 from rag.cached_llm import CachedLLM
 from rag.llm_client import EndpointConfig, LLMClient, endpoint_from_args
 
+# what a run card says of an endpoint ragtune does not run: its batching and kernels are out of our hands
+REMOTE_DETERMINISM = {
+    "promised": False,
+    "condition": "a remote endpoint may batch requests together or change its weights: identical prompts can get "
+    "different answers; the answer cache keeps each run's first answer",
+}
+
 
 @dataclass
 class EndpointOptions:
@@ -47,8 +54,8 @@ class EndpointOptions:
             self.llm_base_url, self.llm_model, self.llm_api_key_env, timeout_s=self.timeout, max_retries=self.retries
         )
 
-    def local(self, slots: int) -> LocalOptions:
-        return LocalOptions(self.local_model, self.threads, self.ctx, slots=slots)
+    def local(self, slots: int, deterministic: bool = False) -> LocalOptions:
+        return LocalOptions(self.local_model, self.threads, self.ctx, slots=slots, deterministic=deterministic)
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,14 @@ class LocalOptions:
     threads: int | None = None  # None: rag.local_server.default_threads()
     ctx_per_slot: int = 4096
     slots: int = 1  # requests decoded together; match the stage's worker count
+    # one request decoded at a time whatever `slots` says, so answers are byte-identical across reruns, worker
+    # counts and restarts (rag.local_server.ServerConfig.deterministic); workers then queue at the server
+    deterministic: bool = False
+
+    def server_config(self, threads: int):
+        from rag.local_server import ServerConfig
+
+        return ServerConfig(threads, self.ctx_per_slot, 1 if self.deterministic else self.slots)
 
 
 class LazyLocalClient:
@@ -127,22 +142,29 @@ def open_client(
     if endpoint is not None:
         client = LLMClient(endpoint)
         client.check()
-        return client, endpoint.describe(), f"{endpoint.base_url}|{endpoint.model}"
+        card = {**endpoint.describe(), "determinism": REMOTE_DETERMINISM}
+        return client, card, f"{endpoint.base_url}|{endpoint.model}"
     from rag.local_model import resolve_local_model
-    from rag.local_server import ServerConfig, default_threads
+    from rag.local_server import default_threads
 
     with console.status("preparing the local LLM"):
         model = resolve_local_model(local.model)
     threads = local.threads or default_threads()
-    client = LazyLocalClient(
-        stack, model, ServerConfig(threads, local.ctx_per_slot, local.slots), timeout_s, max_retries
-    )
+    server_cfg = local.server_config(threads)
+    client = LazyLocalClient(stack, model, server_cfg, timeout_s, max_retries)
     if not lazy:
         client = client._get()
     described = EndpointConfig(
         "local (127.0.0.1, free port)", model.name, api_key_env="", timeout_s=timeout_s, max_retries=max_retries
     ).describe()
-    card = {**described, "gguf": str(model.path), "sha256": model.sha256, "threads": threads, "slots": local.slots}
+    card = {
+        **described,
+        "gguf": str(model.path),
+        "sha256": model.sha256,
+        "threads": threads,
+        "slots": server_cfg.slots,
+        "determinism": server_cfg.determinism(),
+    }
     # the key names the weights, not the port: a rerun on a fresh port still finds its cached replies
     return client, card, f"local:{model.name}:{model.sha256[:16]}"
 

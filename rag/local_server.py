@@ -37,6 +37,37 @@ class ServerConfig:
     # recomputing shared prefixes.
     reuse_prompts: bool = False
     startup_timeout_s: float = 300.0
+    # the sampler's seed for requests that bring none (llama.cpp's default draws a random one per start): greedy
+    # answers do not use it, sampled ones become repeatable
+    seed: int = 0
+
+    @property
+    def deterministic(self) -> bool:
+        """Byte-identical replies to identical requests, across reruns, worker counts and restarts: one sequence
+        decoded at a time (llama.cpp batches the sequences of parallel slots together, and a batch's make-up changes
+        the floating-point sums: SmolLM2 changed 1 of 16 greedy answers with 2 slots and 2 workers) and no prompt
+        reuse (see reuse_prompts)."""
+        return self.slots == 1 and not self.reuse_prompts
+
+    def determinism(self) -> dict:
+        """The settings identical answers rest on, for a run card."""
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            runtime = f"xllamacpp {version('xllamacpp')}"
+        except PackageNotFoundError:
+            runtime = "xllamacpp (not installed)"
+        return {
+            "promised": self.deterministic,
+            "runtime": runtime,
+            "seed": self.seed,
+            "threads": self.threads,
+            "slots": self.slots,
+            "reuse_prompts": self.reuse_prompts,
+            "condition": "the same GGUF file (sha256), runtime version and thread count; greedy or seeded sampling"
+            if self.deterministic
+            else "several slots decode together or prompts are reused: answers may differ between runs",
+        }
 
 
 class LocalServer:
@@ -65,6 +96,7 @@ class LocalServer:
         p.verbosity = -1  # llama.cpp's per-request logs would drown the progress bar
         p.cpuparams.n_threads = self.cfg.threads
         p.cpuparams_batch.n_threads = self.cfg.threads
+        p.sampling.seed = self.cfg.seed
         p.n_parallel = self.cfg.slots
         p.n_ctx = self.cfg.ctx_per_slot * self.cfg.slots
         if not self.cfg.reuse_prompts:

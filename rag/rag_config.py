@@ -21,7 +21,21 @@ class RagConfig:
         None,
         help="candidate pool JSONL from step 1 (default: <data>/corpus_800.jsonl if it exists, else the whole corpus)",
     )
-    limit: int = option(10, help="queries to answer (a seeded sample, listed in id order); 0 = all", min=0)
+    limit: int = option(
+        10,
+        help="queries to answer, in the stratified design's draw order (more where the arms' retrieval differs; "
+        "a larger limit extends a smaller one); 0 = all",
+        min=0,
+    )
+    budget: float | None = option(
+        None,
+        help="minutes for the whole step instead of --limit: one query is answered first to measure the seconds per "
+        "answer here, then the plan (queries per stratum, expected minimum detectable difference) is printed",
+        min=0.1,
+    )
+    effect: float = option(
+        0.1, help="the difference in correctness the summary says how many queries would detect", min=0.001, max=1.0
+    )
     top_k: int = option(3, help="passages per prompt", min=1)
     arms: list[str] | None = option(
         None,

@@ -34,12 +34,17 @@ def show(result: RagResult) -> None:
     console.print(answer_report.summary_table(result.summary))
     for sentence in result.evaluation.headline() if result.evaluation else []:
         console.print(f"[bold]{sentence}[/]")
+    for sentence in answer_report.design_lines(result.evaluation) if result.evaluation else []:
+        console.print(sentence)
     facts = Table(title="run")
     facts.add_column("what")
     facts.add_column("value", justify="right")
     facts.add_row("queries × arms", f"{result.queries} × {len(result.card['arms'])}")
     for name, fit in result.card.get("fitted", {}).items():
         facts.add_row(f"{name} convex weight", f"{fit['weight']:.1f} on {fit['first']} ({fit['dev']})")
+    design = result.card.get("design", {})
+    if design:
+        facts.add_row("generations (answers shared)", f"{design['generations']} ({design['answers_shared']})")
     facts.add_row("LLM requests cached / new", f"{result.cache_hits} / {result.cache_misses}")
     facts.add_row("report", str(result.report))
     facts.add_row(
