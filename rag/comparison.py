@@ -285,6 +285,9 @@ def _sample(cfg: RagConfig, arms: list, design, split: list, contexts: dict, ask
     p = plan(design, cfg.budget, per_answer, arms=len(arms), overhead_minutes=spent)
     for line in p.lines():
         console.print(line)
+    if p.sample.n == 0:  # the budget is spent before the first answer: report the one already written
+        console.print(f"[yellow]note:[/] --budget {cfg.budget:g} covers only the query answered to measure the speed")
+        return design.sample(n_queries=1), p
     return p.sample, p
 
 

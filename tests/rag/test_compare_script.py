@@ -283,3 +283,54 @@ def test_every_arm_kind_answers_and_the_convex_weight_is_fitted_once(
     assert set(df["query_id"]) <= set(top3)  # both steps searched the whole tiny corpus
     for row in df.itertuples():
         assert row.hy_context_ids.split(";") == top3[row.query_id]
+
+
+def _with_arms(flags: list[str], arms: list[str]) -> list[str]:
+    at = flags.index("--arms")
+    return [*flags[: at + 1], *arms, *flags[at + 3 :]]
+
+
+def test_limit_draws_the_design_order_and_the_summary_estimates_the_split(
+    script, stub_llm, tiny_dataset, rag_caches, tmp_path
+):
+    """--limit takes a prefix of the stratified draw order (a larger limit extends a smaller one); the weighted
+    split-wide estimate equals the plain mean when every query is answered (every weight is 1)."""
+    answered = {}
+    for limit in ("4", "6", "0"):
+        out = tmp_path / f"limit{limit}"
+        flags = _with_arms(stub_rag_flags(stub_llm.base_url, tiny_dataset, out), ["base", "bm25"])
+        assert run_cli(script.main, [*flags, "--no-oracle", "--limit", limit]) == 0
+        df = pd.read_csv(out / REPORT_CSV, dtype={"query_id": str})
+        answered[limit] = set(df["query_id"])
+        design = card(out)["design"]
+        assert design["queries"] == len(df) and sum(design["answered"].values()) == len(df)
+        summary = pd.read_csv(out / SUMMARY_CSV)
+        split = summary[summary["metric"] == "correct_split"].set_index("arm")
+        diff = summary[summary["metric"] == "correct_split_diff"].set_index("arm")
+        assert set(split.index) == {"base", "bm25"}
+        # the split is the population: a sample has a detectable difference above 0, the whole split none left
+        assert (diff.loc["bm25-base", "mde"] > 0) == (limit != "0")
+    assert len(answered["4"]) == 4 and answered["4"] < answered["6"] < answered["0"]
+    assert sum(card(tmp_path / "limit0")["design"]["strata"].values()) == len(answered["0"])
+    df = pd.read_csv(tmp_path / "limit0" / REPORT_CSV)
+    split = pd.read_csv(tmp_path / "limit0" / SUMMARY_CSV).query("metric == 'correct_split'").set_index("arm")
+    for arm in ("base", "bm25"):
+        assert split.loc[arm, "value"] == pytest.approx(df[f"{arm}_correct"].astype(float).mean())
+    assert "for the whole split" in (tmp_path / "limit0" / SUMMARY_MD).read_text()
+
+
+def test_budget_plans_from_a_measured_answer_before_the_work(
+    script, stub_llm, tiny_dataset, rag_caches, tmp_path, capsys
+):
+    stub_llm.script = ["sleep"] * 200  # every answer takes sleep_s: the speed the plan must measure
+    stub_llm.sleep_s = 1.0
+    out = tmp_path / "reports"
+    flags = _with_arms(stub_rag_flags(stub_llm.base_url, tiny_dataset, out), ["base", "bm25"])
+    assert run_cli(script.main, [*flags, "--no-oracle", "--budget", "1", "--timeout", "30"]) == 0
+    printed = capsys.readouterr().out
+    assert "expected minimum detectable difference" in printed
+    assert printed.index("expected minimum detectable difference") < printed.index("answering ")
+    plan = card(out)["design"]["plan"]
+    assert plan["budget_minutes"] == 1 and 0.9 <= plan["seconds_per_answer"] < 5
+    # what was answered fits the plan: its generations at the measured speed stay within the budget
+    assert card(out)["design"]["generations"] * plan["seconds_per_answer"] <= 60
