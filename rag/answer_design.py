@@ -318,7 +318,11 @@ def estimate(
     )
     se = math.sqrt(var)
     z = NormalDist().inv_cdf(0.5 + confidence / 2)
-    return Estimate(value, se, value - z * se, value + z * se, confidence, sample.n, covered_n / total)
+    # the normal interval is cut to the values' range (0..1 for correctness, -1..1 for a difference of two): a few
+    # queries per stratum give wide intervals, and a share below 0 is no possible outcome
+    low, high = (0.0, 1.0) if span == 1.0 else (-span / 2, span / 2)
+    ci = (max(value - z * se, low), min(value + z * se, high))
+    return Estimate(value, se, *ci, confidence, sample.n, covered_n / total)
 
 
 def paired_difference(
