@@ -165,8 +165,13 @@ def passages_to_ask(passages: list[Passage], limit: int | None, seed: int) -> li
     corpus, and a rerun with a larger limit keeps every passage an earlier run asked (a prefix of one order)."""
     if limit is None or limit >= len(passages):
         return passages
-    chosen = {p.id for p in stable_order(passages, f"{seed}/ask", key=lambda p: p.id)[:limit]}
+    chosen = {p.id for p in ask_order(passages, seed)[:limit]}
     return [p for p in passages if p.id in chosen]
+
+
+def ask_order(passages: list[Passage], seed: int) -> list[Passage]:
+    """The seeded order a limited run draws passages in (a planner times the first one it will ask)."""
+    return stable_order(passages, f"{seed}/ask", key=lambda p: p.id)
 
 
 def candidates_from(replies: dict[str, str], passages: list[Passage], n: int) -> tuple[list[Candidate], int]:

@@ -15,7 +15,7 @@ from corpus.documents import (
     source_of,
     split_passages,
 )
-from corpus.errors import DataError, RagtuneError
+from corpus.errors import RagtuneError
 from tests.conftest import FIXTURES
 
 OWN_DOCS = FIXTURES / "own_docs"
