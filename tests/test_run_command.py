@@ -1,0 +1,98 @@
+"""`ragtune run`: the plan sizes the work to a budget from measured speeds, and the whole pipeline runs from a
+folder of PDF, HTML, Word, Markdown and text files to the report page with the tiny local model."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+
+import pytest
+
+from corpus.errors import RagtuneError
+from ragtune.steps.run import MIN_ANSWERS, MIN_PASSAGES, PipelineConfig, Speeds, make_plan
+from tests.helpers import ROOT
+
+# a slow machine: 2 passages/s to encode, 200 word pieces/s to train, 10 s a query-writing reply, 8 s an answer
+SLOW = Speeds(5.0, 2.0, 20.0, 200.0, 120.0, llm_start_s=5.0, query_reply_s=10.0, answer_s=8.0, llm="m")
+
+
+def test_one_source_is_required():
+    with pytest.raises(RagtuneError, match="one of --docs"):
+        PipelineConfig()
+    with pytest.raises(RagtuneError, match="one of --docs"):
+        PipelineConfig(docs="a", data="b")
+
+
+def test_without_a_budget_everything_is_asked_and_answered():
+    plan = make_plan(PipelineConfig(docs="d"), 40, 100, SLOW, cached=0, queries=None)
+    assert plan.passages_asked == 100 and plan.queries_asked == 200 and plan.answers == 10 and not plan.cuts
+    assert plan.stages["query writing"] > 100 * 10  # every reply at the measured speed
+    assert plan.stages["answers"] >= 10 * 3 * 8
+
+
+def test_a_budget_cuts_passages_and_answers_and_says_so():
+    speeds = replace(SLOW, answer_s=60.0)  # answers alone would take 30 minutes
+    full = make_plan(PipelineConfig(docs="d"), 40, 100, speeds, cached=0, queries=None)
+    budget_min = full.total_s / 60 / 3
+    plan = make_plan(PipelineConfig(docs="d", budget=budget_min), 40, 100, speeds, cached=0, queries=None)
+    assert MIN_PASSAGES <= plan.passages_asked < 100 and MIN_ANSWERS <= plan.answers < 10
+    assert plan.total_s <= budget_min * 60
+    assert any("passages" in c for c in plan.cuts) and any("test queries" in c for c in plan.cuts)
+    # a little more time buys more passages: the sample is as large as the budget allows
+    roomier = make_plan(PipelineConfig(docs="d", budget=budget_min + 1), 40, 100, speeds, cached=0, queries=None)
+    assert roomier.passages_asked > plan.passages_asked
+    # replies already cached cost nothing: a resumed run asks more passages within the same budget
+    resumed = make_plan(PipelineConfig(docs="d", budget=budget_min), 40, 100, speeds, cached=60, queries=None)
+    assert resumed.passages_asked > plan.passages_asked
+
+
+def test_a_budget_too_small_for_the_smallest_run_says_by_how_much():
+    plan = make_plan(PipelineConfig(docs="d", budget=1), 40, 100, SLOW, cached=0, queries=None)
+    assert plan.passages_asked == MIN_PASSAGES and plan.answers == MIN_ANSWERS
+    assert any("over the budget" in c for c in plan.cuts)
+
+
+def test_labelled_data_asks_nothing_and_only_answers_shrink():
+    plan = make_plan(PipelineConfig(data="d", budget=2), 50, 50, SLOW, cached=0, queries=300)
+    assert plan.passages_asked == 0 and plan.stages["query writing"] == 0 and plan.queries_asked == 300
+
+
+@pytest.mark.slow
+@pytest.mark.llm
+def test_a_folder_of_every_format_goes_to_the_report_page_within_its_plan(tmp_path):
+    from tests import document_files as files
+
+    folder = files.mixed_folder(tmp_path / "handbook")
+    (folder / "nurse_night.txt").write_text(files.NURSE.replace("surgical", "night"), encoding="utf-8")
+    files.write_encrypted_pdf(folder / "locked.pdf", files.NURSE)
+    home = tmp_path / "home"
+    env = {**os.environ, "COLUMNS": "200", "RAGTUNE_HOME": str(home)}
+    argv = ["run", "--docs", str(folder), "--budget", "6", "--local-model", "smollm2", "--threads", "1"]
+    proc = subprocess.run(
+        [sys.executable, "-c", "from ragtune.cli import main; main()", *argv],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=1500,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = proc.stdout
+    # the plan comes first, before any step's output
+    assert out.index("plan:") < out.index("query writing") < out.index("estimate vs actual")
+    assert out.count("warning: skipped") >= 1 and "locked.pdf: encrypted" in out
+    card = json.loads((home / "data" / "handbook" / "dataset_card.json").read_text())
+    assert card["source"]["skipped_files"] == 1 and card["source"]["documents"] == 6
+    plan = json.loads((home / "reports" / "handbook" / "run_plan.json").read_text())
+    assert set(plan["actual"]) >= {"query writing", "triplets", "pool", "training", "retrieval eval", "answers"}
+    assert plan["estimated_s"] > 0 and plan["actual_s"] > 0
+    page = (home / "reports" / "handbook" / "index.html").read_text()
+    assert "manuals/nursing.pdf p. 1" in page or "web/sous-chef.html" in page  # passages name their files
+    assert (home / "runs" / "handbook" / "final").is_dir()
+    # the same command again resumes: no LLM reply is asked twice, the model is reused
+    again = subprocess.run(
+        [sys.executable, "-c", "from ragtune.cli import main; main()", *argv],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=1500,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    card = json.loads((home / "data" / "handbook" / "dataset_card.json").read_text())
+    assert card["llm_calls"]["asked"] == 0 and "already trained" in again.stdout
