@@ -461,5 +461,6 @@ def show(result: PipelineResult) -> None:
     w.add_column("path")
     for what, path in result.outputs.items():
         w.add_row(what, str(path))
-    w.add_row("chatbot", f"ragtune chat --data {result.data}")
+    pool = result.outputs.get("pool")
+    w.add_row("chatbot", f"ragtune chat --data {result.data}" + (f" --pool {pool}" if pool else ""))
     console.print(w)
