@@ -109,9 +109,14 @@ def source_of(pid: str) -> str:
 
 
 def read_documents(
-    path: str | Path, columns: Columns = Columns(), max_docs: int | None = None, max_file_mb: float = MAX_FILE_MB
+    path: str | Path,
+    columns: Columns = Columns(),
+    max_docs: int | None = None,
+    max_file_mb: float = MAX_FILE_MB,
+    warn: bool = True,
 ) -> tuple[list[Document], SourceSummary]:
-    """Documents in source order (files sorted by path); max_docs keeps the first ones, for a quick look."""
+    """Documents in source order (files sorted by path); max_docs keeps the first ones, for a quick look. warn:
+    a line per skipped file (off for a look ahead whose reader will warn later)."""
     path = Path(path)
     kinds = " ".join(FOLDER_SUFFIXES)
     if not path.exists():
@@ -122,11 +127,11 @@ def read_documents(
             return read_documents(path / "corpus.jsonl", columns, max_docs)
         if not files:
             raise RagtuneError(f"{path}: no {kinds} files in this folder (nor a corpus.jsonl)")
-        docs, digest, skipped = _read_folder(path, files, max_docs, max_file_mb)
+        docs, digest, skipped = _read_folder(path, files, max_docs, max_file_mb, warn)
         return docs, SourceSummary(str(path), "folder", len(docs), 0, digest, len(skipped), tuple(skipped))
     suffix = path.suffix.lower()
     if suffix in FOLDER_SUFFIXES:
-        docs, digest, skipped = _read_folder(path.parent, [path], None, max_file_mb)
+        docs, digest, skipped = _read_folder(path.parent, [path], None, max_file_mb, warn)
         return docs, SourceSummary(str(path), f"{suffix[1:]} file", 1, 0, digest)
     if suffix not in TABLE_SUFFIXES:
         raise RagtuneError(f"{path}: unsupported file type '{suffix}' (use a folder of {kinds}, a .csv or .jsonl)")
@@ -161,7 +166,7 @@ def _document_ids(folder: Path, files: list[Path]) -> dict[Path, str]:
 
 
 def _read_folder(
-    folder: Path, files: list[Path], max_docs: int | None, max_file_mb: float
+    folder: Path, files: list[Path], max_docs: int | None, max_file_mb: float, warn: bool = True
 ) -> tuple[list[Document], str, list[dict]]:
     """Every readable file as a document; an unreadable one is one warning line and a skipped entry. Nothing
     usable at all is one error, naming the first reason."""
@@ -179,7 +184,8 @@ def _read_folder(
             found = read_file(f, max_file_mb)
         except Unreadable as exc:
             skipped.append({"file": name, "reason": str(exc)})
-            console.print(f"[yellow]warning:[/] skipped {escape(str(f))}: {escape(str(exc))}", soft_wrap=True)
+            if warn:
+                console.print(f"[yellow]warning:[/] skipped {escape(str(f))}: {escape(str(exc))}", soft_wrap=True)
             continue
         title = f"{name} — {found.heading}" if found.heading else name
         docs.append(SourceDocument(ids[f], title, found.text, name, found.page_starts))
@@ -187,6 +193,9 @@ def _read_folder(
         if max_docs and len(docs) >= max_docs:
             break
     if not docs:
+        for entry in skipped if not warn else ():  # no later reader will name them: name them now
+            console.print(f"[yellow]warning:[/] skipped {escape(str(folder / entry['file']))}: {escape(entry['reason'])}",
+                          soft_wrap=True)  # fmt: skip
         first = skipped[0]
         raise RagtuneError(
             f"{folder / first['file']}: {first['reason']}"

@@ -79,7 +79,8 @@ def test_a_folder_of_every_format_goes_to_the_report_page_within_its_plan(tmp_pa
     out = proc.stdout
     # the plan comes first, before any step's output
     assert out.index("plan:") < out.index("query writing") < out.index("estimate vs actual")
-    assert out.count("warning: skipped") >= 1 and "locked.pdf: encrypted" in out
+    assert "6 documents (1 unreadable file(s) skipped)" in out
+    assert out.count("warning: skipped") == 1 and "locked.pdf: encrypted" in out
     card = json.loads((home / "data" / "handbook" / "dataset_card.json").read_text())
     assert card["source"]["skipped_files"] == 1 and card["source"]["documents"] == 6
     plan = json.loads((home / "reports" / "handbook" / "run_plan.json").read_text())

@@ -91,6 +91,7 @@ class Plan:
     stages: dict[str, float]  # stage -> estimated seconds
     cuts: list[str]  # what the budget cut, one sentence each
     speeds: Speeds
+    skipped_files: int = 0  # unreadable files left out (query writing names each)
 
     @property
     def total_s(self) -> float:
@@ -269,7 +270,8 @@ def show_plan(plan: Plan, cfg: PipelineConfig) -> None:
     from corpus.console import console
 
     s = plan.speeds
-    what = f"{plan.documents} documents → {plan.passages} passages"
+    skipped = f" ({plan.skipped_files} unreadable file(s) skipped)" if plan.skipped_files else ""
+    what = f"{plan.documents} documents{skipped} → {plan.passages} passages"
     if cfg.docs:
         cached = f", {plan.passages_cached} already answered in the cache" if plan.passages_cached else ""
         what += f"; {plan.queries_asked} queries asked from {plan.passages_asked} passages{cached}"
@@ -348,12 +350,13 @@ def run(cfg: PipelineConfig) -> PipelineResult:
     started = time.perf_counter()
     with console.status("reading the documents"):
         if cfg.docs:
-            docs, summary = read_documents(cfg.docs)
+            docs, summary = read_documents(cfg.docs, warn=False)  # query writing warns, once per file
             passages = split_passages(docs, SplitterConfig())
             context, documents, queries = [p.as_document() for p in passages], summary.documents, None
+            skipped = summary.skipped_files
         else:
             ds = open_dataset(cfg.data)
-            passages, context = [], list(ds.corpus.values())
+            passages, context, skipped = [], list(ds.corpus.values()), 0
             documents, queries = len(ds.corpus), len(ds.queries)
     with console.status("warm-up: timing the embedder"):
         speeds = _measure_encoding([document_text(d) for d in context])
@@ -362,6 +365,7 @@ def run(cfg: PipelineConfig) -> PipelineResult:
     cached = _measure_llm(cfg, speeds, order, context, prompt, gen)
     spent = time.perf_counter() - started
     plan = make_plan(cfg, documents, len(context), speeds, cached, queries, spent)
+    plan.skipped_files = skipped
     show_plan(plan, cfg)
     result = PipelineResult(name, Path(data), plan, {"plan (warm-up)": round(spent, 1)}, {})
     result.budget_s = cfg.budget * 60 if cfg.budget else None
