@@ -70,7 +70,9 @@ def test_a_folder_of_every_format_goes_to_the_report_page_within_its_plan(tmp_pa
     files.write_encrypted_pdf(folder / "locked.pdf", files.NURSE)
     home = tmp_path / "home"
     env = {**os.environ, "COLUMNS": "200", "RAGTUNE_HOME": str(home)}
-    argv = ["run", "--docs", str(folder), "--budget", "6", "--local-model", "smollm2", "--threads", "1"]
+    # a few training steps: the step rule's 40 would be most of this test's time, and is tested with step 2
+    argv = ["run", "--docs", str(folder), "--budget", "6", "--max-steps", "4", "--local-model", "smollm2"]
+    argv += ["--threads", "1"]
     proc = subprocess.run(
         [sys.executable, "-c", "from ragtune.cli import main; main()", *argv],
         capture_output=True, text=True, cwd=ROOT, env=env, timeout=1500,

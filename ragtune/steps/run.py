@@ -55,6 +55,9 @@ class PipelineConfig:
     queries_per_passage: int = option(2, help="queries the LLM writes per passage", min=1)
     domain_hint: str | None = option(None, help="one line of style for the queries, e.g. example queries of your users")
     answers: int = option(10, help="test queries answered by each arm in the answer comparison", min=1)
+    max_steps: int | None = option(
+        None, help="training steps (default: step 2's rule, one epoch of the training rows and at least 40)", min=1
+    )
     workers: int = option(1, help="LLM requests in flight at once", min=1)
     plan_only: bool = option(False, help="print the plan (with its warm-up) and stop")
     endpoint: EndpointOptions = field(default_factory=EndpointOptions)
@@ -199,7 +202,14 @@ def _measure_llm(cfg: PipelineConfig, speeds: Speeds, ask: list, context: list, 
 
 
 def _stage_estimates(
-    s: Speeds, passages: int, asked_new: int, queries: int, answers: int, workers: int, per_passage: int = 1
+    s: Speeds,
+    passages: int,
+    asked_new: int,
+    queries: int,
+    answers: int,
+    workers: int,
+    per_passage: int = 1,
+    max_steps: int | None = None,
 ) -> dict:
     """Seconds per stage for this many passages, new query-writing replies, kept queries and answers per arm."""
     from train.config import QUERY_OVERHEAD, ROW_OVERHEAD, TrainConfig, scaled_steps
@@ -209,7 +219,7 @@ def _stage_estimates(
     # a training row is a passage with the queries written from it (embedded once for all of them)
     rows = max(int(queries * TRAIN_SHARE / per_passage), 1)
     row_tokens = s.passage_tokens + per_passage * QUERY_TOKENS + (per_passage - 1) * QUERY_OVERHEAD
-    steps = scaled_steps(rows, train.batch_size, row_tokens)
+    steps = max_steps or scaled_steps(rows, train.batch_size, row_tokens)
     step_tokens = min(rows, train.batch_size) * (row_tokens + ROW_OVERHEAD)  # a set smaller than a batch is one
     dev = min(train.dev_candidates, passages) / s.passages_per_s + queries * 0.1 / s.queries_per_s
     stages = {
@@ -234,7 +244,8 @@ def make_plan(
     def estimate(asked: int, answers: int) -> dict:
         new = max(asked - cached, 0) if asking else 0
         q = int(asked * cfg.queries_per_passage * KEPT_SHARE) if asking else queries
-        return _stage_estimates(speeds, n, new, q, answers, cfg.workers, cfg.queries_per_passage if asking else 1)
+        per_passage = cfg.queries_per_passage if asking else 1
+        return _stage_estimates(speeds, n, new, q, answers, cfg.workers, per_passage, cfg.max_steps)
 
     asked, answers = n, cfg.answers
     if cfg.budget is not None:
@@ -340,6 +351,7 @@ def run(cfg: PipelineConfig) -> PipelineResult:
     from ragtune.steps import eval as eval_step
     from ragtune.steps import generate_queries, pool, rag, train, triplets
     from ragtune.steps.generate_queries import GenerateQueriesConfig, QueryEndpointOptions
+    from train.config import TrainConfig
 
     name = _run_name(cfg)
     data = str(DATA_DIR / name) if cfg.docs else cfg.data
@@ -394,7 +406,8 @@ def run(cfg: PipelineConfig) -> PipelineResult:
         retrain = bool(before) and before != _content_of(Path(data))
     stage("triplets", triplets, triplets.TripletsConfig(data=data))
     pooled = stage("pool", pool, pool.PoolStepConfig(data=data, size=_pool_size(data), no_external=True))
-    model = stage("training", train, train.TrainStepConfig(data=data, overwrite=retrain))
+    training = TrainConfig(max_steps=cfg.max_steps)
+    model = stage("training", train, train.TrainStepConfig(data=data, train=training, overwrite=retrain))
     arms = ["base=base", f"finetuned={model.out}"]
     ev = stage("retrieval eval", eval_step, eval_step.EvalStepConfig(data=data, pool=str(pooled.out), arms=arms,
                                                                       out=str(reports)))  # fmt: skip
