@@ -26,6 +26,7 @@ ARMS_ANSWERED = 3  # base, fine-tuned and the oracle bracket (step 4's defaults)
 QUERY_TOKENS = 16  # a written query, in word pieces
 KEPT_SHARE = 0.8  # queries surviving the filters (0a's card says the real share afterwards)
 TRAIN_SHARE = 0.7  # 1 - step 0a's default dev and test shares
+TEST_SHARE = 0.2  # step 0a's default test share: the answer comparison asks at most the test queries
 MIN_PASSAGES = 8  # below this, train/dev/test rarely each get a source document
 MIN_ANSWERS = 3
 ANSWER_SHARE = 0.3  # at most this part of a tight budget goes to answers; the rest to query writing
@@ -123,10 +124,10 @@ def _measure_encoding(texts: list[str]) -> Speeds:
     the passes of 8 texts that training uses on a CPU), each after one untimed call that pays for lazy setup."""
     from corpus.models import load_embedder
 
+    model = load_embedder("base").model  # the first load also pays for importing torch: once per run
     start = time.perf_counter()
-    embedder = load_embedder("base")
-    load_s = time.perf_counter() - start
-    model = embedder.model
+    load_embedder("base")
+    load_s = time.perf_counter() - start  # what each later stage pays to load a model
     texts = texts or ["an example passage about the documents of this run"]
     sample = [texts[i % len(texts)] for i in range(WARMUP_TEXTS)]
     short = [" ".join(t.split()[:10]) for t in sample]
@@ -233,8 +234,21 @@ def _stage_estimates(
     return {k: round(v, 1) for k, v in stages.items()}
 
 
+def _answered(answers: int, queries: int, test_queries: int | None) -> int:
+    """Test queries step 4 will answer: the limit, or fewer when the test split is smaller (--docs: estimated
+    from step 0a's test share)."""
+    return min(answers, max(int(queries * TEST_SHARE), 1) if test_queries is None else test_queries)
+
+
 def make_plan(
-    cfg: PipelineConfig, documents: int, n: int, speeds: Speeds, cached: int, queries: int | None, spent: float = 0.0
+    cfg: PipelineConfig,
+    documents: int,
+    n: int,
+    speeds: Speeds,
+    cached: int,
+    queries: int | None,
+    spent: float = 0.0,
+    test_queries: int | None = None,
 ) -> Plan:
     """The largest run whose estimate fits the budget (less `spent`, the warm-up's seconds): answers first shrink
     to ANSWER_SHARE of it, then passages sent to query writing shrink (never below MIN_PASSAGES / MIN_ANSWERS)."""
@@ -245,7 +259,8 @@ def make_plan(
         new = max(asked - cached, 0) if asking else 0
         q = int(asked * cfg.queries_per_passage * KEPT_SHARE) if asking else queries
         per_passage = cfg.queries_per_passage if asking else 1
-        return _stage_estimates(speeds, n, new, q, answers, cfg.workers, per_passage, cfg.max_steps)
+        answered = _answered(answers, q, test_queries)
+        return _stage_estimates(speeds, n, new, q, answered, cfg.workers, per_passage, cfg.max_steps)
 
     asked, answers = n, cfg.answers
     if cfg.budget is not None:
@@ -288,7 +303,7 @@ def show_plan(plan: Plan, cfg: PipelineConfig) -> None:
         what += f"; {plan.queries_asked} queries asked from {plan.passages_asked} passages{cached}"
     else:
         what += f"; {plan.queries_asked} labelled queries"
-    console.print(f"[bold]plan:[/] {what}; {plan.answers} test queries answered per arm", soft_wrap=True)
+    console.print(f"[bold]plan:[/] {what}; up to {plan.answers} test queries answered per arm", soft_wrap=True)
     t = Table()
     t.add_column("stage")
     t.add_column("estimate", justify="right")
@@ -365,18 +380,19 @@ def run(cfg: PipelineConfig) -> PipelineResult:
             docs, summary = read_documents(cfg.docs, warn=False)  # query writing warns, once per file
             passages = split_passages(docs, SplitterConfig())
             context, documents, queries = [p.as_document() for p in passages], summary.documents, None
-            skipped = summary.skipped_files
+            skipped, test_queries = summary.skipped_files, None
         else:
             ds = open_dataset(cfg.data)
             passages, context, skipped = [], list(ds.corpus.values()), 0
             documents, queries = len(ds.corpus), len(ds.queries)
+            test_queries = len(ds.qrels.get("test", {}))
     with console.status("warm-up: timing the embedder"):
         speeds = _measure_encoding([document_text(d) for d in context])
     # the order a budget's sample is drawn in: the warm-up's reply is the first passage any run asks
     order = ask_order(passages, gen.seed)
     cached = _measure_llm(cfg, speeds, order, context, prompt, gen)
     spent = time.perf_counter() - started
-    plan = make_plan(cfg, documents, len(context), speeds, cached, queries, spent)
+    plan = make_plan(cfg, documents, len(context), speeds, cached, queries, spent, test_queries)
     plan.skipped_files = skipped
     show_plan(plan, cfg)
     result = PipelineResult(name, Path(data), plan, {"plan (warm-up)": round(spent, 1)}, {})
