@@ -62,6 +62,35 @@ def test_labelled_data_asks_nothing_and_only_answers_shrink():
 
 
 @pytest.mark.slow
+def test_the_plan_times_the_endpoint_it_is_given(tiny_dataset, tmp_path, monkeypatch, capsys):
+    """--data with --llm-base-url: the plan's answer time is that endpoint's (a stub that takes 2 s to reply)."""
+    import corpus.paths
+    from rag.llm_session import EndpointOptions
+    from ragtune.steps import run as pipeline
+    from tests.rag.conftest import StubLLM
+
+    monkeypatch.setattr(corpus.paths, "CACHE_DIR", tmp_path / "cache")
+    stub = StubLLM()
+    stub.script, stub.sleep_s = ["sleep"], 2.0
+    try:
+        endpoint = EndpointOptions(llm_base_url=stub.base_url, llm_model="stub")
+        cfg = PipelineConfig(data=str(tiny_dataset), budget=60, plan_only=True, endpoint=endpoint)
+        result = pipeline.run(cfg)
+    finally:
+        stub.close()
+    plan = result.plan
+    assert len(stub.chat_requests) == 1  # one answer timed; labelled data asks for no queries
+    assert 2.0 <= plan.speeds.answer_s < 30 and plan.speeds.query_reply_s == 0
+    assert plan.passages_asked == 0 and plan.stages["query writing"] == 0
+    assert plan.stages["answers"] >= plan.answers * 3 * 2.0
+    assert plan.speeds.passages_per_s > 0 and plan.speeds.train_tokens_per_s > 0
+    pipeline.show(result)
+    out = capsys.readouterr().out
+    assert "plan:" in out and "an answer 2." in out and "nothing was run" in out
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").rglob("*.json"))
+
+
+@pytest.mark.slow
 @pytest.mark.llm
 def test_a_folder_of_every_format_goes_to_the_report_page_within_its_plan(tmp_path):
     from tests import document_files as files
