@@ -134,3 +134,21 @@ def test_a_folder_of_every_format_goes_to_the_report_page_within_its_plan(tmp_pa
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     card = json.loads((home / "data" / "handbook" / "dataset_card.json").read_text())
     assert card["llm_calls"]["asked"] == 0 and "already trained" in again.stdout
+
+
+def test_the_warm_up_reply_says_how_many_written_queries_the_filters_keep():
+    from rag.query_generation import GenerationConfig
+    from ragtune.steps.run import KEPT_SHARE, _kept_share
+
+    passage = "Registered nurses assess patients after operations and change wound dressings on the ward."
+    good = "night shift nurse jobs\nwhat does a surgical ward nurse do"
+    rambling = " ".join(["the nurse"] * 30) + "\n" + passage  # too long, then a copy of the passage
+    gen = GenerationConfig()
+    assert _kept_share(good, passage, 2, gen) > KEPT_SHARE > _kept_share(rambling, passage, 2, gen)
+    assert _kept_share(rambling, passage, 2, gen) > 0  # one reply is a small sample: never all or nothing
+    # fewer kept queries mean fewer training rows and test queries: the plan shrinks with them
+    poor, fine = replace(SLOW, kept_share=0.1), replace(SLOW, kept_share=0.9)
+    assert (
+        make_plan(PipelineConfig(docs="d"), 40, 100, poor, 0, None).total_s
+        < make_plan(PipelineConfig(docs="d"), 40, 100, fine, 0, None).total_s
+    )
