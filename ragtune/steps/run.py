@@ -5,9 +5,9 @@
 query writing (--docs only), triplets, pool, training, retrieval evaluation, the answer comparison and the report
 page, each step with its defaults. Before any of it, a plan: documents and passages found, queries to be asked,
 and each stage's time estimated from a short warm-up on this machine (one query-writing reply and one answer from
-the LLM endpoint, an encode of a few passages); --budget MINUTES shrinks the passages sent to query writing and the
-answered queries until the estimate fits, and says what it cut. Every step keeps its own cache, so the same
-command after an interruption picks up where it stopped.
+the LLM endpoint, an encode of a few passages, one optimizer step); --budget MINUTES shrinks the passages sent
+to query writing and the answered queries until the estimate fits, and says what it cut. Every step keeps its
+own cache, so the same command after an interruption picks up where it stopped.
 """
 
 from __future__ import annotations
@@ -31,7 +31,9 @@ MIN_PASSAGES = 8  # below this, train/dev/test rarely each get a source document
 MIN_ANSWERS = 3
 ANSWER_SHARE = 0.3  # at most this part of a tight budget goes to answers; the rest to query writing
 WARMUP_TEXTS = 64  # texts encoded in the warm-up (a small folder's passages repeated): enough to time
-TRAIN_TEXTS = 8  # texts trained on (forward + backward) in the warm-up, after one untimed pass
+# a training step's forward + backward ≈ three forward passes over its texts; the project's own step rule agrees
+# (train/config.py: STEP_TOKENS is 10 minutes on 2 cores, ~1,800 word pieces/s, against ~5,000-7,000/s encoding)
+TRAIN_FORWARD_COST = 3.0
 
 
 @dataclass
@@ -76,12 +78,13 @@ class Speeds:
     embedder_load_s: float
     passages_per_s: float
     queries_per_s: float
-    train_tokens_per_s: float  # training throughput (forward + backward) in word pieces
+    train_tokens_per_s: float  # training throughput (forward + backward): encoding's over TRAIN_FORWARD_COST
     passage_tokens: float  # mean word pieces of a passage (as the embedder cuts it)
     llm_start_s: float = 0.0  # server start (local) or first reply round trip (endpoint)
     query_reply_s: float = 0.0  # one query-writing reply (0: every passage's reply is cached)
     answer_s: float = 0.0  # one answer of step 4's shape (top-3 passages)
     llm: str = ""
+    step_s: float = 0.0  # an optimizer update of every weight: the fixed part of each training step
     kept_share: float = KEPT_SHARE  # written queries surviving the filters (from the warm-up's reply)
 
 
@@ -121,8 +124,8 @@ class PipelineResult:
 
 
 def _measure_encoding(texts: list[str]) -> Speeds:
-    """Encode speed (passages and query-length texts) and training speed (forward + backward over passages in
-    the passes of 8 texts that training uses on a CPU), each after one untimed call that pays for lazy setup."""
+    """Encode speed (passages and query-length texts), each after one untimed call that pays for lazy setup, and
+    the fixed cost of an optimizer step over the embedder's weights."""
     from corpus.models import load_embedder
 
     model = load_embedder("base").model  # the first load also pays for importing torch: once per run
@@ -136,14 +139,13 @@ def _measure_encoding(texts: list[str]) -> Speeds:
     passage_s, query_s = _timed(model.encode, sample, batch_size=64), _timed(model.encode, short, batch_size=64)
     limit = model.max_seq_length or 256
     tokens = [min(len(ids), limit) for ids in model.tokenizer(sample)["input_ids"]]
-    _train_passes(model, sample[:8])
-    train_s = _timed(_train_passes, model, sample[:TRAIN_TEXTS])
     return Speeds(
         load_s,
         len(sample) / passage_s,
         len(short) / query_s,
-        sum(tokens[:TRAIN_TEXTS]) / train_s,
+        sum(tokens) / passage_s / TRAIN_FORWARD_COST,
         sum(tokens) / len(tokens),
+        step_s=_optimizer_step_s(model),
     )
 
 
@@ -153,18 +155,20 @@ def _timed(fn, *args, **kwargs) -> float:
     return max(time.perf_counter() - start, 1e-3)
 
 
-def _train_passes(model, texts: list[str]) -> None:
-    """Forward and backward over `texts` in passes of 8, gradients dropped: what a training step costs per text
-    (the optimizer's update of a small embedder is noise beside it)."""
-    model.train()
-    try:
-        for i in range(0, len(texts), 8):
-            batch = model.preprocess(texts[i : i + 8])
-            features = {k: v.to(model.device) if hasattr(v, "to") else v for k, v in batch.items()}
-            model(features)["sentence_embedding"].pow(2).mean().backward()
-    finally:
-        model.zero_grad(set_to_none=True)
-        model.eval()
+def _optimizer_step_s(model) -> float:
+    """One AdamW update of every weight (learning rate 0: the weights stay as they are), timed after one that
+    allocates the optimizer's state: the part of a training step that does not shrink with a small batch."""
+    import torch
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    for p in params:
+        p.grad = torch.zeros_like(p)
+    optimizer = torch.optim.AdamW(params, lr=0.0, weight_decay=0.0)
+    optimizer.step()
+    seconds = _timed(optimizer.step)
+    for p in params:
+        p.grad = None
+    return seconds
 
 
 def _measure_llm(cfg: PipelineConfig, speeds: Speeds, ask: list, context: list, prompt, gen) -> int:
@@ -249,7 +253,7 @@ def _stage_estimates(
         "query writing": (s.llm_start_s + asked_new * s.query_reply_s / workers + enc_p + enc_q) if asked_new else 0.0,
         "triplets": s.embedder_load_s + enc_p + enc_q,
         "pool": 1.0,
-        "training": 2 * s.embedder_load_s + steps * step_tokens / s.train_tokens_per_s + 2 * dev,
+        "training": 2 * s.embedder_load_s + steps * (s.step_s + step_tokens / s.train_tokens_per_s) + 2 * dev,
         "retrieval eval": 2 * s.embedder_load_s + 2 * (enc_p + queries * 0.2 / s.queries_per_s) + 100 / s.queries_per_s,
         "answers": s.llm_start_s + answers * ARMS_ANSWERED * s.answer_s / workers + 2 * s.embedder_load_s,
     }
