@@ -148,9 +148,14 @@ def load_dataset(path: Path, splits: tuple[str, ...] = SPLITS) -> Dataset:
     return Dataset(path, corpus, queries, qrels)
 
 
-def write_dataset(ds: Dataset, path: Path) -> None:
+def write_dataset(ds: Dataset, path: Path, extra: dict[str, dict] | None = None) -> None:
+    """extra: more fields per document id for corpus.jsonl (e.g. the source file and page); readers ignore them."""
     path = Path(path)
-    write_jsonl(path / "corpus.jsonl", ({"_id": d.id, "title": d.title, "text": d.text} for d in ds.corpus.values()))
+    extra = extra or {}
+    write_jsonl(
+        path / "corpus.jsonl",
+        ({"_id": d.id, "title": d.title, "text": d.text, **extra.get(d.id, {})} for d in ds.corpus.values()),
+    )
     write_jsonl(path / "queries.jsonl", ({"_id": q, "text": t} for q, t in ds.queries.items()))
     (path / "qrels").mkdir(parents=True, exist_ok=True)
     for split, qrels in ds.qrels.items():

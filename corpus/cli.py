@@ -32,6 +32,9 @@ EXTRA_OF_MODULE = {
     "sklearn": "chat",
     "optuna": "train-extras",
     "peft": "train-extras",
+    "pypdf": "docs",
+    "docx": "docs",
+    "bs4": "docs",
 }
 
 

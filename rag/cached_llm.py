@@ -44,6 +44,11 @@ class CachedLLM:
             self.cache.put(key, {"model_key": self.model_key, "request": payload, "completion": asdict(done)})
         return done, False
 
+    def is_cached(self, messages: list[dict], max_tokens: int, temperature: float = 0.0) -> bool:
+        """Whether complete() would answer from the cache (a planner counts the replies still to ask)."""
+        payload = {"messages": messages, "max_tokens": max_tokens, "temperature": temperature}
+        return self.cache.get(self.cache.key(self.model_key, payload)) is not None
+
     def count_tokens(self, text: str) -> int | None:
         """The endpoint's token count of `text`, from the token cache when it was counted before."""
         key = self.cache.key(self.model_key, {"tokenize": text})

@@ -97,6 +97,7 @@ class GenerationConfig:
     splitter: SplitterConfig = field(default_factory=SplitterConfig)
     queries_per_passage: int = 2
     max_docs: int | None = None
+    max_passages: int | None = None  # passages asked (a seeded sample); the rest stay in the corpus as distractors
     max_tokens: int = 96
     temperature: float = 0.0
     workers: int = 1
@@ -157,6 +158,20 @@ def ask(llm: CachedLLM, prompt: QueryPrompt, passages: list[Passage], cfg: Gener
             stats.completion_tokens += completion.completion_tokens or 0
             stats.seconds += completion.latency_s
     return replies, stats
+
+
+def passages_to_ask(passages: list[Passage], limit: int | None, seed: int) -> list[Passage]:
+    """All passages, or a seeded sample of `limit` in corpus order: a time budget then costs query coverage, not
+    corpus, and a rerun with a larger limit keeps every passage an earlier run asked (a prefix of one order)."""
+    if limit is None or limit >= len(passages):
+        return passages
+    chosen = {p.id for p in ask_order(passages, seed)[:limit]}
+    return [p for p in passages if p.id in chosen]
+
+
+def ask_order(passages: list[Passage], seed: int) -> list[Passage]:
+    """The seeded order a limited run draws passages in (a planner times the first one it will ask)."""
+    return stable_order(passages, f"{seed}/ask", key=lambda p: p.id)
 
 
 def candidates_from(replies: dict[str, str], passages: list[Passage], n: int) -> tuple[list[Candidate], int]:
@@ -270,6 +285,8 @@ def dataset_card(
         "counts": {
             "documents": summary.documents,
             "passages": len(passages),
+            "passages_asked": stats.passages,
+            "files_skipped": summary.skipped_files,
             "queries_asked": stats.passages * cfg.queries_per_passage,
             "queries_parsed": cands,
             "queries_kept": len(ds.queries),
@@ -298,15 +315,16 @@ def generate_dataset(
 
     out = Path(cfg.out)
     check_output_folder(out)
-    replies, stats = ask(llm, prompt, passages, cfg)
-    cands, missing = candidates_from(replies, passages, cfg.queries_per_passage)
+    asked = passages_to_ask(passages, cfg.max_passages, cfg.seed)
+    replies, stats = ask(llm, prompt, asked, cfg)
+    cands, missing = candidates_from(replies, asked, cfg.queries_per_passage)
     retriever = Retriever(
         embedder, {p.id: p.as_document() for p in passages}, emb_cache, show_progress=True, name="passages"
     )
     kept, counts = apply_filters(cands, {p.id: p for p in passages}, retriever, cfg.filters, cfg.seed, missing)
     splits = assign_splits([c.source_id for c in kept], cfg.seed, cfg.dev_share, cfg.test_share)
     ds = build_dataset(out, passages, kept, splits)
-    write_dataset(ds, out)
+    write_dataset(ds, out, {p.id: p.fields() for p in passages if p.fields()})
     for split in SPLITS:  # a split a previous run wrote and this one does not would mix two datasets
         if split not in ds.qrels:
             (out / "qrels" / f"{split}.tsv").unlink(missing_ok=True)

@@ -27,6 +27,7 @@ STEPS: dict[str, tuple[str, str, str]] = {
     "eval": ("eval", "EvalConfig", "step 3: retrieval metrics, base vs fine-tuned"),
     "rag": ("rag", "RagConfig", "step 4: RAG answers side by side"),
     "chat": ("chat", "ChatStepConfig", "step 5: the chatbot page"),
+    "run": ("run", "PipelineConfig", "everything from --docs or --data to the report page, planned to a --budget"),
 }
 
 

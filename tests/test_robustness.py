@@ -274,6 +274,23 @@ def emptied(name: str, text: str = "") -> Callable[[Sandbox], None]:
     return lambda b: (b.ds / name).write_text(text, encoding="utf-8")
 
 
+def unreadable_docs(b: Sandbox) -> None:
+    """A folder of documents none of which has usable text: zero bytes, not UTF-8, an encrypted PDF, a PDF of
+    images, a broken Word file, an HTML page of binary bytes, and a 200 MB file (sparse: never read)."""
+    from tests import document_files as files
+
+    folder = b.root / "bad_docs"
+    folder.mkdir()
+    (folder / "a_empty.md").write_bytes(b"")
+    (folder / "latin1.txt").write_bytes("Caf\u00e9 menu\n".encode("latin-1"))
+    files.write_encrypted_pdf(folder / "locked.pdf", files.NURSE)
+    files.write_image_only_pdf(folder / "scan.pdf")
+    (folder / "report.docx").write_bytes(b"not a zip file")
+    (folder / "page.html").write_bytes(b"\x00\x01<html>\xff")
+    with open(folder / "huge.txt", "wb") as f:
+        f.truncate(200_000_000)
+
+
 def step1(id: str, damage: Callable[[Sandbox], None], expect: tuple[str, ...]) -> Bad:
     """A damaged dataset file, read by step 1."""
     return Bad(id, "1_build_corpus.py", STEP1, damage, expect)
@@ -513,6 +530,14 @@ BAD: list[Bad] = [
     out_at("step1_out_read_only", "1_build_corpus.py", STEP1[:-2], "{read_only}/pool.jsonl", "cannot write"),
     out_at("step1_out_under_a_file", "1_build_corpus.py", STEP1[:-2], "{prev}/a_file/pool.jsonl", "is a file"),
     out_at("step0_out_is_a_file", "0_build_triplets.py", STEP0[:-2], "{prev}/a_file", "is a file", before_work=True),
+    Bad(
+        "step0a_docs_all_unreadable",
+        "0a_generate_queries.py",
+        ("--from-docs", "{root}/bad_docs", "--out", "{root}/generated"),
+        unreadable_docs,
+        ("a_empty.md: file is empty", "6 more file(s) skipped", "no usable document"),
+        before_work=True,
+    ),
     out_at(
         "step0a_out_is_a_file",
         "0a_generate_queries.py",
@@ -582,6 +607,22 @@ def test_bad_input_is_one_line_exit_2_and_leaves_earlier_outputs(case: Bad, sand
     assert snapshot(sandbox.prev) == before  # untouched, and no stray temporary file beside them
     if case.before_work:
         assert not list((sandbox.home / "cache").rglob("*.npy")), "refused only after the model had encoded"
+
+
+def test_ragtune_run_on_a_folder_with_no_usable_document_is_one_line_exit_2(sandbox):
+    unreadable_docs(sandbox)
+    proc = subprocess.run(
+        [sys.executable, "-c", "from ragtune.cli import main; main()", "run", "--docs", str(sandbox.root / "bad_docs")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "COLUMNS": "200", **sandbox.env()},
+        timeout=300,
+    )
+    assert_one_line_error(proc, "a_empty.md: file is empty", "no usable document")
+    # every skipped file was one warning line on the way
+    assert proc.stdout.count("warning: skipped") == 7, proc.stdout
+    assert not (sandbox.home / "data" / "bad_docs").exists()
 
 
 def test_the_table_is_big_enough():

@@ -27,7 +27,11 @@ class QueryEndpointOptions(EndpointOptions):
 
 @dataclass
 class GenerateQueriesConfig:
-    from_docs: str = option("", help="folder of .txt/.md files, a CSV or JSONL file, or a BEIR corpus.jsonl (required)")
+    from_docs: str = option(
+        "",
+        help="folder of .pdf/.html/.docx/.md/.txt files (searched recursively), one such file, a CSV or JSONL file, "
+        "or a BEIR corpus.jsonl (required)",
+    )
     out: str | None = option(
         None, help="output dataset folder (default: data/<name of PATH>, data/<name>_generated for a BEIR corpus)"
     )
@@ -39,6 +43,9 @@ class GenerateQueriesConfig:
     chunk_size: int = option(_S.chunk_size, help="passage length in characters", min=50)
     chunk_overlap: int = option(_S.chunk_overlap, help="characters shared by neighbours", min=0)
     max_docs: int | None = option(None, help="only the first N documents, for a quick look", min=1)
+    max_passages: int | None = option(
+        None, help="ask queries for N passages (a seeded sample); the others stay in the corpus as distractors", min=1
+    )
     queries_per_passage: int = option(_G.queries_per_passage, help="queries asked per passage", min=1)
     query_prompt: str | None = option(
         None, help="prompt template file with {passage} and {n} (optional {title}, {hint}); default: built-in"
@@ -73,7 +80,7 @@ class GenerateQueriesConfig:
 
         check_options(self)
         if not self.from_docs:
-            raise RagtuneError("--from-docs is required: a folder of .txt/.md files, a CSV or JSONL file")
+            raise RagtuneError("--from-docs is required: a folder of documents, a CSV or JSONL file")
         if self.max_words < self.min_words:
             raise RagtuneError("--max-words must be ≥ --min-words")
 
@@ -108,7 +115,8 @@ def _generation_config(cfg: GenerateQueriesConfig, out: Path, columns, splitter,
     )
     return GenerationConfig(
         source=str(cfg.from_docs), out=str(out), columns=asdict(columns), splitter=splitter,
-        queries_per_passage=cfg.queries_per_passage, max_docs=cfg.max_docs, max_tokens=cfg.max_tokens,
+        queries_per_passage=cfg.queries_per_passage, max_docs=cfg.max_docs, max_passages=cfg.max_passages,
+        max_tokens=cfg.max_tokens,
         temperature=cfg.temperature, workers=cfg.workers, filters=filters, embedder=cfg.embedder,
         dev_share=cfg.dev_share, test_share=cfg.test_share, seed=cfg.seed, prompt=prompt.source,
         prompt_sha256=prompt.sha256, cache_policy=cfg.cache,
@@ -143,6 +151,7 @@ def run(cfg: GenerateQueriesConfig) -> GenerateQueriesResult:
     console.print(
         f"{summary.documents} documents ({summary.format}) → {len(passages)} passages of ≤ "
         f"{splitter.chunk_size} characters; {cfg.queries_per_passage} queries each"
+        + (f" for {cfg.max_passages} of them" if cfg.max_passages and cfg.max_passages < len(passages) else "")
     )
     answer_cache = AnswerCache(policy=cfg.cache)
     with ExitStack() as stack:
@@ -168,6 +177,9 @@ def show(result: GenerateQueriesResult) -> None:
     t = Table(title=f"queries from {result.documents} documents ({card['config']['llm'].get('model')})")
     t.add_column("stage")
     t.add_column("queries", justify="right")
+    skipped = card["source"].get("skipped_files", 0)
+    if skipped:
+        t.add_row("files skipped (unreadable; warned above)", f"{skipped:,}")
     t.add_row("asked (passages × n)", f"{result.queries_asked:,}")
     for name in FILTERS:
         t.add_row(f"  dropped: {name.replace('_', ' ')}", f"{card['filters'][name]:,}")

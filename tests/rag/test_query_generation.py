@@ -204,3 +204,31 @@ def test_default_output_never_lands_in_the_source_dataset(script, tiny_dataset):
     assert script.default_out(tiny_dataset / "corpus.jsonl") == DATA_DIR / f"{tiny_dataset.name}_generated"
     assert script.default_out(tiny_dataset) == DATA_DIR / f"{tiny_dataset.name}_generated"
     assert script.default_out(OWN_DOCS / "chef.txt") == DATA_DIR / "chef"
+
+
+@pytest.mark.slow
+def test_a_mixed_folder_keeps_sources_counts_skipped_files_and_asks_a_sample(script, stub_llm, rag_caches, tmp_path):
+    from tests import document_files as files
+
+    stub_llm.reply = stub_queries
+    folder = files.mixed_folder(tmp_path / "docs")
+    (folder / "more.txt").write_text(files.NURSE.replace("surgical", "children's"))
+    files.write_encrypted_pdf(folder / "locked.pdf", files.NURSE)
+    (folder / "empty.html").write_bytes(b"")
+    out = tmp_path / "generated"
+    argv = ["--from-docs", str(folder), "--out", str(out), "--chunk-size", "150", "--chunk-overlap", "0",
+            "--max-passages", "6", "--llm-base-url", stub_llm.base_url, "--llm-model", "stub",
+            "--round-trip-k", "0", "--near-duplicate", "1.01"]  # fmt: skip
+    assert run_cli(script.main, argv) == 0
+    card = card_of(out)
+    assert card["source"]["skipped_files"] == 2 and card["counts"]["files_skipped"] == 2
+    assert {s["file"] for s in card["source"]["skipped"]} == {"locked.pdf", "empty.html"}
+    rows = [json.loads(line) for line in (out / "corpus.jsonl").read_text().splitlines()]
+    # a sample of 6 passages was asked; every passage is in the corpus
+    assert card["counts"]["passages_asked"] == 6 == len(stub_llm.chat_requests) and len(rows) > 6
+    pdf = [r for r in rows if r.get("file") == "manuals/nursing.pdf"]
+    assert pdf and {r["page"] for r in pdf} == {1, 2}
+    assert all(r["title"] == f"manuals/nursing.pdf p. {r['page']} — Ward handbook" for r in pdf)
+    assert all("page" not in r and r["title"].startswith(r["file"]) for r in rows if r not in pdf)
+    # BEIR readers take the extra fields in their stride
+    assert len(load_dataset(out).corpus) == len(rows)
