@@ -618,7 +618,30 @@ def answer_headline(a: Answers) -> str:
     return (
         f'<p class="intro">Answers against <b>{_e(base)}</b> ({n:,} queries, top-{a.top_k} passages, '
         f"LLM <code>{_e(a.card.get('llm', {}).get('model', '?'))}</code>):</p>"
-        f'<ul class="headline" id="answer-headline">{"".join(lines)}</ul>'
+        f'<ul class="headline" id="answer-headline">{"".join(lines)}</ul>' + split_estimates(a)
+    )
+
+
+def split_estimates(a: Answers) -> str:
+    """Step 4's answered queries are a stratified sample: its differences weighted back to the whole split, with
+    the smallest difference the run could detect (80% power)."""
+    split = _summary_rows(a, "correct_split_diff")
+    if not a.arms or not split:
+        return ""
+    base = a.arms[0]
+    items = []
+    for arm in a.arms[1:]:
+        d = split.get(f"{arm}-{base}")
+        if d:
+            word = judgement(d["ci_low"], d["ci_high"])
+            items.append(
+                f"<li><b>{_e(arm)}</b> − {_e(base)}: {_delta_text(d)} ({word}); smallest detectable difference "
+                f"{_num(d.get('mde'))}</li>"
+            )
+    return (
+        '<p class="intro">For the whole split (the answered queries are a stratified sample, more of them where '
+        "retrieval differs, weighted back to every query):</p>"
+        f'<ul id="split-estimates">{"".join(items)}</ul>'
     )
 
 

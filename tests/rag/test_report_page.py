@@ -109,6 +109,11 @@ def test_page_with_whatever_is_present(run_reports, docs, tmp_path, steps):
     _no_external_references(page)
     assert ('id="headline"' in page) == ("3" in steps) and ('id="forest"' in page) == ("3" in steps)
     assert ('id="answer-headline"' in page) == ("4" in steps) and ('id="join"' in page) == ("4" in steps)
+    # step 4's split-wide estimates (the stratified sample weighted back) with the smallest detectable difference
+    assert ('id="split-estimates"' in page) == ("4" in steps)
+    if "4" in steps:
+        split = pd.read_csv(run_reports / "rag_compare_summary.csv").query("metric == 'correct_split_diff'")
+        assert f"smallest detectable difference {split['mde'].iloc[0]:.3f}" in page
     assert ("3_eval_retrieval.py (ragtune eval) writes them" in page) == ("3" not in steps)
     assert ("4_rag_compare.py (ragtune rag) writes it" in page) == ("4" not in steps)
     assert "data:image/png" not in page  # every chart is SVG drawn from the data, never a cropped picture
