@@ -26,7 +26,8 @@ STEPS_MIN, STEP_TOKENS, ROW_OVERHEAD, QUERY_OVERHEAD = 40, 1_080_000, 50, 8
 # document) 4 a row for the same 9 minutes: test MRR@10 0.442 with one a row, 0.455 in a trial and 0.446 in the
 # fresh-clone demo with 4; 8 a row, lr 2e-4, batch 64 all landed within 0.446-0.457 (docs/steps/2-train.md)
 QUERIES_PER_ROW_MAX = 4
-# dev metrics the evaluator reports (InformationRetrievalEvaluator names, without the "dev_cosine_" prefix)
+# dev metrics the evaluator reports (train/dev_eval.py: harness.metrics under sentence-transformers names, without the
+# "dev_cosine_" prefix)
 METRICS = ("mrr@10", "ndcg@10", "accuracy@1", "accuracy@3", "accuracy@5", "accuracy@10", "map@100")
 
 
