@@ -52,8 +52,9 @@ def supported_length(model) -> int:
     positions = getattr(config, "max_position_embeddings", None)
     if not positions:
         return int(model.max_seq_length)
-    # RoBERTa-family models reserve the first positions for padding
-    offset = (getattr(config, "pad_token_id", 0) or 0) + 1 if "roberta" in str(getattr(config, "model_type", "")) else 0
+    # RoBERTa-family models and MPNet number positions after the padding index, so the first ones are never used
+    kind = str(getattr(config, "model_type", ""))
+    offset = (getattr(config, "pad_token_id", 0) or 0) + 1 if "roberta" in kind or "mpnet" in kind else 0
     return int(positions) - offset
 
 

@@ -108,5 +108,8 @@ def test_the_installed_model_is_the_mpnet_arm():
 
     model = load_embedder("mpnet", device="cpu")
     assert model.path == mpnet.install_dir() and model.dim == 768
+    from train.seq_length import supported_length
+
+    assert (model.max_seq_length, supported_length(model.model)) == (384, 512), "positions start after padding"
     a, b = model.encode(["a nurse cares for patients", "registered nurse"], "document")
     assert float(a @ b) > 0.5
