@@ -118,17 +118,21 @@ def weigh_seq_length(
     base, longer = choice.base_model_length, choice.value
     cost = {n: encode_cost(model, sample, n) for n in (base, longer)}
     dev = {n: dev_score(n) for n in (base, longer)}
-    extra = max(0.0, cost[longer] / cost[base] - 1) if cost[base] > 0 else 0.0
+    # the ratio to the nearest half: a timing on a busy machine must not flip the choice between two runs (a resumed
+    # or repeated run re-resolves the recipe, and a different length would be a different run)
+    ratio = round(2 * cost[longer] / cost[base]) / 2 if cost[base] > 0 else 1.0
+    extra = max(0.0, ratio - 1)
     needed = MIN_GAIN_PER_COST * extra
     gain = dev[longer] - dev[base]
     weighed = {
         "lengths": [base, longer],
         "encode_s_per_1000": [round(cost[base], 2), round(cost[longer], 2)],
         f"base_dev_{metric}": [round(dev[base], 4), round(dev[longer], 4)],
+        "cost_ratio": ratio,
         "gain": round(gain, 4),
         "needed": round(needed, 4),
     }
     if gain >= needed:
         return dataclasses.replace(choice, encode_s_per_1000=round(cost[longer], 2), weighed=weighed)
-    how = f"base model's: {longer} cost {cost[longer] / cost[base]:.1f}× for {gain:+.3f} dev {metric}"
+    how = f"base model's: {longer} cost {ratio:g}× for {gain:+.3f} dev {metric}"
     return dataclasses.replace(choice, value=base, how=how, encode_s_per_1000=round(cost[base], 2), weighed=weighed)

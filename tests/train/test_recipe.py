@@ -54,7 +54,8 @@ def test_a_longer_length_is_kept_only_when_the_dev_gain_pays_for_its_encode_cost
     assert w["lengths"] == [base, longer] and w["base_dev_mrr@10"] == [0.4, 0.4] and w["gain"] == 0
     assert all(c > 0 for c in w["encode_s_per_1000"]) and kept_short.encode_s_per_1000 == w["encode_s_per_1000"][0]
     ratio = w["encode_s_per_1000"][1] / w["encode_s_per_1000"][0]
-    assert w["needed"] == pytest.approx(MIN_GAIN_PER_COST * max(0.0, ratio - 1), abs=1e-3)
+    assert w["cost_ratio"] == pytest.approx(ratio, abs=0.26) and (2 * w["cost_ratio"]).is_integer()
+    assert w["needed"] == pytest.approx(MIN_GAIN_PER_COST * max(0.0, w["cost_ratio"] - 1), abs=1e-6)
     assert minilm.max_seq_length == base, "the model's own length is restored"
 
     pays = weigh_seq_length(chosen, minilm.model, mid, lambda n: 0.40 + 0.1 * (n > base), "mrr@10")
