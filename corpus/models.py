@@ -13,6 +13,7 @@ import numpy as np
 from corpus.errors import RagtuneError
 
 BASE_ALIASES = ("", "base", "minilm", "all-MiniLM-L6-v2")
+MPNET_ALIASES = ("mpnet", "all-mpnet-base-v2")
 # Files that describe a model folder but do not change what it computes.
 _NOT_WEIGHTS = {"README.md", "training_card.json", ".gitattributes"}
 
@@ -28,9 +29,14 @@ def default_base_model_path() -> Path:
 
 
 def resolve_model_path(spec: str | os.PathLike | None) -> Path:
-    """'base' (or nothing) means the shipped MiniLM; anything else must be a local sentence-transformers folder."""
+    """'base' (or nothing) means the shipped MiniLM, 'mpnet' the optional all-mpnet-base-v2 (`make install-mpnet`);
+    anything else must be a local sentence-transformers folder."""
     if spec is None or str(spec) in BASE_ALIASES:
         return default_base_model_path()
+    if str(spec) in MPNET_ALIASES:
+        from corpus import mpnet
+
+        return mpnet.model_path()
     path = Path(spec)
     if not path.exists() and not path.is_absolute():
         # steps write runs/... under RAGTUNE_HOME, so `finetuned=runs/x/final` must find it from any directory

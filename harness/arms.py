@@ -2,6 +2,7 @@
 
     base                  the shipped MiniLM, named 'base'
     finetuned             the model step 2 fine-tuned on the step's dataset (runs/<dataset>/final), named 'finetuned'
+    mpnet                 the optional all-mpnet-base-v2 (`make install-mpnet`), named 'mpnet'
     NAME=PATH             a sentence-transformers folder (or 'base') under NAME
     PATH                  a folder, named after its last path part
     bm25                  the lexical BM25 arm

@@ -26,7 +26,8 @@ STEPS_MIN, STEP_TOKENS, ROW_OVERHEAD, QUERY_OVERHEAD = 40, 1_080_000, 50, 8
 # embedded once for all its queries, so a step sees more queries for nearly the same cost; more than 4 a row did
 # not pay on O*NET (measurements: docs/steps/2-train.md)
 QUERIES_PER_ROW_MAX = 4
-# dev metrics the evaluator reports (InformationRetrievalEvaluator names, without the "dev_cosine_" prefix)
+# dev metrics the evaluator reports (train/dev_eval.py: harness.metrics under sentence-transformers names, without the
+# "dev_cosine_" prefix)
 METRICS = ("mrr@10", "ndcg@10", "accuracy@1", "accuracy@3", "accuracy@5", "accuracy@10", "map@100")
 
 

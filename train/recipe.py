@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from train.config import (
@@ -21,8 +22,9 @@ from train.config import (
     TrainConfig,
     scaled_steps,
 )
+from train.dev_eval import SCORE, build_evaluator, dev_candidates
 from train.examples import TrainingData, training_rows, usable_triplets
-from train.seq_length import SeqLengthChoice, choose_seq_length, token_lengths
+from train.seq_length import SeqLengthChoice, choose_seq_length, token_lengths, weigh_seq_length
 
 
 @dataclass
@@ -109,13 +111,37 @@ def with_data_defaults(cfg: TrainConfig, data: TrainingData) -> TrainConfig:
     return row_layout(cfg, data)[0]
 
 
-def resolve_recipe(cfg: TrainConfig, data: TrainingData, model) -> tuple[TrainConfig, Recipe]:
+def base_dev_score(cfg: TrainConfig, data: TrainingData, model) -> Callable[[int], float]:
+    """The base model's dev --metric when it reads a given number of tokens (the run's dev candidates and prompts)."""
+    evaluator = build_evaluator(
+        data,
+        cfg.query_prompt or "",
+        cfg.doc_prompt or "",
+        cfg.eval_batch_size,
+        dev_candidates(data, cfg.dev_candidates, cfg.seed),
+    )
+
+    def score(length: int) -> float:
+        before = model.max_seq_length
+        model.max_seq_length = length
+        try:
+            return evaluator.compute(model)[f"{SCORE}_{cfg.metric}"]
+        finally:
+            model.max_seq_length = before
+
+    return score
+
+
+def resolve_recipe(cfg: TrainConfig, data: TrainingData, model, weigh: bool = True) -> tuple[TrainConfig, Recipe]:
     """cfg with outside_negatives, queries_per_row, max_seq_length, max_steps and eval_steps filled in, and how
-    each was chosen."""
+    each was chosen. weigh=False skips measuring the sequence length's cost (and so its weighing against dev)."""
     cfg, usable, k_how = row_layout(cfg, data)
     k = cfg.queries_per_row
     rows = training_rows(usable, k)
-    seq = choose_seq_length(model, training_documents(usable, cfg), cfg.seq_length_coverage, cfg.max_seq_length)
+    documents = training_documents(usable, cfg)
+    seq = choose_seq_length(model, documents, cfg.seq_length_coverage, cfg.max_seq_length)
+    if weigh:
+        seq = weigh_seq_length(seq, model, documents, base_dev_score(cfg, data, model), cfg.metric)
     row_tokens = tokens_per_row(model, rows, cfg, seq.value)
     if cfg.max_steps is None:
         steps = scaled_steps(len(rows), cfg.batch_size, row_tokens)

@@ -51,7 +51,7 @@ def run_trial(cfg: TrainConfig, data, evaluator, params: dict, steps: int) -> fl
     trial_cfg = dataclasses.replace(cfg, max_steps=steps, early_stopping_patience=0, **params)
     base, trial_cfg = prepare_model(trial_cfg)
     model = base.model
-    trial_cfg, _ = resolve_recipe(trial_cfg, data, model)
+    trial_cfg, _ = resolve_recipe(trial_cfg, data, model, weigh=False)  # the length search() weighed once
     model.max_seq_length = trial_cfg.max_seq_length
     if trial_cfg.lora:
         add_lora(model, trial_cfg.lora_rank, trial_cfg.lora_alpha, trial_cfg.lora_dropout)
@@ -108,13 +108,16 @@ def search(cfg: TrainConfig, n_trials: int, steps: int) -> TrainConfig:
 
     from corpus.errors import RagtuneError
     from train.fine_tune import prepare_model
+    from train.recipe import resolve_recipe
 
     if n_trials < 1 or steps < 1:
         raise RagtuneError("--search and --search-steps must be at least 1")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     data = load_training_data(cfg.triplets)
-    _, resolved = prepare_model(cfg)  # prompts as the final run will use them
+    base, resolved = prepare_model(cfg)  # prompts as the final run will use them
     evaluator = build_evaluator(data, resolved.query_prompt, resolved.doc_prompt, cfg.eval_batch_size)
+    # trials read the length the final run will read, weighed against its cost once here rather than per trial
+    length = resolve_recipe(resolved, data, base.model)[0].max_seq_length
     study, done = _open_study(cfg, data, steps)
     label = SHOWN[cfg.metric]
 
@@ -122,7 +125,7 @@ def search(cfg: TrainConfig, n_trials: int, steps: int) -> TrainConfig:
         start = time.perf_counter()
         params = suggest(trial, cfg)
         with console.status(f"trial {trial.number + 1}/{n_trials}: {params}"):
-            score = run_trial(cfg, data, evaluator, params, steps)
+            score = run_trial(dataclasses.replace(cfg, max_seq_length=length), data, evaluator, params, steps)
         trial.set_user_attr("seconds", round(time.perf_counter() - start, 1))
         console.print(f"trial {trial.number + 1}: dev {label} {score:.4f} with {params}")
         return score

@@ -44,6 +44,12 @@ def add_course_rows(t: Table, card: dict) -> None:
     t.add_row("training time", f"{card['wall_time_s'] / 60:.1f} min")
 
 
+def seq_length_line(seq: dict, device: str) -> str:
+    """'256 (base model's) / 9.8 s per 1,000 documents on cpu': the chosen length and its measured encode cost."""
+    line = f"{seq['value']} ({seq['how']}) / {seq['encode_s_per_1000']:.1f} s per 1,000 documents"
+    return line + (f" on {device}" if device else "")
+
+
 def run_table(card: dict) -> Table:
     cfg = card["config"]
     t = Table(title=f"fine-tuning run → {card.get('out', '')}".rstrip(" →"), show_header=False)
@@ -55,6 +61,9 @@ def run_table(card: dict) -> Table:
         "loss / batch / lr / max_seq_length",
         f"{cfg['loss']} / {cfg['batch_size']} / {cfg['learning_rate']:g} / {cfg['max_seq_length']}",
     )
+    seq = (card.get("recipe") or {}).get("seq_length") or {}
+    if seq.get("encode_s_per_1000") is not None:  # cards written before the cost was measured have none
+        t.add_row("max_seq_length: why / encode cost", seq_length_line(seq, card.get("device", "")))
     if cfg["lora"]:
         t.add_row("LoRA rank / alpha / dropout", f"{cfg['lora_rank']} / {cfg['lora_alpha']} / {cfg['lora_dropout']}")
     t.add_row("trainable parameters", f"{card['trainable_parameters']:,} of {card['total_parameters']:,}")

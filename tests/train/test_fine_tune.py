@@ -177,6 +177,16 @@ def test_card_says_how_the_recipe_was_chosen_and_what_dev_was_scored_against(fas
 
     card = fine_tune(fast_config(max_seq_length=None, dev_candidates=12, outside_negatives=1)).card
     assert card["recipe"]["seq_length"]["how"] == "base model's" and card["config"]["max_seq_length"] == 256
+    seq = card["recipe"]["seq_length"]
+    assert seq["encode_s_per_1000"] > 0 and seq["weighed"] is None, "measured; nothing to weigh at the base length"
+    from rich.console import Console
+
+    from train.tables import run_table
+
+    shown = Console(record=True, width=200)
+    shown.print(run_table(card))
+    text = shown.export_text()
+    assert "256 (base model's) / " in text and " s per 1,000 documents on cpu" in text
     assert card["dev_scored_against"]["documents"] == 12 == card["dev_corpus_documents"]
     assert card["dev_set"]["source"] == "dev split"
     assert card["outside_negatives"]["source"].endswith("own_docs")

@@ -33,6 +33,43 @@ def test_seq_length_never_below_the_base_model_and_capped_at_what_it_supports(mi
     assert choose_seq_length(minilm.model, mid, 0.9, asked=64).value == 64, "an explicit length is kept"
 
 
+def test_a_longer_length_is_kept_only_when_the_dev_gain_pays_for_its_encode_cost(minilm):
+    from train.seq_length import MIN_GAIN_PER_COST, weigh_seq_length
+
+    base = minilm.max_seq_length
+    words = "the nurse checks the chart of each patient and writes a note "
+    mid = [words * n for n in (30, 32, 34)]  # ~370-420 tokens
+    chosen = choose_seq_length(minilm.model, mid, 0.9)
+    longer = chosen.value
+    asked = []
+
+    def flat(n):
+        asked.append(n)
+        return 0.40
+
+    kept_short = weigh_seq_length(chosen, minilm.model, mid, flat, "mrr@10")
+    assert sorted(asked) == sorted([base, longer]), "the base model scored on dev at both lengths"
+    assert kept_short.value == base and kept_short.how.startswith("base model's: ")
+    w = kept_short.weighed
+    assert w["lengths"] == [base, longer] and w["base_dev_mrr@10"] == [0.4, 0.4] and w["gain"] == 0
+    assert all(c > 0 for c in w["encode_s_per_1000"]) and kept_short.encode_s_per_1000 == w["encode_s_per_1000"][0]
+    ratio = w["encode_s_per_1000"][1] / w["encode_s_per_1000"][0]
+    assert w["cost_ratio"] == pytest.approx(ratio, abs=0.26) and (2 * w["cost_ratio"]).is_integer()
+    assert w["needed"] == pytest.approx(MIN_GAIN_PER_COST * max(0.0, w["cost_ratio"] - 1), abs=1e-6)
+    assert minilm.max_seq_length == base, "the model's own length is restored"
+
+    pays = weigh_seq_length(chosen, minilm.model, mid, lambda n: 0.40 + 0.1 * (n > base), "mrr@10")
+    assert (pays.value, pays.how) == (longer, "from data") and pays.encode_s_per_1000 == pays.weighed[
+        "encode_s_per_1000"
+    ][1]
+
+    def never(n):
+        raise AssertionError("no dev scoring when the data asks for no more than the base model reads")
+
+    short = weigh_seq_length(choose_seq_length(minilm.model, ["a short task."] * 5, 0.9), minilm.model, mid, never, "m")
+    assert short.value == base and short.weighed is None and short.encode_s_per_1000 > 0
+
+
 def test_steps_are_one_epoch_within_the_token_budget():
     assert scaled_steps(100, 32, 200) == STEPS_MIN, "a small set is repeated"
     assert scaled_steps(32 * 60 - 5, 32, 200) == 60, "one epoch"
