@@ -82,7 +82,7 @@ def test_evidence_written_as_markdown_csv_and_picture(tmp_path):
     ev = evaluate_answers(arms, values, k=3, samples=300)
     md = evidence_markdown(ev, samples=300)
     assert md.splitlines()[2].startswith("- finetuned vs base: retrieval fixed 20 queries")
-    assert "Only 30 queries: the intervals below are wide" in md
+    assert "Only 30 queries answered: the per-sample intervals below are wide" in md
     assert "| oracle − finetuned | correct | 30 | 0.000 |" in md
     csv = pd.read_csv(write_join_csv(ev, tmp_path))
     assert len(csv) == 3 * 3 and set(csv["metric"]) == {"correct"}  # 3 pairs × 3 retrieval outcomes

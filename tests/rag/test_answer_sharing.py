@@ -18,7 +18,8 @@ def test_group_jobs_keeps_first_seen_order():
 def test_identical_prompts_are_answered_once_and_marked(stub_llm, tiny_dataset, tmp_path, workers):
     from corpus.beir import load_dataset
     from rag.answer_cache import AnswerCache
-    from rag.answer_comparison import CLOSED_BOOK, Arm, ArmContext, Prompts, Query, RunConfig, generate
+    from rag.answer_comparison import CLOSED_BOOK, Arm, ArmContext, Prompts, Query, generate
+    from rag.rag_config import RagConfig
     from rag.brackets import load_closed_book_prompt
     from rag.cached_llm import CachedLLM
     from rag.llm_client import EndpointConfig, LLMClient
@@ -45,7 +46,7 @@ def test_identical_prompts_are_answered_once_and_marked(stub_llm, tiny_dataset, 
         "stub",
     )
     prompts = Prompts(PromptTemplate(DEFAULT_TEMPLATE), load_closed_book_prompt())
-    results = generate(llm, None, RunConfig(workers=workers), prompts, queries, contexts, docs)
+    results = generate(llm, None, RagConfig(workers=workers, max_tokens=64), prompts, queries, contexts, docs)
 
     assert len(results) == 12
     assert len(stub_llm.chat_requests) == 9  # per query: a and b share, c and closed book alone
