@@ -16,14 +16,16 @@ and the corpus keeps 'file' and 'page' as fields of their own. A file in a folde
 image-only PDF, an empty, oversized or non-UTF-8 file, a broken Word file or HTML page) is skipped with one
 warning line and counted in the summary; a folder with no usable file is an error.
 
-Long documents are split with LangChain's RecursiveCharacterTextSplitter; a passage id is the document id plus
+Long documents are split with LangChain's RecursiveCharacterTextSplitter, sizes counted in tokens of the embedder; a passage id is the document id plus
 '#p<n>' (1-based), so every passage, query and qrel points back to its source document.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from corpus.beir import Document
@@ -42,14 +44,21 @@ class Columns:
     id: str | None = None  # None: '_id' or 'id' when the file has it, else the line number
 
 
+MIN_CHUNK_TOKENS = 16
+
+
 @dataclass(frozen=True)
 class SplitterConfig:
-    chunk_size: int = 1000  # characters; MiniLM reads 256 word pieces, about 1,000 characters of English
-    chunk_overlap: int = 100
+    """Passage sizes in tokens of the embedder that will read them: a passage the model cuts off is a passage whose
+    end no query can find (MiniLM reads 256 word pieces, its two special tokens included)."""
+
+    chunk_size: int = 224
+    chunk_overlap: int = 24
+    embedder: str = "base"  # whose tokenizer counts (a model folder, 'base' or 'mpnet')
 
     def __post_init__(self):
-        if self.chunk_size < 50:
-            raise RagtuneError(f"--chunk-size {self.chunk_size}: use at least 50 characters")
+        if self.chunk_size < MIN_CHUNK_TOKENS:
+            raise RagtuneError(f"--chunk-size {self.chunk_size}: use at least {MIN_CHUNK_TOKENS} tokens")
         if not 0 <= self.chunk_overlap < self.chunk_size:
             raise RagtuneError(
                 f"--chunk-overlap {self.chunk_overlap} must be ≥ 0 and smaller than --chunk-size {self.chunk_size}"
@@ -263,13 +272,28 @@ def _cell(path: Path, lineno: int, row: dict, col: str) -> str:
     return value.strip()
 
 
+@cache
+def token_counter(embedder: str = "base") -> Callable[[str], int]:
+    """Tokens the embedder's tokenizer makes of a text (special tokens not counted)."""
+    from transformers import AutoTokenizer
+
+    from corpus.models import resolve_model_path
+
+    tokenizer = AutoTokenizer.from_pretrained(str(resolve_model_path(embedder)))
+    return lambda text: len(tokenizer.encode(text, add_special_tokens=False))
+
+
 def split_passages(docs: list[Document], cfg: SplitterConfig = SplitterConfig()) -> list[Passage]:
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    splitter = RecursiveCharacterTextSplitter(chunk_size=cfg.chunk_size, chunk_overlap=cfg.chunk_overlap)
+    count = token_counter(cfg.embedder)
+    splitter = RecursiveCharacterTextSplitter(
+        chunk_size=cfg.chunk_size, chunk_overlap=cfg.chunk_overlap, length_function=count
+    )
     passages = []
     for doc in docs:
-        chunks = merge_fragments([c.strip() for c in splitter.split_text(doc.text) if c.strip()], cfg.chunk_size // 5)
+        pieces = [c.strip() for c in splitter.split_text(doc.text) if c.strip()]
+        chunks = merge_fragments(pieces, cfg.chunk_size // 5, count)
         file = doc.file if isinstance(doc, SourceDocument) else ""
         cursor = 0
         for i, chunk in enumerate(chunks, start=1):
@@ -285,15 +309,16 @@ def split_passages(docs: list[Document], cfg: SplitterConfig = SplitterConfig())
     return passages
 
 
-def merge_fragments(chunks: list[str], min_chars: int) -> list[str]:
-    """Join a chunk shorter than min_chars to its neighbour: the splitter cuts at paragraph breaks first, so a
-    heading line ('Staff Accountant') would otherwise become a passage of its own that no query can describe."""
+def merge_fragments(chunks: list[str], min_length: int, length: Callable[[str], int] = len) -> list[str]:
+    """Join a chunk shorter than min_length (by `length`) to its neighbour: the splitter cuts at paragraph breaks
+    first, so a heading line ('Staff Accountant') would otherwise become a passage of its own that no query can
+    describe."""
     out: list[str] = []
     carry = ""
     for chunk in chunks:
         chunk = f"{carry}\n\n{chunk}" if carry else chunk
         carry = ""
-        if len(chunk) < min_chars:
+        if length(chunk) < min_length:
             carry = chunk
         else:
             out.append(chunk)

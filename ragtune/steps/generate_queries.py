@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from corpus.cache_policy import CACHE_POLICIES, CachePolicy
-from corpus.documents import SplitterConfig
+from corpus.documents import MIN_CHUNK_TOKENS, SplitterConfig
 from corpus.options import check_options, option
 from rag.llm_session import EndpointOptions
 from rag.query_filters import FilterConfig
@@ -40,8 +40,10 @@ class GenerateQueriesConfig:
     id_column: str | None = option(
         None, help="CSV/JSONL: column with a document id (default: '_id' or 'id' if present, else the line number)"
     )
-    chunk_size: int = option(_S.chunk_size, help="passage length in characters", min=50)
-    chunk_overlap: int = option(_S.chunk_overlap, help="characters shared by neighbours", min=0)
+    chunk_size: int = option(
+        _S.chunk_size, help="passage length in tokens of the embedder (--embedder)", min=MIN_CHUNK_TOKENS
+    )
+    chunk_overlap: int = option(_S.chunk_overlap, help="tokens shared by neighbouring passages", min=0)
     max_docs: int | None = option(None, help="only the first N documents, for a quick look", min=1)
     max_passages: int | None = option(
         None, help="ask queries for N passages (a seeded sample); the others stay in the corpus as distractors", min=1
@@ -138,7 +140,7 @@ def run(cfg: GenerateQueriesConfig) -> GenerateQueriesResult:
     # everything a user can get wrong fails here, before a model loads
     prompt = load_prompt(cfg.query_prompt, cfg.domain_hint)
     columns = Columns(cfg.text_column, cfg.title_column, cfg.id_column)
-    splitter = SplitterConfig(cfg.chunk_size, cfg.chunk_overlap)
+    splitter = SplitterConfig(cfg.chunk_size, cfg.chunk_overlap, cfg.embedder)
     out = Path(cfg.out) if cfg.out else default_out(cfg.from_docs)
     check_output_dir(out)
     check_output_folder(out)
@@ -150,7 +152,7 @@ def run(cfg: GenerateQueriesConfig) -> GenerateQueriesResult:
     embedder = load_embedder(cfg.embedder)
     console.print(
         f"{summary.documents} documents ({summary.format}) → {len(passages)} passages of ≤ "
-        f"{splitter.chunk_size} characters; {cfg.queries_per_passage} queries each"
+        f"{splitter.chunk_size} tokens; {cfg.queries_per_passage} queries each"
         + (f" for {cfg.max_passages} of them" if cfg.max_passages and cfg.max_passages < len(passages) else "")
     )
     answer_cache = AnswerCache(policy=cfg.cache)

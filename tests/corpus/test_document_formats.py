@@ -33,7 +33,7 @@ def test_pdf_passages_carry_the_page_they_start_on(tmp_path):
     pdf = files.write_pdf(tmp_path / "d" / "guide.pdf", [files.NURSE, files.CHEF, files.DRIVER])
     docs, summary = read_documents(pdf)  # one file on its own is a source too
     assert summary.format == "pdf file" and [d.id for d in docs] == ["guide"]
-    passages = split_passages(docs, SplitterConfig(chunk_size=120, chunk_overlap=0))
+    passages = split_passages(docs, SplitterConfig(chunk_size=28, chunk_overlap=0))
     pages = [p.page for p in passages]
     assert pages == sorted(pages) and set(pages) == {1, 2, 3}
     for p in passages:

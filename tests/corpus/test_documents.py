@@ -14,6 +14,7 @@ from corpus.documents import (
     read_documents,
     source_of,
     split_passages,
+    token_counter,
 )
 from corpus.errors import RagtuneError
 from tests.conftest import FIXTURES
@@ -65,7 +66,7 @@ def test_csv_cells_spanning_lines_keep_their_line_breaks(tmp_path):
     assert [(d.id, d.text) for d in docs] == [("line2", "Para one line.\n\nPara two line."), ("line5", "Short one.")]
     # the splitter cuts at the kept paragraph break, instead of at a word merged across it ("line.Para")
     assert "line.Para" not in " ".join(
-        p.text for p in split_passages(docs, SplitterConfig(chunk_size=50, chunk_overlap=0))
+        p.text for p in split_passages(docs, SplitterConfig(chunk_size=16, chunk_overlap=0))
     )
 
 
@@ -129,18 +130,20 @@ def test_unusable_sources(tmp_path):
 
 def test_passages_point_back_to_their_document_and_overlap():
     docs, _ = read_documents(OWN_DOCS)
-    whole = split_passages(docs)  # every posting fits in the default 1,000 characters
+    whole = split_passages(docs)  # every posting fits in the default 224 tokens
     assert [p.id for p in whole] == [passage_id(d.id, 1) for d in docs]
     assert all(p.text == d.text and p.title == d.title for p, d in zip(whole, docs, strict=False))
-    cut = split_passages(docs, SplitterConfig(chunk_size=300, chunk_overlap=60))
+    cut = split_passages(docs, SplitterConfig(chunk_size=64, chunk_overlap=12))
     nurse = [p for p in cut if p.source_id == "registered_nurse"]
     assert len(nurse) >= 3 and [p.id for p in nurse] == [f"registered_nurse#p{i}" for i in range(1, len(nurse) + 1)]
-    assert all(len(p.text) <= 300 + 300 // 5 + 2 for p in nurse)
+    # sizes count the embedder's tokens: a passage is at most a chunk and a merged heading
+    count = token_counter("base")
+    assert all(count(p.text) <= 64 + 64 // 5 + 2 for p in nurse)
     assert all(source_of(p.id) == "registered_nurse" for p in nurse)
     # neighbours share words thanks to the overlap
     assert any(set(a.text.split()[-4:]) & set(b.text.split()[:12]) for a, b in zip(nurse, nurse[1:], strict=False))
     # the heading line is not a passage of its own
-    assert all(len(p.text) >= 60 for p in cut)
+    assert all(count(p.text) >= 64 // 5 for p in cut)
     assert source_of("report#2024#p3") == "report#2024" and source_of("plain") == "plain"
 
 
@@ -154,4 +157,4 @@ def test_splitter_settings_are_checked():
     with pytest.raises(RagtuneError, match="--chunk-overlap"):
         SplitterConfig(chunk_size=200, chunk_overlap=200)
     with pytest.raises(RagtuneError, match="--chunk-size"):
-        SplitterConfig(chunk_size=10, chunk_overlap=0)
+        SplitterConfig(chunk_size=8, chunk_overlap=0)

@@ -167,8 +167,9 @@ def test_tiny_local_model_writes_a_dataset_steps_0_and_1_accept(script, smollm2_
 @pytest.mark.parametrize(
     "name,content,extra,fragments",
     [
-        ("empty.txt", b"\n\n", [], ["empty.txt", "file is empty"]),
-        ("latin1.txt", "Caf\u00e9 cook wanted\n".encode("latin-1"), [], ["latin1.txt:1", "not UTF-8"]),
+        # a folder whose only file is unusable: one line naming the file and why, then that no document is left
+        ("empty.txt", b"\n\n", [], ["empty.txt", "no text in the file", "no usable document"]),
+        ("latin1.txt", "Caf\u00e9 cook wanted\n".encode("latin-1"), [], ["latin1.txt", "not UTF-8", "line 1"]),
         (
             "jobs.csv",
             b"title,body\nWelder,Joins metal\n",
