@@ -120,6 +120,35 @@ def _load(path: Path) -> FittedWeight | None:
         return None  # a damaged entry is fitted again, like a corrupt embedding
 
 
+class _DevRuns:
+    """The dev queries, qrels and pool a weight is fitted on, and each part's dev run, ranked once when first asked."""
+
+    def __init__(self, ds: Dataset, cache, retrieval: RetrievalOptions, batch_size: int, exclude_own_ids: bool):
+        self.ds, self.name = with_dev_split(ds)
+        self.docs = dev_pool(self.ds)
+        self.doc_ids = list(self.docs)
+        dev = self.ds.split(DEV_SPLIT)
+        self.query_ids = [q for q, grades in dev.items() if any(g > 0 for g in grades.values())]
+        self.qrels = {q: dev[q] for q in self.query_ids}
+        self.cache, self.retrieval, self.batch_size = cache, retrieval, batch_size
+        self.exclude_own_ids = exclude_own_ids
+        self._runs: dict[str, object] = {}
+
+    def run(self, part: ArmSpec):
+        if part.name not in self._runs:
+            ranker = first_stage_ranker(part, self.docs, self.cache, self.retrieval, None, self.batch_size, False)
+            texts = [self.ds.queries[q] for q in self.query_ids]
+            depth = FIT_DEPTH + (1 if self.exclude_own_ids else 0)
+            rows = [np.arange(len(self.doc_ids))]
+            (run,) = ranker.rank(texts, depth, rows, IndexConfig("exact"), np.zeros(0, dtype=int))
+            if self.exclude_own_ids:
+                run.scores, run.ranked = drop_identical_ids(
+                    run.scores, run.ranked, self.doc_ids, self.query_ids, FIT_DEPTH
+                )
+            self._runs[part.name] = run
+        return self._runs[part.name]
+
+
 def fit_convex_weights(
     ds: Dataset | None,
     arms: list[ArmSpec],
@@ -140,60 +169,33 @@ def fit_convex_weights(
 
     # beside the embeddings the fit was computed from (tests and notebooks that move one move both)
     folder = Path(cache.folder).with_name("fusion") if hasattr(cache, "folder") else corpus.paths.CACHE_DIR / "fusion"
-    retrieval = retrieval or RetrievalOptions()
     fusion = fusion or FusionConfig(method="convex", k=10)
-    policy = getattr(cache, "policy", CachePolicy.REUSE)
-    ds, dev_name = with_dev_split(ds)
-    docs = dev_pool(ds)
-    query_ids = [q for q, grades in ds.split(DEV_SPLIT).items() if any(g > 0 for g in grades.values())]
-    qrels = {q: ds.split(DEV_SPLIT)[q] for q in query_ids}
-    by_name = {a.name: a for a in arms}
+    reuse = getattr(cache, "policy", CachePolicy.REUSE) == CachePolicy.REUSE
+    dev = _DevRuns(ds, cache, retrieval or RetrievalOptions(), batch_size, exclude_own_ids)
     extra = {
         "search": "exact",  # dev runs search exactly whatever the store: the weight must not depend on ANN noise
         "depth": FIT_DEPTH,
         "exclude_own_ids": exclude_own_ids,
         "fusion": [list(fusion.weight_grid), fusion.metric, fusion.k],
     }
+    by_name = {a.name: a for a in arms}
     fitted: dict[str, FittedWeight] = {}
-    rankers: dict[str, object] = {}
-    runs: dict[str, object] = {}
-    doc_ids = list(docs)
-    rows = [np.arange(len(doc_ids))]
     for arm in convex:
         parts = (by_name[arm.parts[0]], by_name[arm.parts[1]])
-        key = _key(ds, qrels, docs, parts, extra)
-        path = folder / f"{key}.json"
-        stored = _load(path) if policy == CachePolicy.REUSE else None
+        key = _key(dev.ds, dev.qrels, dev.docs, parts, extra)
+        stored = _load(folder / f"{key}.json") if reuse else None
         if stored is not None:
             # the key is the parts' content: the names are this run's labels for it
             fitted[arm.name] = replace(stored, first=arm.parts[0], second=arm.parts[1])
             continue
-        with console.status(f"{arm.name}: the parts' runs on the {dev_name} split (convex weight)"):
-            for part in parts:
-                if part.name in runs:
-                    continue
-                if part.name not in rankers:
-                    rankers[part.name] = first_stage_ranker(part, docs, cache, retrieval, None, batch_size, False)
-                texts = [ds.queries[q] for q in query_ids]
-                depth = FIT_DEPTH + (1 if exclude_own_ids else 0)
-                (run,) = rankers[part.name].rank(texts, depth, rows, IndexConfig("exact"), np.zeros(0, dtype=int))
-                if exclude_own_ids:
-                    run.scores, run.ranked = drop_identical_ids(run.scores, run.ranked, doc_ids, query_ids, FIT_DEPTH)
-                runs[part.name] = run
-        choice = choose_weight((runs[parts[0].name], runs[parts[1].name]), doc_ids, query_ids, qrels, fusion)
+        with console.status(f"{arm.name}: the parts' runs on the {dev.name} split (convex weight)"):
+            runs = (dev.run(parts[0]), dev.run(parts[1]))
+        choice = choose_weight(runs, dev.doc_ids, dev.query_ids, dev.qrels, fusion)
         fitted[arm.name] = FittedWeight(
-            choice.weight,
-            parts[0].name,
-            parts[1].name,
-            choice.score,
-            choice.metric,
-            dev_name,
-            len(query_ids),
-            len(docs),
-            tuple(choice.grid),
-            key,
-        )
-        write_json(path, fitted[arm.name].card())
+            choice.weight, parts[0].name, parts[1].name, choice.score, choice.metric, dev.name,
+            len(dev.query_ids), len(dev.docs), tuple(choice.grid), key,
+        )  # fmt: skip
+        write_json(folder / f"{key}.json", fitted[arm.name].card())
     for name, w in fitted.items():
         console.print(
             f"[bold]{name}[/]: convex weight {w.weight:.1f} on {w.first}, {1 - w.weight:.1f} on {w.second} "
