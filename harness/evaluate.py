@@ -126,6 +126,7 @@ class PoolResult:
 @dataclass
 class EvalResult:
     config: EvalConfig
+    data: str  # the dataset folder evaluated (config.data as resolved)
     dataset_fingerprint: str
     pool_file: str  # the pool file evaluated ('' for --sizes pools or the whole corpus)
     arms: list[ArmSpec]
@@ -220,6 +221,7 @@ def evaluate(
     ]
     return EvalResult(
         cfg,
+        str(ds.path),
         ds.fingerprint(),
         pool_file,
         list(arms),

@@ -393,7 +393,7 @@ def _header_lines(result: EvalResult) -> list[str]:
     return [
         "# Retrieval evaluation",
         "",
-        f"- dataset: `{cfg.data}` (fingerprint {result.dataset_fingerprint}), split `{cfg.split}`, "
+        f"- dataset: `{result.data}` (fingerprint {result.dataset_fingerprint}), split `{cfg.split}`, "
         f"{len(result.query_ids):,} queries with at least one relevant document",
         f"- pool: `{result.pool_file or ('sizes ' + ','.join(map(str, cfg.sizes)) if cfg.sizes else 'whole corpus')}`"
         + "".join(f"; {p.pool.size:,} documents (fingerprint {p.pool.fingerprint})" for p in result.pools),
@@ -502,6 +502,7 @@ def card(result: EvalResult) -> dict:
     return {
         "stage": "3_eval_retrieval",
         "config": result.config.as_dict(),
+        "data": result.data,
         "arms": [a.text for a in result.arms],
         "pool_file": result.pool_file,
         "fitted": result.fitted,

@@ -762,7 +762,7 @@ def commands(r: Retrieval | None, a: Answers | None) -> list[str]:
             "ragtune",
             "eval",
             "--data",
-            c.get("data", "?"),
+            r.card.get("data") or c.get("data") or "?",
             "--split",
             c.get("split", "test"),
             "--arms",
@@ -797,7 +797,7 @@ def run_facts(r: Retrieval | None, a: Answers | None) -> str:
     if r and r.card:
         c = r.card
         cfg = c.get("config", {})
-        facts.append(f"<li>data <code>{_e(cfg.get('data', '?'))}</code> (fingerprint {_e(c.get('dataset_fingerprint', '?'))}), "
+        facts.append(f"<li>data <code>{_e(c.get('data') or cfg.get('data', '?'))}</code> (fingerprint {_e(c.get('dataset_fingerprint', '?'))}), "
                      f"split <code>{_e(cfg.get('split', '?'))}</code>, {int(c.get('queries', 0)):,} queries</li>")  # fmt: skip
         for p in c.get("pools", []):
             facts.append(
@@ -844,7 +844,9 @@ def run_facts(r: Retrieval | None, a: Answers | None) -> str:
 
 def _query_texts(r: Retrieval | None, a: Answers | None) -> dict[str, str]:
     texts: dict[str, str] = {}
-    data = (r.card.get("config", {}).get("data") if r else None) or (a.card.get("data") if a else None)
+    data = (r.card.get("data") or r.card.get("config", {}).get("data") if r else None) or (
+        a.card.get("data") if a else None
+    )
     if data and (Path(data) / "queries.jsonl").is_file():
         try:
             texts = read_queries(Path(data) / "queries.jsonl")

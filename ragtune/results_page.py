@@ -270,7 +270,7 @@ def retrieval_lines(reports: Path, metrics: pd.DataFrame, card: dict) -> list[st
     lines = [
         "## Retrieval (step 3)",
         "",
-        f"`{_short(cfg.get('data', '?'), reports)}`, split `{cfg.get('split', '?')}`: {n_queries:,} queries, "
+        f"`{_short(card.get('data') or cfg.get('data') or '?', reports)}`, split `{cfg.get('split', '?')}`: {n_queries:,} queries, "
         f"{size:,} documents in the pool ({_pool(cfg, card.get('pool_file', ''), reports)}), {cfg.get('index', 'exact')} "
         f"search. Δ: paired difference against `{base}` with its {conf:.0%} bootstrap CI "
         f"({_count(cfg.get('bootstrap'))} resamples); p: paired randomization test, two-sided. "
