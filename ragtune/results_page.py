@@ -367,6 +367,23 @@ def answer_lines(reports: Path, summary: pd.DataFrame, card: dict) -> list[str]:
         "",
         *_table(header, rows),
     ]
+    split = summary[summary["metric"] == "correct_split_diff"]
+    if len(split):
+        effect = float(card.get("effect", 0.1))
+        n = int(split["n"].iloc[0])
+        parts = [
+            f"`{r.arm.replace('-', '` − `', 1)}` {r.value:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}], smallest "
+            f"detectable difference {r.mde:.3f} (a difference of {effect:.2f}: about "
+            f"{math.ceil(n * (r.mde / effect) ** 2):,} answered queries)"
+            for r in split.itertuples()
+        ]
+        lines += [
+            f"For the whole split: the {n} answered queries are a stratified sample (more of them where the arms' "
+            "retrieval differs), weighted back to every query of the split; 80% power at the stated confidence: "
+            + "; ".join(parts)
+            + ".",
+            "",
+        ]
     verdicts = summary[(summary["arm"] == "paired") & summary["metric"].str.startswith("verdict_")]
     if len(verdicts):
         lines += [
