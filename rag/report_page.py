@@ -615,10 +615,13 @@ def answer_headline(a: Answers) -> str:
             f'<b class="delta">{_delta_text(d)}</b>, {fmt_p(d.get("p_value"))} — <b class="word">{word}</b></li>'
         )
     n = int(next(iter(means.values()))["n"]) if means else 0
-    return (
-        f'<p class="intro">Answers against <b>{_e(base)}</b> ({n:,} queries, top-{a.top_k} passages, '
+    split = split_estimates(a)
+    # a stratified sample over-represents the queries where retrieval differs: the split-wide estimate leads
+    scope = "the answered queries themselves, not weighted to the split" if split else f"{n:,} queries"
+    return split + (
+        f'<p class="intro">Answers against <b>{_e(base)}</b> ({scope}; {n:,} queries, top-{a.top_k} passages, '
         f"LLM <code>{_e(a.card.get('llm', {}).get('model', '?'))}</code>):</p>"
-        f'<ul class="headline" id="answer-headline">{"".join(lines)}</ul>' + split_estimates(a)
+        f'<ul class="headline" id="answer-headline">{"".join(lines)}</ul>'
     )
 
 
@@ -639,8 +642,8 @@ def split_estimates(a: Answers) -> str:
                 f"{_num(d.get('mde'))}</li>"
             )
     return (
-        '<p class="intro">For the whole split (the answered queries are a stratified sample, more of them where '
-        "retrieval differs, weighted back to every query):</p>"
+        f'<p class="intro">Answers against <b>{_e(base)}</b> for the whole split (the answered queries are a '
+        "stratified sample, more of them where retrieval differs, weighted back to every query):</p>"
         f'<ul id="split-estimates">{"".join(items)}</ul>'
     )
 
