@@ -19,11 +19,11 @@ def test_identical_prompts_are_answered_once_and_marked(stub_llm, tiny_dataset, 
     from corpus.beir import load_dataset
     from rag.answer_cache import AnswerCache
     from rag.answer_comparison import CLOSED_BOOK, Arm, ArmContext, Prompts, Query, generate
-    from rag.rag_config import RagConfig
     from rag.brackets import load_closed_book_prompt
     from rag.cached_llm import CachedLLM
     from rag.llm_client import EndpointConfig, LLMClient
     from rag.prompts import DEFAULT_TEMPLATE, PromptTemplate
+    from rag.rag_config import RagConfig
 
     stub_llm.sleep_s = 0.3
     stub_llm.script = ["sleep"] * 20  # slow replies: a worker's duplicate would be in flight beside the first
