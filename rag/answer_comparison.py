@@ -1,7 +1,7 @@
-"""The side-by-side comparison: per test query, what each arm put in the context, the answer an LLM wrote from
-it, and measured verdicts.
+"""The side-by-side comparison's pieces: per query, what each arm put in the context (from the rankings of
+harness.arm_engine) and the answer an LLM wrote from it, one generation per distinct prompt.
 
-Arms are the retriever arms of step 3 (`harness.arms`: dense models, BM25, ...) in the order given, then the two
+Arms are the retriever arms of step 3 (`harness.arms`: any kind) in the order given, then the two
 brackets: closed book (the question alone, no retrieval) and oracle (the relevant documents, padded to top-k
 with the first arm's best non-relevant ones). Each arm's name is its report column prefix.
 """
