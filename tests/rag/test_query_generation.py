@@ -217,7 +217,7 @@ def test_a_mixed_folder_keeps_sources_counts_skipped_files_and_asks_a_sample(scr
     files.write_encrypted_pdf(folder / "locked.pdf", files.NURSE)
     (folder / "empty.html").write_bytes(b"")
     out = tmp_path / "generated"
-    argv = ["--from-docs", str(folder), "--out", str(out), "--chunk-size", "150", "--chunk-overlap", "0",
+    argv = ["--from-docs", str(folder), "--out", str(out), "--chunk-size", "32", "--chunk-overlap", "0",
             "--max-passages", "6", "--llm-base-url", stub_llm.base_url, "--llm-model", "stub",
             "--round-trip-k", "0", "--near-duplicate", "1.01"]  # fmt: skip
     assert run_cli(script.main, argv) == 0
