@@ -215,7 +215,8 @@ def compare(cfg: RagConfig) -> RagResult:
         ask = partial(answer_comparison.generate, llms.llm, judges, cfg, prompts, docs=pool.docs, references=references)
         design = _design(cfg, arms, split, split_contexts)
         sample, plan = _sample(cfg, arms, design, split, split_contexts, ask, started)
-        chosen = [i for i, q in enumerate(split) if q.id in set(sample.query_ids)]  # listed in id order
+        drawn = set(sample.query_ids)
+        chosen = [i for i, q in enumerate(split) if q.id in drawn]  # listed in id order
         queries = [split[i] for i in chosen]
         contexts = {arm: [ctxs[i] for i in chosen] for arm, ctxs in split_contexts.items()}
         console.print(
@@ -294,13 +295,14 @@ def _sample(cfg: RagConfig, arms: list, design, split: list, contexts: dict, ask
 def _design_card(design, sample, plan, results: dict) -> dict:
     from rag.answer_sharing import generations_saved
 
+    shared = generations_saved(r.fields for r in results.values())
     return {
         "seed": design.seed,
         "strata": dict(sorted(design.sizes.items())),
         "answered": dict(sorted(sample.drawn.items())),
         "queries": sample.n,
-        "generations": len(results) - generations_saved(r.fields for r in results.values()),
-        "answers_shared": generations_saved(r.fields for r in results.values()),
+        "generations": len(results) - shared,
+        "answers_shared": shared,
         "plan": None
         if plan is None
         else {
