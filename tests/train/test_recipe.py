@@ -86,12 +86,12 @@ def test_tokens_per_row_count_the_documents_a_row_feeds_cut_at_the_length(tiny_t
     from train.recipe import row_documents, tokens_per_row
 
     data = load_training_data(tiny_triplets)
-    cfg = TrainConfig(triplets=str(tiny_triplets), outside_negatives=1)
+    cfg = TrainConfig(triplets=str(tiny_triplets), outside_negatives=1, num_negatives=0)
     rows = [[t] for t in usable_triplets(data.triplets, 0, 1)]
     whole = [sum(token_lengths(minilm.model, row_documents(g[0], cfg))) for g in rows]
     assert tokens_per_row(minilm.model, rows, cfg, 10_000) == pytest.approx(sum(whole) / len(rows))
     assert tokens_per_row(minilm.model, rows, cfg, 16) == 32, "two documents a row, each cut at 16 tokens"
-    positives_only = TrainConfig(triplets=str(tiny_triplets), outside_negatives=0)
+    positives_only = TrainConfig(triplets=str(tiny_triplets), outside_negatives=0, num_negatives=0)
     assert tokens_per_row(minilm.model, rows, positives_only, 16) == 16
 
 
@@ -101,7 +101,7 @@ def test_a_rows_further_queries_count_but_not_its_first(tiny_triplets, minilm):
     from train.recipe import tokens_per_row
 
     data = load_training_data(tiny_triplets)
-    cfg = TrainConfig(triplets=str(tiny_triplets), outside_negatives=1)
+    cfg = TrainConfig(triplets=str(tiny_triplets), outside_negatives=1, num_negatives=0)
     groups = shared_positive_groups(usable_triplets(data.triplets, 0, 1), 3)
     assert tokens_per_row(minilm.model, groups, cfg, 4) == 4 * (2 + 2) + 2 * QUERY_OVERHEAD, "2 documents, 2 queries"
 
@@ -125,6 +125,27 @@ def test_queries_per_row_follow_the_median_positive_up_to_the_cap(tiny_triplets)
     assert queries_per_row(gist, two_each)[0] == 1, "the guided losses take one query column"
 
 
+def test_mined_negatives_follow_the_median_positive_rank_of_step_0(tiny_triplets):
+    import dataclasses
+
+    from train.config import NEGATIVES_RANK_MAX
+    from train.examples import load_training_data
+    from train.recipe import with_negatives_default
+
+    data = load_training_data(tiny_triplets)
+    cfg = TrainConfig(triplets=str(tiny_triplets))
+
+    def ranked(rank):
+        return dataclasses.replace(data, triplet_card={"stats": {"positive_rank_median": rank}})
+
+    first, how = with_negatives_default(cfg, ranked(NEGATIVES_RANK_MAX))
+    assert first.num_negatives == 1 and "median positive rank 1" in how, "positives ranked first: mine"
+    assert with_negatives_default(cfg, ranked(NEGATIVES_RANK_MAX + 4))[0].num_negatives == 0, "O*NET-like: none"
+    assert with_negatives_default(cfg, dataclasses.replace(data, triplet_card={}))[0].num_negatives == 0
+    asked = dataclasses.replace(cfg, num_negatives=2)
+    assert with_negatives_default(asked, ranked(9)) == (asked, "asked")
+
+
 def test_recipe_fills_the_unset_settings_from_the_data(tiny_triplets, minilm):
     import dataclasses
 
@@ -135,7 +156,7 @@ def test_recipe_fills_the_unset_settings_from_the_data(tiny_triplets, minilm):
     cfg = TrainConfig(triplets=str(tiny_triplets), batch_size=4)
     resolved, recipe = resolve_recipe(cfg, data, minilm.model)
     assert cfg.outside_negatives is None and resolved.outside_negatives == 1, "step 0 mined them: one per row"
-    usable = usable_triplets(data.triplets, cfg.num_negatives, resolved.outside_negatives)
+    usable = usable_triplets(data.triplets, resolved.num_negatives, resolved.outside_negatives)
     rows = len(training_rows(usable, resolved.queries_per_row))
     assert recipe.rows == rows > 0 and resolved.queries_per_row == recipe.queries_per_row > 1
     assert resolved.max_steps == recipe.steps == scaled_steps(rows, 4, recipe.tokens_per_row)
