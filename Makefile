@@ -50,6 +50,8 @@ install-mpnet: $(STAMP) requirements-mpnet.txt
 # The long-document set of the recipe benchmark (benchmarks/bench_recipe.py): manual pages from four pinned Debian
 # packages, rendered with groff, into data/manpages (its card says how it is made, its licences and its size).
 data-manpages: install
+	@# a fresh machine's package lists may predate the pinned versions (best effort: needs root)
+	-@apt-get update -qq >/dev/null 2>&1
 	$(RUN) -m corpus.manpages_dataset --out data/manpages
 
 demo: install install-demo-models

@@ -27,10 +27,11 @@ from pathlib import Path
 
 from corpus.beir import Dataset, Document, write_dataset
 from corpus.errors import RagtuneError
-from corpus.jsonl import write_json
+from corpus.jsonl import read_json_or_none, write_json
 from corpus.registry import sha256_file
 from corpus.splits import normalise, stable_order
 
+CARD_NAME = "manpages-search"  # a folder whose card says so was written by this command and may be rebuilt
 # Debian bookworm's packages; the pages keep their own licences, so the built texts stay under data/, outside the
 # repository, and the card records how to rebuild them
 PACKAGES = {
@@ -129,7 +130,10 @@ def fetch_packages(dest: Path) -> Path:
             debs = sorted(dest.glob(pattern))
             if proc.returncode != 0 or not debs:
                 last = (proc.stderr.strip().splitlines() or ["nothing downloaded"])[-1]
-                raise RagtuneError(f"could not download {package}={version} from Debian: {last}")
+                raise RagtuneError(
+                    f"could not download {package}={version} from Debian: {last} (`apt-get update` refreshes stale "
+                    "package lists; a version Debian has replaced since is gone from its mirrors)"
+                )
         got = sha256_file(debs[0])
         if got != sha256:
             raise RagtuneError(f"{debs[0]}: sha256 {got[:12]}… is not the pinned {sha256[:12]}…")
@@ -193,11 +197,14 @@ def build_manpages_dataset(man_dir: Path, cfg: ManpagesConfig, out: Path) -> tup
 def prepare_manpages(out: Path, cfg: ManpagesConfig | None = None) -> tuple[Path, dict]:
     cfg = cfg or ManpagesConfig()
     out = Path(out)
+    card = read_json_or_none(out / "dataset_card.json")
+    if (out / "corpus.jsonl").exists() and not (isinstance(card, dict) and card.get("name") == CARD_NAME):
+        raise RagtuneError(f"{out}: holds a dataset this command did not write; choose another --out")
     with tempfile.TemporaryDirectory(prefix="ragtune-manpages-") as tmp:
         ds, stats = build_manpages_dataset(fetch_packages(Path(tmp)), cfg, out)
     write_dataset(ds, out)
     card = {
-        "name": "manpages-search",
+        "name": CARD_NAME,
         "config": asdict(cfg),
         "stats": stats.as_dict(),
         "construction": __doc__.split("\n\n")[1].replace("\n", " "),

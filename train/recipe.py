@@ -98,7 +98,7 @@ def with_negatives_default(cfg: TrainConfig, data: TrainingData) -> tuple[TrainC
     if not isinstance(rank, int | float):
         return dataclasses.replace(cfg, num_negatives=0), "step 0's card has no median positive rank"
     chosen = 1 if rank <= NEGATIVES_RANK_MAX else 0
-    how = f"median positive rank {rank:g} (base model, step 0): {'at most' if chosen else 'above'} {NEGATIVES_RANK_MAX}"
+    how = f"step 0's median positive rank {rank:g}, {'at most' if chosen else 'above'} {NEGATIVES_RANK_MAX}"
     return dataclasses.replace(cfg, num_negatives=chosen), how
 
 

@@ -78,3 +78,29 @@ def test_the_rules_keep_long_pages_with_their_own_summary(tmp_path):
         "summary under 3 words": 1,
         f"under {MIN_WORDS} words from DESCRIPTION on": 1,
     }
+
+
+def test_a_folder_this_command_did_not_write_is_refused_before_anything_is_fetched(tmp_path, monkeypatch):
+    import corpus.manpages_dataset as manpages
+    from corpus.errors import RagtuneError
+
+    def fetch(dest):
+        raise AssertionError("nothing is downloaded for a folder that is refused")
+
+    monkeypatch.setattr(manpages, "fetch_packages", fetch)
+    (tmp_path / "corpus.jsonl").write_text('{"_id": "mine", "text": "my own document"}\n')
+    with pytest.raises(RagtuneError, match="did not write"):
+        manpages.prepare_manpages(tmp_path)
+    assert (tmp_path / "corpus.jsonl").read_text() == '{"_id": "mine", "text": "my own document"}\n'
+
+
+@pytest.mark.skipif(shutil.which("apt-get") is None or shutil.which("groff") is None, reason="Debian's apt-get")
+def test_a_pin_debian_no_longer_serves_is_one_line_naming_the_package(tmp_path, monkeypatch, capsys):
+    import corpus.manpages_dataset as manpages
+    from corpus.cli import EXIT_USER_ERROR, run_cli
+
+    monkeypatch.setattr(manpages, "PACKAGES", {"manpages": ("0.0-no-such-version", "0" * 64)})
+    assert run_cli(manpages.main, ["--out", str(tmp_path / "man")]) == EXIT_USER_ERROR
+    err = capsys.readouterr().err
+    assert "manpages=0.0-no-such-version" in err and "Traceback" not in err
+    assert not (tmp_path / "man").exists(), "nothing is written when a package is missing"
