@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
+from corpus.errors import RagtuneError
 from train.config import (
     NEGATIVES_RANK_MAX,
     QUERIES_PER_ROW_MAX,
@@ -93,7 +94,16 @@ def with_negatives_default(cfg: TrainConfig, data: TrainingData) -> tuple[TrainC
     """An unset --num-negatives: 1 when the base model ranked the median training positive at most
     NEGATIVES_RANK_MAX in step 0 (its card), else 0; and how it was chosen."""
     if cfg.num_negatives is not None:
+        if cfg.loss == "gist" and cfg.num_negatives + cfg.outside_negatives > 1:
+            raise RagtuneError(
+                f"--loss gist takes one negative a row: --num-negatives {cfg.num_negatives} with "
+                f"--outside-negatives {cfg.outside_negatives} gives {cfg.num_negatives + cfg.outside_negatives} "
+                "(lower one, or use --loss cached-gist or mnrl)"
+            )
         return cfg, "asked"
+    if cfg.loss == "gist" and cfg.outside_negatives:
+        # sentence-transformers' GISTEmbedLoss scores one negative column, and the outside negative holds it
+        return dataclasses.replace(cfg, num_negatives=0), "--loss gist takes one negative a row: the outside one"
     rank = (data.triplet_card.get("stats") or {}).get("positive_rank_median")
     if not isinstance(rank, int | float):
         return dataclasses.replace(cfg, num_negatives=0), "step 0's card has no median positive rank"

@@ -203,14 +203,23 @@ def test_every_arm_and_both_brackets_with_paired_statistics_and_the_join(
 
 
 def test_judge_repeats_of_a_random_judge_agree_near_chance(script, stub_llm, tiny_dataset, rag_caches, tmp_path):
+    import hashlib
     import random
+    import threading
+    from collections import Counter
 
     from tests.rag.conftest import default_reply
 
-    rng = random.Random(3)
+    # each prompt's n-th reply is drawn from its own seed: with two workers the arrival order varies, and one shared
+    # generator would hand out different draws from run to run
+    seen, lock = Counter(), threading.Lock()
 
     def reply(messages):
         content = messages[0]["content"]
+        with lock:
+            seen[content] += 1
+            nth = seen[content]
+        rng = random.Random(hashlib.sha256(f"3:{nth}:{content}".encode()).hexdigest())
         if '{"claims"' in content:
             return json.dumps({"claims": [{"claim": str(i), "supported": rng.random() < 0.5} for i in range(4)]})
         if '{"TP"' in content:

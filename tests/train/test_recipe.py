@@ -146,6 +146,24 @@ def test_mined_negatives_follow_the_median_positive_rank_of_step_0(tiny_triplets
     assert with_negatives_default(asked, ranked(9)) == (asked, "asked")
 
 
+def test_gist_keeps_its_one_negative_column_for_the_outside_negative(tiny_triplets):
+    import dataclasses
+
+    from corpus.errors import RagtuneError
+    from train.examples import load_training_data
+    from train.recipe import with_negatives_default
+
+    data = dataclasses.replace(load_training_data(tiny_triplets), triplet_card={"stats": {"positive_rank_median": 1}})
+    gist = TrainConfig(triplets=str(tiny_triplets), loss="gist", outside_negatives=1)
+    resolved, how = with_negatives_default(gist, data)
+    assert resolved.num_negatives == 0 and "gist" in how, "GISTEmbedLoss scores one negative column"
+    alone = dataclasses.replace(gist, outside_negatives=0)
+    assert with_negatives_default(alone, data)[0].num_negatives == 1, "without an outside negative it may mine one"
+    assert with_negatives_default(dataclasses.replace(gist, loss="cached-gist"), data)[0].num_negatives == 1
+    with pytest.raises(RagtuneError, match="one negative a row"):
+        with_negatives_default(dataclasses.replace(gist, num_negatives=1), data)
+
+
 def test_recipe_fills_the_unset_settings_from_the_data(tiny_triplets, minilm):
     import dataclasses
 

@@ -91,7 +91,7 @@ def test_a_training_batch_splits_into_one_input_per_column(fast_config, tiny_tri
     from train.fine_tune import build_trainer, prepare_model
     from train.shared_positive import SharedPositiveRankingLoss
 
-    base, cfg = prepare_model(fast_config(queries_per_row=3, outside_negatives=1))
+    base, cfg = prepare_model(fast_config(queries_per_row=3, outside_negatives=1, num_negatives=0))
     data = load_training_data(tiny_triplets)
     trainer = build_trainer(base.model, data, cfg, tmp_path / "ckpt", build_evaluator(data, "", ""))
     assert isinstance(trainer.loss, SharedPositiveRankingLoss) and trainer.loss.queries == 3
