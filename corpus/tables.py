@@ -47,6 +47,8 @@ def mining_table(stats, card: dict) -> Table:
         t.add_row("  distinct outside negatives", f"{st['distinct_negatives']:,}")
     cache = card["embedding_cache"]
     t.add_row("embedding cache hits / misses", f"{cache['hits']} / {cache['misses']}")
+    if cache.get("reused_rows"):
+        t.add_row("  rows taken from other entries", f"{cache['reused_rows']:,}")
     return t
 
 

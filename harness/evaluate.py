@@ -232,5 +232,5 @@ def evaluate(
         results,
         models,
         engine.fitted(),
-        {"hits": cache.hits, "misses": cache.misses, "policy": cache.policy},
+        {"hits": cache.hits, "misses": cache.misses, "reused_rows": cache.reused_rows, "policy": cache.policy},
     )

@@ -22,8 +22,8 @@ from corpus.errors import RagtuneError
 from corpus.models import Embedder
 from corpus.offline import OFFLINE_ENV
 from corpus.options import option
-from harness.embedding_cache import EmbeddingCache
-from harness.encoding import KINDS, cache_key
+from harness.embedding_cache import EmbeddingCache, text_digests
+from harness.encoding import KINDS, cache_key, row_group
 
 RAY_OFFLINE_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
 
@@ -88,7 +88,7 @@ def encode_with_ray(
         with RaySession(config.address):
             _encode_on_ray(out, texts, str(model.path), model.prompt(kind), model.max_seq_length, config)
     if key is not None:
-        cache.put(key, out)
+        cache.put(key, out, row_group(model, kind), text_digests(texts))
     return out
 
 

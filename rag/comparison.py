@@ -410,7 +410,7 @@ def _write(out: Path, rows, arms: list[str], ev, run_card: dict, counts, answer_
             "answer_cache": {
                 "hits": answer_cache.hits, "misses": answer_cache.misses, "folder": str(answer_cache.folder)
             },
-            "embedding_cache": {"hits": emb_cache.hits, "misses": emb_cache.misses},
+            "embedding_cache": {"hits": emb_cache.hits, "misses": emb_cache.misses, "reused_rows": emb_cache.reused_rows},
             "outputs": sorted(p.name for p in staging.iterdir())
             + [answer_report.SUMMARY_MD, answer_report.PLOT_PNG, answer_report.CARD_JSON],
         }  # fmt: skip

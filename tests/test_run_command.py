@@ -13,7 +13,7 @@ from dataclasses import replace
 import pytest
 
 from corpus.errors import RagtuneError
-from ragtune.steps.run import MIN_ANSWERS, MIN_PASSAGES, PipelineConfig, Speeds, make_plan
+from ragtune.steps.run import MIN_ANSWERS, MIN_PASSAGES, PipelineConfig, Speeds, compared_arms, make_plan
 from tests.helpers import ROOT
 
 # a slow machine: 2 passages/s to encode, 200 word pieces/s to train, 10 s a query-writing reply, 8 s an answer
@@ -125,6 +125,13 @@ def test_a_folder_of_every_format_goes_to_the_report_page_within_its_plan(tmp_pa
     assert titles[relevant].startswith(tuple(f.relative_to(folder).as_posix() for f in folder.rglob("*.*")))
     page = (home / "reports" / "handbook" / "index.html").read_text()
     assert html.escape(titles[relevant]) in page
+    # the retrieval evaluation compares the alternatives too; the answers stay with base and fine-tuned
+    import csv
+
+    with open(home / "reports" / "handbook" / "retrieval_speed.csv", newline="") as f:
+        evaluated = {row["arm"] for row in csv.DictReader(f)}
+    compared = {arm.split("=")[0] for arm in compared_arms(str(dataset), home / "runs" / "handbook" / "final")}
+    assert evaluated == compared >= {"base", "finetuned", "bm25"}
     assert (home / "runs" / "handbook" / "final").is_dir()
     # the same command again resumes: no LLM reply is asked twice, the model is reused
     again = subprocess.run(
@@ -134,6 +141,24 @@ def test_a_folder_of_every_format_goes_to_the_report_page_within_its_plan(tmp_pa
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     card = json.loads((home / "data" / "handbook" / "dataset_card.json").read_text())
     assert card["llm_calls"]["asked"] == 0 and "already trained" in again.stdout
+
+
+def test_the_convex_hybrid_is_compared_only_where_dev_queries_can_fit_its_weight(tiny_dataset, tmp_path):
+    import shutil
+
+    alternatives = ["base=base", "finetuned=runs/x/final", "bm25"]
+    assert compared_arms(str(tiny_dataset), "runs/x/final") == [*alternatives, "hybrid=bm25+finetuned:convex"]
+    no_dev = tmp_path / "no_dev"
+    shutil.copytree(tiny_dataset, no_dev)
+    (no_dev / "qrels" / "dev.tsv").unlink()
+    assert compared_arms(str(no_dev), "runs/x/final") == alternatives
+    # step 0 carves dev queries from the training split of such a dataset: then the weight has its dev
+    triplets = no_dev / "triplets"
+    triplets.mkdir()
+    train_query = (no_dev / "qrels" / "train.tsv").read_text().splitlines()[1].split("\t")[0]
+    (triplets / "card.json").write_text(json.dumps({"dev": {"source": "carved from train"}}))
+    (triplets / "dev.jsonl").write_text(json.dumps({"query_id": train_query}) + "\n")
+    assert compared_arms(str(no_dev), "runs/x/final")[-1] == "hybrid=bm25+finetuned:convex"
 
 
 def test_the_warm_up_reply_says_how_many_written_queries_the_filters_keep():

@@ -220,7 +220,7 @@ def build_triplets(ds: Dataset, model, cfg: TripletConfig) -> tuple[Path, Mining
         "outside_negatives": outside_card,
         "reserved_distractors": len(reserved),
         "dropped_overlapping_queries": dropped,
-        "embedding_cache": {"hits": cache.hits, "misses": cache.misses},
+        "embedding_cache": {"hits": cache.hits, "misses": cache.misses, "reused_rows": cache.reused_rows},
     }
     write_json(out / CARD_FILE, card)
     return out, stats, card

@@ -103,7 +103,7 @@ def test_script_writes_triplets_and_reuses_cached_embeddings(tiny_dataset, tmp_p
     ]
     assert run_cli(main, args) == 0
     card = json.loads((tmp_path / "t" / "card.json").read_text())
-    assert card["embedding_cache"] == {"hits": 0, "misses": 2}
+    assert card["embedding_cache"] == {"hits": 0, "misses": 2, "reused_rows": 0}
     rows = read_triplets(tmp_path / "t")
     ds = load_dataset(tiny_dataset)
     assert len(rows) == len(ds.qrels["train"])
@@ -112,7 +112,7 @@ def test_script_writes_triplets_and_reuses_cached_embeddings(tiny_dataset, tmp_p
     assert len(dev) == len(ds.qrels["dev"])
     assert run_cli(main, args) == 0
     card = json.loads((tmp_path / "t" / "card.json").read_text())
-    assert card["embedding_cache"] == {"hits": 2, "misses": 0}
+    assert card["embedding_cache"] == {"hits": 2, "misses": 0, "reused_rows": 0}
     assert card["reserved_distractors"] == 3
 
 

@@ -68,3 +68,55 @@ def test_corrupt_entry_is_a_warning_and_a_recompute(tmp_path, capsys, damage):
         assert "unreadable cache entry" in capsys.readouterr().out
     cache.put(key, np.full((4, 3), 2, dtype=np.float32))  # the recompute replaces the entry
     assert (cache.get(key, 4) == 2).all() and cache.hits == 1
+
+
+@pytest.mark.slow
+def test_an_overlapping_list_encodes_only_its_new_texts(tiny_dataset, minilm, counted, tmp_path):
+    import numpy as np
+
+    from harness.encoding import encode
+
+    texts = [d.text for d in load_dataset(tiny_dataset).corpus.values()]
+    dev, test = texts[:14], texts[6:]  # a dev pool and a test pool sharing 8 documents, as a convex fit and step 3
+    fresh = encode(minilm, test, "document")  # no cache: what the test pool's rows must be
+    cache = EmbeddingCache(tmp_path)
+    encode(minilm, dev, "document", cache)
+    counted.clear()
+    got = encode(minilm, test, "document", cache)
+    assert sum(counted) == len(test) - 8
+    assert np.allclose(got, fresh, atol=1e-6)  # an embedding depends only on its text (to float32 rounding)
+    assert (cache.misses, cache.reused_rows) == (2, 8)
+
+    # a list every row of which is stored is a hit, and a repeated text takes the same row
+    counted.clear()
+    both = encode(minilm, [texts[3], texts[10], texts[3]], "document", cache)
+    assert counted == [] and cache.hits == 1 and np.array_equal(both[0], both[2])
+
+    # rows never cross models, and recompute encodes everything
+    counted.clear()
+    encode(dataclasses.replace(minilm, fingerprint="another-model"), test, "document", EmbeddingCache(tmp_path))
+    assert sum(counted) == len(test)
+    counted.clear()
+    encode(minilm, texts[2:9], "document", EmbeddingCache(tmp_path, policy="recompute"))
+    assert sum(counted) == 7
+
+
+def test_rows_of_a_missing_or_damaged_entry_are_not_taken(tmp_path):
+    import numpy as np
+
+    from harness.embedding_cache import text_digests
+
+    cache = EmbeddingCache(tmp_path)
+    group = cache.group("model", "", 256)
+    texts = ["alpha", "beta", "gamma"]
+    for key, fill in (("whole", 1.0), ("damaged", 2.0), ("gone", 3.0)):
+        cache.put(key, np.full((3, 4), fill, dtype=np.float32), group, text_digests(texts))
+    cache.path("damaged").write_bytes(b"\x93NUMPY not really")
+    cache.path("gone").unlink()
+    rows, found = cache.stored_rows(group, text_digests(["gamma", "delta", "alpha"]), 4)
+    assert found.tolist() == [True, False, True] and (rows[[0, 2]] == 1.0).all() and (rows[1] == 0).all()
+    cache.path("whole").unlink()  # only the damaged one is left: nothing is found, nothing is raised
+    rows, found = cache.stored_rows(group, text_digests(texts), 4)
+    assert not found.any()
+    # another group (model, prompt or length) shares no rows
+    assert not cache.stored_rows(cache.group("model", "", 512), text_digests(texts), 4)[1].any()
