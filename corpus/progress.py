@@ -7,10 +7,14 @@ the end: "encoding documents: 1,200/5,000, elapsed 0:41, ETA 2:10".
         for batch in batches:
             ...
             t.advance(len(batch))
+
+Work that cannot be counted (one library call) goes through `working`: a spinner on a terminal; in a log, nothing
+when it ends within ~15 s, else a line every ~15 s ("scoring dev: elapsed 0:30") and one when it ends.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -96,3 +100,32 @@ def track(total: int, label: str, every_s: float = PLAIN_EVERY_S, done: int = 0)
         yield tracker
     finally:
         tracker.stop()
+
+
+@contextmanager
+def working(label: str, every_s: float = PLAIN_EVERY_S) -> Iterator[None]:
+    """A spinner on a terminal; otherwise a line every `every_s` seconds while the block runs, and a closing line
+    when it ends (successfully) after at least one of them."""
+    if console.is_terminal:
+        with console.status(label):
+            yield
+        return
+    start = time.monotonic()
+    stop = threading.Event()
+    beats = 0
+
+    def beat() -> None:
+        nonlocal beats
+        while not stop.wait(every_s):
+            beats += 1
+            console.print(f"{label}: elapsed {_clock(time.monotonic() - start)}", highlight=False, soft_wrap=True)
+
+    thread = threading.Thread(target=beat, name="working", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+    if beats:
+        console.print(f"{label}: done in {_clock(time.monotonic() - start)}", highlight=False, soft_wrap=True)

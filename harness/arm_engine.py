@@ -20,6 +20,7 @@ import numpy as np
 from corpus.beir import Dataset, Document, document_text
 from corpus.console import console
 from corpus.options import check_options, option
+from corpus.progress import working
 from harness.ann import IndexConfig
 from harness.arm_ranking import ArmRanking, drop_identical_ids, latency_sample, training_minutes
 from harness.arms import BM25, DENSE, HYBRID, RERANK, ArmSpec
@@ -212,7 +213,7 @@ class ArmEngine:
         out = []
         for i, first in enumerate(firsts):
             status = f"{arm.name}: reranking the top {depth} of {arm.parts[0]}" + (f" (pool {i + 1})" if i else "")
-            with console.status(status) if progress else contextlib.nullcontext():
+            with working(status) if progress else contextlib.nullcontext():
                 done = rerank(first, texts, self._doc_texts, model.model, RerankConfig(depth=depth))
             latency = done.latency_ms[timed]
             out.append(

@@ -25,6 +25,7 @@ from corpus.cache_policy import CachePolicy
 from corpus.console import console
 from corpus.errors import RagtuneError
 from corpus.jsonl import read_json_or_none, write_json
+from corpus.progress import working
 from harness.ann import IndexConfig
 from harness.arm_ranking import drop_identical_ids
 from harness.arms import BM25, CONVEX, HYBRID, ArmSpec
@@ -188,7 +189,7 @@ def fit_convex_weights(
             # the key is the parts' content: the names are this run's labels for it
             fitted[arm.name] = replace(stored, first=arm.parts[0], second=arm.parts[1])
             continue
-        with console.status(f"{arm.name}: the parts' runs on the {dev.name} split (convex weight)"):
+        with working(f"{arm.name}: the parts' runs on the {dev.name} split (convex weight)"):
             runs = (dev.run(parts[0]), dev.run(parts[1]))
         choice = choose_weight(runs, dev.doc_ids, dev.query_ids, dev.qrels, fusion)
         fitted[arm.name] = FittedWeight(

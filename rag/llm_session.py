@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from corpus.console import console
 from corpus.options import check_options, option
+from corpus.progress import working
 from rag.answer_cache import AnswerCache
 from rag.cached_llm import CachedLLM
 from rag.llm_client import EndpointConfig, LLMClient, endpoint_from_args
@@ -147,7 +148,7 @@ def open_client(
     from rag.local_model import resolve_local_model
     from rag.local_server import default_threads
 
-    with console.status("preparing the local LLM"):
+    with working("preparing the local LLM"):
         model = resolve_local_model(local.model)
     threads = local.threads or default_threads()
     server_cfg = local.server_config(threads)

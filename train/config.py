@@ -22,6 +22,11 @@ GUIDED = ("gist", "cached-gist")
 # of a row (queries_per_row) costs its tokens plus QUERY_OVERHEAD, the fixed cost of a short text of its own: fitted
 # on O*NET with 4 queries a row (226 + 3 x (21 + 8) tokens: 93 steps in the same 9 minutes)
 STEPS_MIN, STEP_TOKENS, ROW_OVERHEAD, QUERY_OVERHEAD = 40, 1_080_000, 50, 8
+# a text read beyond LONG_TEXT tokens costs more than its tokens: a step of manual pages read at 512 tokens (936
+# tokens a row) took 4.5x a step of the same rows at 256 (512 a row), where the tokens say 1.8x; counting such a
+# text's n tokens as n * (n / LONG_TEXT) ** LONG_TEXT_POWER keeps the budget's minutes at any length (2 CPU cores,
+# bf16; benchmarks/bench_training_forward.py times the forward + backward part: 3.9x for 1.9x the tokens)
+LONG_TEXT, LONG_TEXT_POWER = 256, 1.5
 # queries sharing one positive in a row (train/shared_positive.py), when the data has them: a shared positive is
 # embedded once for all its queries, so a step sees more queries for nearly the same cost; more than 4 a row did
 # not pay on O*NET (measurements: docs/steps/2-train.md)
@@ -94,8 +99,8 @@ class TrainConfig:
         None,
         help=f"optimizer steps; default: one epoch of the training rows (rows / batch size), at least {STEPS_MIN}, "
         f"at most {STEP_TOKENS:,} tokens (the 10-minute budget on 2 CPU cores), a row counting the tokens of its "
-        f"positive, negatives and further queries (each cut at --max-seq-length; a further query {QUERY_OVERHEAD} more), "
-        f"plus {ROW_OVERHEAD}; 0 = run --epochs",
+        f"positive, negatives and further queries (each cut at --max-seq-length; a further query {QUERY_OVERHEAD} more; "
+        f"a text beyond {LONG_TEXT} tokens more than its tokens), plus {ROW_OVERHEAD}; 0 = run --epochs",
         min=0,
     )
     max_seq_length: int | None = option(
@@ -173,6 +178,11 @@ class TrainConfig:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+def counted_tokens(tokens: float) -> float:
+    """What a text of `tokens` tokens counts for in the step budget: its tokens, more beyond LONG_TEXT."""
+    return tokens * max(1.0, tokens / LONG_TEXT) ** LONG_TEXT_POWER
 
 
 def scaled_steps(rows: int, batch_size: int, tokens_per_row: float) -> int:

