@@ -9,7 +9,8 @@ the end: "encoding documents: 1,200/5,000, elapsed 0:41, ETA 2:10".
             t.advance(len(batch))
 
 Work that cannot be counted (one library call) goes through `working`: a spinner on a terminal; in a log, nothing
-when it ends within ~15 s, else a line every ~15 s ("scoring dev: elapsed 0:30") and one when it ends.
+when it ends within ~15 s, else a line every ~15 s ("scoring dev: elapsed 0:30") and one when it ends; while a
+counted bar inside it prints its own lines, the beat holds.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ from contextlib import contextmanager
 from corpus.console import console
 
 PLAIN_EVERY_S = 15.0
+
+# When a counted bar last printed a plain line: `working` holds its beat while a bar inside it reports, so a log
+# carries one kind of line per piece of work.
+_last_count_line = float("-inf")
 
 
 def _clock(seconds: float) -> str:
@@ -78,7 +83,8 @@ class Tracker:
             self._print()
 
     def _print(self) -> None:
-        self._last_line = time.monotonic()
+        global _last_count_line
+        self._last_line = _last_count_line = time.monotonic()
         self._printed = self.done
         console.print(self.line(), highlight=False, soft_wrap=True)
 
@@ -104,8 +110,9 @@ def track(total: int, label: str, every_s: float = PLAIN_EVERY_S, done: int = 0)
 
 @contextmanager
 def working(label: str, every_s: float = PLAIN_EVERY_S) -> Iterator[None]:
-    """A spinner on a terminal; otherwise a line every `every_s` seconds while the block runs, and a closing line
-    when it ends (successfully) after at least one of them."""
+    """A spinner on a terminal; otherwise a line every `every_s` seconds while the block runs (none while a counted
+    bar inside it has printed within `every_s`), and a closing line when it ends (successfully) after at least one
+    of them."""
     if console.is_terminal:
         with console.status(label):
             yield
@@ -117,6 +124,8 @@ def working(label: str, every_s: float = PLAIN_EVERY_S) -> Iterator[None]:
     def beat() -> None:
         nonlocal beats
         while not stop.wait(every_s):
+            if time.monotonic() - _last_count_line < every_s:
+                continue
             beats += 1
             console.print(f"{label}: elapsed {_clock(time.monotonic() - start)}", highlight=False, soft_wrap=True)
 
