@@ -92,13 +92,13 @@ def test_short_work_and_failed_work_print_no_closing_line(monkeypatch):
 def test_the_beat_holds_while_a_counted_bar_inside_reports(monkeypatch):
     fake = RecordingConsole()
     monkeypatch.setattr(progress_module, "console", fake)
-    with working("encoding corpus", every_s=0.05), track(1000, "encoding documents", every_s=0.0) as t:
-        deadline = time.monotonic() + 0.5
+    with working("encoding corpus", every_s=0.25), track(1000, "encoding documents", every_s=0.0) as t:
+        deadline = time.monotonic() + 1.0
         while time.monotonic() < deadline:  # the bar prints far more often than the beat's interval
             t.advance(1)
             time.sleep(0.005)
     assert fake.lines and all(line.startswith("encoding documents: ") for line in fake.lines)
-    with working("encoding corpus", every_s=0.05), track(10, "encoding documents", every_s=0.0) as t:
+    with working("encoding corpus", every_s=0.25), track(10, "encoding documents", every_s=0.0) as t:
         t.advance(10)
-        time.sleep(0.3)  # the bar has gone quiet: the beat takes over
+        time.sleep(1.0)  # the bar has gone quiet: the beat takes over
     assert any(re.fullmatch(r"encoding corpus: elapsed 0:0\d", line) for line in fake.lines)
